@@ -1,0 +1,667 @@
+//! Locations on disk (or embedded texts) to a [`MigrationSet`], with every naming error at once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::model::{CallbackEvent, Migration, MigrationKind, Source, Version};
+
+/// The longest description and script path the history table can hold.
+const MAX_DESCRIPTION: usize = 200;
+const MAX_SCRIPT: usize = 1000;
+
+/// What a file name says about a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParsedName {
+    /// Not a migration (another `.sql` helper, a README, …): ignored.
+    NotMigration,
+    Migration {
+        kind: MigrationKind,
+        version: Option<Version>,
+        description: String,
+    },
+    /// Starts like a migration but does not parse: an error.
+    Invalid { reason: String },
+}
+
+/// Classifies a file name (no directory) by Flyway's conventions plus `D` for data migrations.
+pub fn parse_file_name(name: &str) -> ParsedName {
+    let Some(stem) = strip_sql_suffix(name) else {
+        return ParsedName::NotMigration;
+    };
+    if let Some(parsed) = parse_callback(stem) {
+        return parsed;
+    }
+    let mut chars = stem.chars();
+    let Some(first) = chars.next() else {
+        return ParsedName::NotMigration;
+    };
+    let rest = chars.as_str();
+    let kind = match first {
+        'V' => MigrationKind::Versioned,
+        'U' => MigrationKind::Undo,
+        'B' => MigrationKind::Baseline,
+        'D' => MigrationKind::Data,
+        'R' => MigrationKind::Repeatable,
+        'v' | 'u' | 'b' | 'd' | 'r' if looks_versioned(rest) => {
+            return ParsedName::Invalid {
+                reason: format!(
+                    "the prefix `{first}` must be upper-case: rename it to `{}{rest}.sql`",
+                    first.to_ascii_uppercase()
+                ),
+            };
+        }
+        _ => return ParsedName::NotMigration,
+    };
+    if kind == MigrationKind::Repeatable {
+        return match rest.strip_prefix("__") {
+            Some(description) => ParsedName::Migration {
+                kind,
+                version: None,
+                description: description.replace('_', " "),
+            },
+            None if looks_versioned(rest) => ParsedName::Invalid {
+                reason: "repeatable migrations have no version: name it `R__<description>.sql`"
+                    .into(),
+            },
+            None => ParsedName::NotMigration,
+        };
+    }
+    if !looks_versioned(rest) {
+        return ParsedName::NotMigration;
+    }
+    let Some(sep) = rest.find("__") else {
+        return ParsedName::Invalid {
+            reason: format!(
+                "no `__` between the version and the description: name it `{first}<version>__<description>.sql`"
+            ),
+        };
+    };
+    let (version_text, description) = (&rest[..sep], &rest[sep + 2..]);
+    if version_text.is_empty() {
+        return ParsedName::Invalid {
+            reason: format!("it has no version: name it `{first}<version>__{description}.sql`"),
+        };
+    }
+    match Version::parse(version_text) {
+        Ok(version) => ParsedName::Migration {
+            kind,
+            version: Some(version),
+            description: description.replace('_', " "),
+        },
+        Err(reason) => ParsedName::Invalid { reason },
+    }
+}
+
+fn strip_sql_suffix(name: &str) -> Option<&str> {
+    let cut = name.len().checked_sub(4)?;
+    if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".sql") {
+        Some(&name[..cut])
+    } else {
+        None
+    }
+}
+
+/// After the prefix letter: a digit, or `__` (a missing version), or `_` followed by a digit.
+fn looks_versioned(rest: &str) -> bool {
+    let b = rest.as_bytes();
+    matches!(b.first(), Some(c) if c.is_ascii_digit()) || rest.starts_with("__")
+}
+
+fn parse_callback(stem: &str) -> Option<ParsedName> {
+    let (event, description) = match stem.split_once("__") {
+        Some((e, d)) => (e, d),
+        None => (stem, ""),
+    };
+    let event = CallbackEvent::from_name(event)?;
+    Some(ParsedName::Migration {
+        kind: MigrationKind::Callback(event),
+        version: None,
+        description: description.replace('_', " "),
+    })
+}
+
+/// A problem with one file (or a group of files) found while discovering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The files concerned, as a user would type their paths.
+    pub paths: Vec<String>,
+    /// 1-based line, where the problem is inside a file.
+    pub line: Option<u32>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.paths.join(", ");
+        match self.line {
+            Some(line) => write!(f, "{path}:{line}: {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// Every migration found, sorted: versioned, undo, baseline and data by version; repeatables by
+/// description; callbacks by event then name.
+#[derive(Debug, Clone, Default)]
+pub struct MigrationSet {
+    migrations: Vec<Arc<Migration>>,
+}
+
+impl MigrationSet {
+    /// Builds a set from migrations gathered elsewhere (embedded, written in Rust, …), checking
+    /// for duplicates and undo scripts without their versioned migration.
+    pub fn new(mut migrations: Vec<Migration>) -> Result<MigrationSet, Vec<FileProblem>> {
+        let problems = check_set(&migrations);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        migrations.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        Ok(MigrationSet {
+            migrations: migrations.into_iter().map(Arc::new).collect(),
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Migration>> {
+        self.migrations.iter()
+    }
+
+    pub fn of_kind(&self, kind: MigrationKind) -> impl Iterator<Item = &Arc<Migration>> {
+        self.migrations.iter().filter(move |m| m.kind == kind)
+    }
+
+    pub fn len(&self) -> usize {
+        self.migrations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.migrations.is_empty()
+    }
+
+    /// Gives mutable access before planning, so the executor can record checksums taken after
+    /// placeholder replacement.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Arc<Migration>> {
+        self.migrations.iter_mut()
+    }
+}
+
+fn sort_key(m: &Migration) -> (u8, Option<Version>, String, String) {
+    (
+        kind_rank(m.kind),
+        m.version.clone(),
+        m.description.clone(),
+        m.script.clone(),
+    )
+}
+
+fn check_set(migrations: &[Migration]) -> Vec<FileProblem> {
+    let mut problems = Vec::new();
+    let mut by_key: BTreeMap<(u8, String), Vec<&Migration>> = BTreeMap::new();
+    let mut seen_versions: HashMap<(MigrationKind, Version), String> = HashMap::new();
+    for m in migrations {
+        match (&m.kind, &m.version) {
+            (MigrationKind::Callback(_), _) => {}
+            (kind, Some(version)) => {
+                // Group equal versions (1.0 = 1) under the first spelling seen.
+                let canonical = seen_versions
+                    .entry((*kind, version.clone()))
+                    .or_insert_with(|| version.as_str().to_string())
+                    .clone();
+                by_key
+                    .entry((kind_rank(*kind), canonical))
+                    .or_default()
+                    .push(m);
+            }
+            (MigrationKind::Repeatable, None) => by_key
+                .entry((kind_rank(MigrationKind::Repeatable), m.description.clone()))
+                .or_default()
+                .push(m),
+            _ => {}
+        }
+    }
+    for ((_, key), group) in &by_key {
+        if group.len() > 1 {
+            let first = group[0];
+            let what = match first.kind {
+                MigrationKind::Repeatable => format!("repeatable migration `{key}`"),
+                kind => format!("{} migration version {key}", kind.label().to_lowercase()),
+            };
+            problems.push(FileProblem {
+                paths: group.iter().map(|m| m.display_path.clone()).collect(),
+                line: None,
+                message: format!("{what} is defined by {} files", group.len()),
+                hint: Some("keep one of them: rename or delete the others".into()),
+            });
+        }
+    }
+    let versioned: HashSet<&Version> = migrations
+        .iter()
+        .filter(|m| m.kind == MigrationKind::Versioned)
+        .filter_map(|m| m.version.as_ref())
+        .collect();
+    for m in migrations.iter().filter(|m| m.kind == MigrationKind::Undo) {
+        if let Some(v) = &m.version {
+            if !versioned.contains(v) {
+                problems.push(FileProblem {
+                    paths: vec![m.display_path.clone()],
+                    line: None,
+                    message: format!("undo migration U{v} has no versioned migration V{v}"),
+                    hint: Some(format!(
+                        "an undo script reverses the versioned migration of the same version: add `V{v}__…sql` or fix the version in this file name"
+                    )),
+                });
+            }
+        }
+    }
+    problems
+}
+
+fn kind_rank(kind: MigrationKind) -> u8 {
+    match kind {
+        MigrationKind::Baseline => 0,
+        MigrationKind::Versioned => 1,
+        MigrationKind::Undo => 2,
+        MigrationKind::Repeatable => 3,
+        MigrationKind::Data => 4,
+        MigrationKind::Callback(e) => 5 + e as u8,
+    }
+}
+
+/// Reads every location recursively. Every problem found is returned at once.
+pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>> {
+    let mut problems = Vec::new();
+    let mut migrations = Vec::new();
+    let mut seen_files: HashSet<PathBuf> = HashSet::new();
+    for location in locations {
+        match std::fs::metadata(location) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                problems.push(FileProblem {
+                    paths: vec![location.display().to_string()],
+                    line: None,
+                    message: "this location is not a directory".into(),
+                    hint: Some("`locations` lists directories that hold migration files".into()),
+                });
+                continue;
+            }
+            Err(e) => {
+                problems.push(FileProblem {
+                    paths: vec![location.display().to_string()],
+                    line: None,
+                    message: format!("cannot read this location: {e}"),
+                    hint: Some(
+                        "create it (`godwit new <description>` does), or point `locations` / `--locations` / `GODWIT_LOCATIONS` at the directory holding your migrations".into(),
+                    ),
+                });
+                continue;
+            }
+        }
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(location)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        {
+            match entry {
+                Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
+                Ok(_) => {}
+                Err(e) => problems.push(FileProblem {
+                    paths: vec![e
+                        .path()
+                        .unwrap_or(location.as_path())
+                        .display()
+                        .to_string()],
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                    hint: None,
+                }),
+            }
+        }
+        for path in files {
+            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if !seen_files.insert(canonical) {
+                continue;
+            }
+            let relative = path.strip_prefix(location).unwrap_or(&path);
+            match load_file(&path, relative) {
+                Ok(Some(m)) => migrations.push(m),
+                Ok(None) => {}
+                Err(p) => problems.push(p),
+            }
+        }
+    }
+    match MigrationSet::new(migrations) {
+        Ok(set) if problems.is_empty() => Ok(set),
+        Ok(_) => Err(problems),
+        Err(more) => {
+            problems.extend(more);
+            Err(problems)
+        }
+    }
+}
+
+fn relative_script(relative: &Path) -> String {
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn load_file(path: &Path, relative: &Path) -> Result<Option<Migration>, FileProblem> {
+    let display_path = path.display().to_string();
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(None);
+    };
+    let (kind, version, description) = match parse_file_name(name) {
+        ParsedName::NotMigration => return Ok(None),
+        ParsedName::Invalid { reason } => {
+            return Err(FileProblem {
+                paths: vec![display_path],
+                line: None,
+                message: format!("not a valid migration name: {reason}"),
+                hint: Some(
+                    "migration files are named `V<version>__<description>.sql` (also U, B, D; `R__<description>.sql` for repeatables)".into(),
+                ),
+            })
+        }
+        ParsedName::Migration {
+            kind,
+            version,
+            description,
+        } => (kind, version, description),
+    };
+    let script = relative_script(relative);
+    check_lengths(&display_path, &description, &script)?;
+    let file = std::fs::File::open(path).map_err(|e| FileProblem {
+        paths: vec![display_path.clone()],
+        line: None,
+        message: format!("cannot read: {e}"),
+        hint: None,
+    })?;
+    let checksum = scan_text(std::io::BufReader::with_capacity(64 * 1024, file)).map_err(
+        |(line, message)| FileProblem {
+            paths: vec![display_path.clone()],
+            line,
+            message,
+            hint: Some("migration files must be UTF-8 text".into()),
+        },
+    )?;
+    Ok(Some(Migration {
+        kind,
+        version,
+        description,
+        script,
+        display_path,
+        checksum,
+        applied_checksum: checksum,
+        source: Source::File(path.to_path_buf()),
+    }))
+}
+
+fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<(), FileProblem> {
+    if description.chars().count() > MAX_DESCRIPTION {
+        return Err(FileProblem {
+            paths: vec![display_path.to_string()],
+            line: None,
+            message: format!(
+                "the description is {} characters long; the history table holds {MAX_DESCRIPTION}",
+                description.chars().count()
+            ),
+            hint: Some("shorten the file name".into()),
+        });
+    }
+    if script.chars().count() > MAX_SCRIPT {
+        return Err(FileProblem {
+            paths: vec![display_path.to_string()],
+            line: None,
+            message: format!("the path is longer than the {MAX_SCRIPT} characters the history table holds"),
+            hint: Some("move the file closer to its location's root".into()),
+        });
+    }
+    Ok(())
+}
+
+/// Builds a migration from text supplied by the caller (embedded at compile time, or generated).
+/// `script` is the relative path recorded in the history table.
+pub fn migration_from_text(
+    script: &str,
+    text: Arc<str>,
+) -> Result<Option<Migration>, FileProblem> {
+    let name = script.rsplit('/').next().unwrap_or(script);
+    let (kind, version, description) = match parse_file_name(name) {
+        ParsedName::NotMigration => return Ok(None),
+        ParsedName::Invalid { reason } => {
+            return Err(FileProblem {
+                paths: vec![script.to_string()],
+                line: None,
+                message: format!("not a valid migration name: {reason}"),
+                hint: None,
+            })
+        }
+        ParsedName::Migration {
+            kind,
+            version,
+            description,
+        } => (kind, version, description),
+    };
+    check_lengths(script, &description, script)?;
+    let checksum = crate::model::checksum_str(&text);
+    Ok(Some(Migration {
+        kind,
+        version,
+        description,
+        script: script.to_string(),
+        display_path: script.to_string(),
+        checksum,
+        applied_checksum: checksum,
+        source: Source::Text(text),
+    }))
+}
+
+/// Computes the checksum while checking that the text is UTF-8, line by line, in bounded memory.
+fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
+    let mut hasher = crc32fast::Hasher::new();
+    let mut line = Vec::with_capacity(256);
+    let mut number: u32 = 0;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| (Some(number + 1), format!("cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        let mut body: &[u8] = &line;
+        if number == 1 {
+            body = body.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(body);
+        }
+        if std::str::from_utf8(body).is_err() {
+            return Err((Some(number), "this line is not valid UTF-8".into()));
+        }
+        // `\r` alone also ends a line for Flyway, so every CR and LF is left out of the sum.
+        for piece in body.split(|&b| b == b'\n' || b == b'\r') {
+            hasher.update(piece);
+        }
+    }
+    Ok(hasher.finalize() as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(name: &str) -> (MigrationKind, Option<String>, String) {
+        match parse_file_name(name) {
+            ParsedName::Migration {
+                kind,
+                version,
+                description,
+            } => (kind, version.map(|v| v.to_string()), description),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    fn invalid(name: &str) -> String {
+        match parse_file_name(name) {
+            ParsedName::Invalid { reason } => reason,
+            other => panic!("{name} should be invalid: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_parse_by_flyway_conventions() {
+        assert_eq!(
+            migration("V1__Create_person.sql"),
+            (MigrationKind::Versioned, Some("1".into()), "Create person".into())
+        );
+        assert_eq!(
+            migration("V2_0_1__x.sql"),
+            (MigrationKind::Versioned, Some("2.0.1".into()), "x".into())
+        );
+        assert_eq!(
+            migration("U1.2__undo_it.sql"),
+            (MigrationKind::Undo, Some("1.2".into()), "undo it".into())
+        );
+        assert_eq!(
+            migration("R__views.sql"),
+            (MigrationKind::Repeatable, None, "views".into())
+        );
+        assert_eq!(
+            migration("B5__squashed.sql"),
+            (MigrationKind::Baseline, Some("5".into()), "squashed".into())
+        );
+        assert_eq!(
+            migration("D3__backfill.sql"),
+            (MigrationKind::Data, Some("3".into()), "backfill".into())
+        );
+        assert_eq!(
+            migration("V20260101120000__ts.SQL"),
+            (MigrationKind::Versioned, Some("20260101120000".into()), "ts".into())
+        );
+        assert_eq!(
+            migration("V1__.sql"),
+            (MigrationKind::Versioned, Some("1".into()), "".into())
+        );
+    }
+
+    #[test]
+    fn callbacks_are_recognised_with_and_without_description() {
+        assert_eq!(
+            migration("beforeMigrate.sql").0,
+            MigrationKind::Callback(CallbackEvent::BeforeMigrate)
+        );
+        assert_eq!(
+            migration("afterEachMigrate__audit.sql"),
+            (
+                MigrationKind::Callback(CallbackEvent::AfterEachMigrate),
+                None,
+                "audit".into()
+            )
+        );
+        assert_eq!(parse_file_name("beforeClean.sql"), ParsedName::NotMigration);
+    }
+
+    #[test]
+    fn other_files_are_not_migrations() {
+        for name in [
+            "README.md",
+            "V1__x.sql.bak",
+            "Vacuum.sql",
+            "helpers.sql",
+            "Readme.sql",
+            "Data.sql",
+            "V1__x.txt",
+            ".sql",
+        ] {
+            assert_eq!(parse_file_name(name), ParsedName::NotMigration, "{name}");
+        }
+    }
+
+    #[test]
+    fn names_that_start_like_migrations_but_do_not_parse_are_invalid() {
+        assert!(invalid("V1_create.sql").contains("no `__`"));
+        assert!(invalid("V__x.sql").contains("no version"));
+        assert!(invalid("V1.a__x.sql").contains("not a version"));
+        assert!(invalid("V1..2__x.sql").contains("empty part"));
+        assert!(invalid("R1__x.sql").contains("no version"));
+        assert!(invalid("v1__x.sql").contains("upper-case"));
+        assert!(invalid("D1.sql").contains("no `__`"));
+    }
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn discovers_recursively_and_sorts_by_version() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        write(dir, "V1.10__b.sql", "SELECT 1;\n");
+        write(dir, "sub/V1.9__a.sql", "SELECT 1;\n");
+        write(dir, "R__views.sql", "SELECT 1;\n");
+        write(dir, "notes.txt", "x");
+        write(dir, ".hidden/V7__x.sql", "x");
+        let set = discover(&[dir.to_path_buf()]).unwrap();
+        let labels: Vec<String> = set.iter().map(|m| m.label()).collect();
+        assert_eq!(labels, ["V1.9", "V1.10", "R__views"]);
+        let scripts: Vec<&str> = set.iter().map(|m| m.script.as_str()).collect();
+        assert_eq!(scripts, ["sub/V1.9__a.sql", "V1.10__b.sql", "R__views.sql"]);
+        assert_eq!(set.iter().next().unwrap().checksum, 78787420);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        write(dir, "V1__a.sql", "");
+        write(dir, "a/V1.0__b.sql", "");
+        write(dir, "V2_bad.sql", "");
+        write(dir, "U3__orphan.sql", "");
+        write(dir, "R__x.sql", "");
+        write(dir, "b/R__x.sql", "");
+        std::fs::write(dir.join("V4__latin1.sql"), b"SELECT 'caf\xe9';\n").unwrap();
+        let problems = discover(&[dir.to_path_buf()]).unwrap_err();
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 5, "{text:#?}");
+        assert!(text.iter().any(|t| t.contains("V2_bad.sql") && t.contains("no `__`")));
+        assert!(text.iter().any(|t| t.contains("version 1 is defined by 2 files")
+            && t.contains("V1__a.sql")
+            && t.contains("V1.0__b.sql")));
+        assert!(text.iter().any(|t| t.contains("U3 has no versioned migration")));
+        assert!(text.iter().any(|t| t.contains("`x` is defined by 2 files")));
+        assert!(text
+            .iter()
+            .any(|t| t.contains("V4__latin1.sql:1") && t.contains("UTF-8")));
+    }
+
+    #[test]
+    fn missing_location_is_a_problem_with_a_hint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let problems = discover(&[tmp.path().join("nope")]).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].hint.as_deref().unwrap().contains("locations"));
+    }
+
+    #[test]
+    fn overlapping_locations_do_not_duplicate_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "sub/V1__a.sql", "");
+        let set = discover(&[tmp.path().to_path_buf(), tmp.path().join("sub")]).unwrap();
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn scan_matches_checksum_and_handles_crlf_and_bom() {
+        let text = "\u{FEFF}SELECT\r\n1;\r\n";
+        assert_eq!(scan_text(text.as_bytes()).unwrap(), -713821291);
+        assert_eq!(scan_text(&b""[..]).unwrap(), 0);
+    }
+}

@@ -1,0 +1,272 @@
+//! The SQL godwit writes itself, per dialect: history-table DDL and rows, quoting.
+//!
+//! Pure functions, so that `--dry-run` prints byte for byte what a real run sends, and the text
+//! can be reviewed and run by the database's own client.
+
+use super::{Dialect, HistoryTable};
+
+/// Quotes an identifier for the dialect.
+pub fn quote_ident(dialect: Dialect, ident: &str) -> String {
+    match dialect {
+        Dialect::MySql => format!("`{}`", ident.replace('`', "``")),
+        Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+/// Quotes a string literal for the dialect. MySQL treats backslashes as escapes unless
+/// `NO_BACKSLASH_ESCAPES` is set, so they are doubled there.
+pub fn quote_literal(dialect: Dialect, value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' if dialect == Dialect::MySql => out.push_str("\\\\"),
+            '\0' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The table name, schema-qualified where a schema is set.
+pub fn qualified(dialect: Dialect, table: &HistoryTable) -> String {
+    match &table.schema {
+        Some(schema) => format!(
+            "{}.{}",
+            quote_ident(dialect, schema),
+            quote_ident(dialect, &table.name)
+        ),
+        None => quote_ident(dialect, &table.name),
+    }
+}
+
+/// The statements that create the history table with Flyway's layout.
+pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
+    let t = qualified(dialect, table);
+    let q = |s: &str| quote_ident(dialect, s);
+    let (timestamp, default_now, boolean, suffix) = match dialect {
+        Dialect::Postgres => ("TIMESTAMP", "now()", "BOOLEAN", ""),
+        Dialect::MySql => (
+            "TIMESTAMP",
+            "CURRENT_TIMESTAMP",
+            "TINYINT(1)",
+            " ENGINE=InnoDB",
+        ),
+        Dialect::Sqlite => (
+            "TEXT",
+            "(strftime('%Y-%m-%d %H:%M:%f','now'))",
+            "BOOLEAN",
+            "",
+        ),
+    };
+    let pk_name = q(&format!("{}_pk", table.name));
+    let create = format!(
+        "CREATE TABLE {t} (\n    {} INTEGER NOT NULL,\n    {} VARCHAR(50),\n    {} VARCHAR(200) NOT NULL,\n    {} VARCHAR(20) NOT NULL,\n    {} VARCHAR(1000) NOT NULL,\n    {} INTEGER,\n    {} VARCHAR(100) NOT NULL,\n    {} {timestamp} NOT NULL DEFAULT {default_now},\n    {} INTEGER NOT NULL,\n    {} {boolean} NOT NULL,\n    CONSTRAINT {pk_name} PRIMARY KEY ({})\n){suffix}",
+        q("installed_rank"),
+        q("version"),
+        q("description"),
+        q("type"),
+        q("script"),
+        q("checksum"),
+        q("installed_by"),
+        q("installed_on"),
+        q("execution_time"),
+        q("success"),
+        q("installed_rank"),
+    );
+    let index_name = format!("{}_s_idx", table.name);
+    let index = match (dialect, &table.schema) {
+        // SQLite and PostgreSQL put an index in its table's schema: name it unqualified on PG,
+        // qualified on SQLite (where the schema is the attached database).
+        (Dialect::Sqlite, Some(s)) => format!(
+            "CREATE INDEX {}.{} ON {} ({})",
+            q(s),
+            q(&index_name),
+            q(&table.name),
+            q("success")
+        ),
+        _ => format!("CREATE INDEX {} ON {t} ({})", q(&index_name), q("success")),
+    };
+    vec![create, index]
+}
+
+/// The query that reads the history, oldest first, with `installed_on` as text.
+pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let installed_on = match dialect {
+        Dialect::Postgres => format!("to_char({}, 'YYYY-MM-DD HH24:MI:SS')", q("installed_on")),
+        Dialect::MySql => format!(
+            "DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s')",
+            q("installed_on")
+        ),
+        Dialect::Sqlite => format!("substr(CAST({} AS TEXT), 1, 19)", q("installed_on")),
+    };
+    // Flyway's MySQL table uses TINYINT(1) and SQLite has no boolean type: read it as an integer.
+    let success = match dialect {
+        Dialect::Postgres => q("success"),
+        Dialect::MySql => format!("CAST({} AS SIGNED)", q("success")),
+        Dialect::Sqlite => format!("CAST({} AS INTEGER)", q("success")),
+    };
+    format!(
+        "SELECT {}, {}, {}, {}, {}, {}, {}, {installed_on}, {}, {success} FROM {} ORDER BY {}",
+        q("installed_rank"),
+        q("version"),
+        q("description"),
+        q("type"),
+        q("script"),
+        q("checksum"),
+        q("installed_by"),
+        q("execution_time"),
+        qualified(dialect, table),
+        q("installed_rank"),
+    )
+}
+
+/// A history row to write; the rank is computed by the database under the lock.
+#[derive(Debug, Clone)]
+pub struct NewRow<'a> {
+    pub version: Option<&'a str>,
+    pub description: &'a str,
+    pub kind: &'a str,
+    pub script: &'a str,
+    pub checksum: Option<i32>,
+    pub installed_by: &'a str,
+    pub execution_time_ms: i64,
+    pub success: bool,
+}
+
+/// The `INSERT` of one history row. The rank is `max + 1`, computed in the same statement,
+/// which is safe because every writer holds the migration lock.
+pub fn insert_history(dialect: Dialect, table: &HistoryTable, row: &NewRow<'_>) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let lit = |s: &str| quote_literal(dialect, s);
+    let t = qualified(dialect, table);
+    let version = row.version.map_or_else(|| "NULL".to_string(), lit);
+    let checksum = row
+        .checksum
+        .map_or_else(|| "NULL".to_string(), |c| c.to_string());
+    let success = match (dialect, row.success) {
+        (Dialect::Postgres, true) => "TRUE",
+        (Dialect::Postgres, false) => "FALSE",
+        (_, true) => "1",
+        (_, false) => "0",
+    };
+    let execution_time = row.execution_time_ms.clamp(0, i32::MAX as i64);
+    // MySQL refuses to read the table it inserts into unless the read is a derived table.
+    let source = match dialect {
+        Dialect::MySql => format!(
+            "(SELECT COALESCE(MAX({rank}), 0) + 1 AS r FROM {t}) AS next_rank",
+            rank = q("installed_rank")
+        ),
+        _ => t.clone(),
+    };
+    let rank_expr = match dialect {
+        Dialect::MySql => "next_rank.r".to_string(),
+        _ => format!("COALESCE(MAX({}), 0) + 1", q("installed_rank")),
+    };
+    format!(
+        "INSERT INTO {t} ({}, {}, {}, {}, {}, {}, {}, {}, {}) SELECT {rank_expr}, {version}, {}, {}, {}, {checksum}, {}, {execution_time}, {success} FROM {source}",
+        q("installed_rank"),
+        q("version"),
+        q("description"),
+        q("type"),
+        q("script"),
+        q("checksum"),
+        q("installed_by"),
+        q("execution_time"),
+        q("success"),
+        lit(row.description),
+        lit(row.kind),
+        lit(row.script),
+        lit(row.installed_by),
+    )
+}
+
+/// The statement that makes `schemas` the ones unqualified names resolve to, where the dialect
+/// has one (Flyway does the same with its default schema).
+pub fn use_schemas(dialect: Dialect, schemas: &[String]) -> Option<String> {
+    let first = schemas.first()?;
+    match dialect {
+        Dialect::Postgres => {
+            let list: Vec<String> = schemas.iter().map(|s| quote_ident(dialect, s)).collect();
+            Some(format!("SET search_path TO {}", list.join(", ")))
+        }
+        Dialect::MySql => Some(format!("USE {}", quote_ident(dialect, first))),
+        Dialect::Sqlite => None,
+    }
+}
+
+/// The statement that creates a missing schema, where the dialect has schemas to create.
+pub fn create_schema(dialect: Dialect, schema: &str) -> Option<String> {
+    match dialect {
+        Dialect::Postgres => Some(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_ident(dialect, schema)
+        )),
+        Dialect::MySql => Some(format!(
+            "CREATE DATABASE IF NOT EXISTS {}",
+            quote_ident(dialect, schema)
+        )),
+        Dialect::Sqlite => None,
+    }
+}
+
+/// The statement that starts a transaction, as the dialect's client spells it.
+pub fn begin(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::MySql => "START TRANSACTION",
+        Dialect::Postgres | Dialect::Sqlite => "BEGIN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> HistoryTable {
+        HistoryTable {
+            schema: None,
+            name: "godwit_schema_history".into(),
+        }
+    }
+
+    #[test]
+    fn literals_escape_quotes_and_mysql_backslashes() {
+        assert_eq!(quote_literal(Dialect::Postgres, "it's"), "'it''s'");
+        assert_eq!(quote_literal(Dialect::Postgres, r"a\b"), r"'a\b'");
+        assert_eq!(quote_literal(Dialect::MySql, r"a\'b"), r"'a\\''b'");
+        assert_eq!(quote_literal(Dialect::Sqlite, "x\0y"), "'xy'");
+    }
+
+    #[test]
+    fn identifiers_are_quoted_per_dialect() {
+        assert_eq!(quote_ident(Dialect::MySql, "a`b"), "`a``b`");
+        assert_eq!(quote_ident(Dialect::Postgres, "a\"b"), "\"a\"\"b\"");
+        let t = HistoryTable {
+            schema: Some("app".into()),
+            name: "hist".into(),
+        };
+        assert_eq!(qualified(Dialect::Postgres, &t), "\"app\".\"hist\"");
+    }
+
+    #[test]
+    fn insert_computes_the_rank_in_the_statement() {
+        let row = NewRow {
+            version: Some("1.2"),
+            description: "add o'brien",
+            kind: "SQL",
+            script: "V1.2__add_o'brien.sql",
+            checksum: Some(-5),
+            installed_by: "me",
+            execution_time_ms: 12,
+            success: true,
+        };
+        let pg = insert_history(Dialect::Postgres, &table(), &row);
+        assert!(pg.contains("COALESCE(MAX(\"installed_rank\"), 0) + 1, '1.2', 'add o''brien'"));
+        assert!(pg.ends_with("12, TRUE FROM \"godwit_schema_history\""));
+        let my = insert_history(Dialect::MySql, &table(), &row);
+        assert!(my.contains("AS next_rank"));
+    }
+}

@@ -1,0 +1,272 @@
+//! PostgreSQL.
+//!
+//! The lock is a session-level advisory lock taken with `pg_try_advisory_lock` in a polling loop,
+//! on the migration connection itself while no transaction is open. Waiting inside a blocking
+//! `pg_advisory_lock` call would hold a snapshot that `CREATE INDEX CONCURRENTLY` run by the lock
+//! holder waits for: the classic deadlock. Polling never holds a transaction open.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
+use sqlx::{ConnectOptions as _, Connection, Executor as _, Row};
+
+use super::dialect;
+use super::{
+    connection_error, LockWait, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind,
+    DriverResult, HistoryTable, Session,
+};
+use crate::model::HistoryRow;
+
+pub struct PgDriver {
+    conn: PgConnection,
+    session: Session,
+    lock_key: Option<i64>,
+}
+
+impl PgDriver {
+    pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<PgDriver> {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| DriverError {
+                kind: DriverErrorKind::Connection,
+                message: format!("invalid PostgreSQL URL: {}", crate::util::scrub(&e.to_string(), url)),
+                code: None,
+            })?
+            .application_name("godwit")
+            .disable_statement_logging();
+        let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
+            .await
+            .map_err(|_| DriverError {
+                kind: DriverErrorKind::Connection,
+                message: format!(
+                    "no answer from the server within {}",
+                    crate::util::format_duration(options.connect_timeout)
+                ),
+                code: None,
+            })?
+            .map_err(|e| pg_connection_error(e, url))?;
+        let mut driver = PgDriver {
+            conn,
+            session: Session::default(),
+            lock_key: None,
+        };
+        let row = sqlx::query(
+            "SELECT current_user::text, current_database()::text, current_schema()::text, current_setting('server_version')",
+        )
+        .fetch_one(&mut driver.conn)
+        .await
+        .map_err(|e| pg_connection_error(e, url))?;
+        driver.session = Session {
+            user: row.try_get(0).unwrap_or_default(),
+            database: row.try_get(1).unwrap_or_default(),
+            schema: row
+                .try_get::<Option<String>, _>(2)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "public".into()),
+            server_version: format!(
+                "PostgreSQL {}",
+                row.try_get::<String, _>(3).unwrap_or_default()
+            ),
+        };
+        Ok(driver)
+    }
+
+    async fn run(&mut self, sql: &str) -> DriverResult<()> {
+        self.conn
+            .execute(sqlx::raw_sql(sql))
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+}
+
+/// Keeps PostgreSQL's detail and hint with its message.
+fn pg_error(e: sqlx::Error) -> DriverError {
+    if let sqlx::Error::Database(db) = &e {
+        if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
+            let mut message = pg.message().to_string();
+            if let Some(detail) = pg.detail() {
+                message.push_str(&format!(" (detail: {detail})"));
+            }
+            if let Some(hint) = pg.hint() {
+                message.push_str(&format!(" (hint: {hint})"));
+            }
+            return DriverError {
+                kind: DriverErrorKind::Statement,
+                message,
+                code: Some(pg.code().to_string()),
+            };
+        }
+    }
+    DriverError::from(e)
+}
+
+fn pg_connection_error(e: sqlx::Error, url: &str) -> DriverError {
+    let mut d = match e {
+        sqlx::Error::Database(_) => pg_error(e),
+        other => connection_error(other),
+    };
+    d.kind = DriverErrorKind::Connection;
+    d.message = crate::util::scrub(&d.message, url);
+    d
+}
+
+/// A stable 64-bit key for the advisory lock (FNV-1a).
+fn advisory_key(key: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+#[async_trait]
+impl Driver for PgDriver {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn session(&self) -> &Session {
+        &self.session
+    }
+
+    async fn lock(&mut self, key: &str, timeout: Duration) -> DriverResult<()> {
+        if self.lock_key.is_some() {
+            return Ok(());
+        }
+        let k = advisory_key(key);
+        let mut wait = LockWait::new(timeout);
+        loop {
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(k)
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(pg_error)?;
+            if got {
+                break;
+            }
+            wait.next().await?;
+        }
+        self.lock_key = Some(k);
+        Ok(())
+    }
+
+    async fn unlock(&mut self) -> DriverResult<()> {
+        if let Some(k) = self.lock_key.take() {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(k)
+                .execute(&mut self.conn)
+                .await
+                .map_err(pg_error)?;
+        }
+        Ok(())
+    }
+
+    async fn history_exists(&mut self, table: &HistoryTable) -> DriverResult<bool> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = COALESCE($1, current_schema()) AND tablename = $2)",
+        )
+        .bind(&table.schema)
+        .bind(&table.name)
+        .fetch_one(&mut self.conn)
+        .await
+        .map_err(pg_error)?;
+        Ok(exists)
+    }
+
+    async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
+        let sql = dialect::select_history(Dialect::Postgres, table);
+        let rows = sqlx::query(&sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(pg_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRow {
+                    installed_rank: r.try_get(0)?,
+                    version: r.try_get(1)?,
+                    description: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    script: r.try_get(4)?,
+                    checksum: r.try_get(5)?,
+                    installed_by: r.try_get(6)?,
+                    installed_on: r.try_get(7)?,
+                    execution_time: r.try_get(8)?,
+                    success: r.try_get(9)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DriverError::from)
+    }
+
+    async fn has_objects(
+        &mut self,
+        schemas: &[String],
+        table: &HistoryTable,
+    ) -> DriverResult<bool> {
+        let schemas: Vec<String> = if schemas.is_empty() {
+            vec![table
+                .schema
+                .clone()
+                .unwrap_or_else(|| self.session.schema.clone())]
+        } else {
+            schemas.to_vec()
+        };
+        let found: bool = sqlx::query_scalar(
+            "SELECT EXISTS (
+                SELECT 1 FROM pg_catalog.pg_class c
+                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+                  AND NOT (c.relname = $2 AND n.nspname = COALESCE($3, current_schema()))
+                  AND NOT (c.relkind = 'S' AND EXISTS (
+                      SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+                UNION ALL
+                SELECT 1 FROM pg_catalog.pg_proc p
+                JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = ANY($1)
+                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))",
+        )
+        .bind(&schemas)
+        .bind(&table.name)
+        .bind(&table.schema)
+        .fetch_one(&mut self.conn)
+        .await
+        .map_err(pg_error)?;
+        Ok(found)
+    }
+
+    async fn schema_exists(&mut self, schema: &str) -> DriverResult<bool> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+        )
+        .bind(schema)
+        .fetch_one(&mut self.conn)
+        .await
+        .map_err(pg_error)?;
+        Ok(exists)
+    }
+
+    async fn begin(&mut self) -> DriverResult<()> {
+        self.run("BEGIN").await
+    }
+
+    async fn commit(&mut self) -> DriverResult<()> {
+        self.run("COMMIT").await
+    }
+
+    async fn rollback(&mut self) -> DriverResult<()> {
+        self.run("ROLLBACK").await
+    }
+
+    async fn execute(&mut self, sql: &str) -> DriverResult<()> {
+        self.run(sql).await
+    }
+
+    async fn close(mut self: Box<Self>) -> DriverResult<()> {
+        let _ = self.unlock().await;
+        self.conn.close().await.map_err(DriverError::from)
+    }
+}

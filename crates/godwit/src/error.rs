@@ -1,0 +1,148 @@
+//! The library's typed errors. Each says what happened, where, and what to do next; the CLI
+//! turns the [`Error::category`] into an exit code.
+
+use std::fmt;
+
+use crate::discover::FileProblem;
+use crate::driver::{DriverError, DriverErrorKind};
+use crate::execute::Report;
+use crate::plan::{PlanError, Problem};
+
+/// How a caller should classify an error (the CLI maps these to exit codes 2, 1 and 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// Bad usage, configuration or migration files; nothing was written.
+    Usage,
+    /// The operation failed: SQL error, validation failure, lock timeout, refusal.
+    Failed,
+    /// The database could not be reached or refused the login.
+    Connection,
+}
+
+/// A statement of a migration that the database rejected.
+#[derive(Debug, Clone)]
+pub struct MigrationFailure {
+    /// `V3`, `R__views`, `D4`, `beforeMigrate`.
+    pub migration: String,
+    /// The file as the user knows it.
+    pub path: String,
+    /// The line where the failing statement starts (1-based); `None` for godwit's own statements.
+    pub line: Option<u32>,
+    /// The start of the failing statement, for context.
+    pub statement: String,
+    /// The database's own message.
+    pub message: String,
+    /// SQLSTATE or the server's error number.
+    pub code: Option<String>,
+    /// Whether the migration's changes were rolled back (false where DDL is not transactional
+    /// and something had already run: the history then records it as failed).
+    pub rolled_back: bool,
+    /// What was applied before the failure.
+    pub report: Report,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Problems with migration files: names, duplicates, encoding, placeholders, transactions.
+    #[error("{}", summarize_files(.0))]
+    Files(Vec<FileProblem>),
+    /// Files and history disagree.
+    #[error("validation failed: {}", summarize_problems(.0))]
+    Validation(Vec<Problem>),
+    /// No plan could be made (unknown target, missing undo script, …).
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    /// The database could not be reached; `url` is redacted.
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    /// A migration failed while running.
+    #[error("{} failed at {}{}: {}", .0.migration, .0.path, .0.line.map(|l| format!(":{l}")).unwrap_or_default(), .0.message)]
+    Migration(Box<MigrationFailure>),
+    /// The migration lock was not obtained in time.
+    #[error("{0}")]
+    LockTimeout(String),
+    /// godwit refuses to proceed (a non-empty database without history, …).
+    #[error("{message}")]
+    Refused { message: String, hint: String },
+    /// Invalid settings given by the caller (table name, baseline version, …).
+    #[error("{0}")]
+    Config(String),
+    /// Any other database error, outside a migration.
+    #[error("database error: {0}")]
+    Database(DriverError),
+}
+
+fn summarize_files(problems: &[FileProblem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => format!("{} problems with migration files", many.len()),
+    }
+}
+
+fn summarize_problems(problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => format!("{} problems", many.len()),
+    }
+}
+
+impl Error {
+    pub fn category(&self) -> Category {
+        match self {
+            Error::Files(_) | Error::Config(_) => Category::Usage,
+            Error::Plan(PlanError::UnknownTarget { .. } | PlanError::MissingUndo { .. }) => {
+                Category::Usage
+            }
+            Error::Connect { .. } => Category::Connection,
+            Error::Database(d) if d.kind == DriverErrorKind::Connection => Category::Connection,
+            _ => Category::Failed,
+        }
+    }
+
+    /// What the user should do next, where godwit knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Plan(p) => Some(p.hint()),
+            Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::LockTimeout(_) => Some(
+                "another node may still be migrating: wait and retry, or raise `lock_timeout`; if no godwit process is running, the lock is released when its connection closes".into(),
+            ),
+            Error::Connect { .. } => Some(
+                "check that the server is running and that the URL's host, port, user, password and database are right".into(),
+            ),
+            Error::Migration(f) if !f.rolled_back => Some(format!(
+                "the database does not roll back DDL, so {} may be partly applied and is recorded as failed: fix the database by hand, then run `godwit repair` and migrate again",
+                f.migration
+            )),
+            Error::Migration(_) => Some(
+                "the migration was rolled back and nothing of it remains: fix the statement and run migrate again".into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The partial report, when a migration failed after others were applied.
+    pub fn report(&self) -> Option<&Report> {
+        match self {
+            Error::Migration(f) => Some(&f.report),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_driver(e: DriverError) -> Error {
+        match e.kind {
+            DriverErrorKind::LockTimeout => Error::LockTimeout(e.message),
+            _ => Error::Database(e),
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Category::Usage => "usage",
+            Category::Failed => "failed",
+            Category::Connection => "connection",
+        })
+    }
+}

@@ -1,0 +1,876 @@
+//! The executor: takes the lock, reads the history once, asks the planner for a plan, checks
+//! every file of the plan (placeholders, transaction mode, syntax) before anything runs, then
+//! runs the plan step by step through a driver.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use godwit_sql::{Placeholders, SplitError, Splitter};
+use serde::Serialize;
+
+use crate::discover::{FileProblem, MigrationSet};
+use crate::driver::dialect::{self, NewRow};
+use crate::driver::{Dialect, Driver, DriverError, DriverResult, HistoryTable, Session};
+use crate::error::{Error, MigrationFailure};
+use crate::model::{history_type, HistoryRow, Migration, MigrationKind, Version};
+use crate::plan::{Action, Applied, Catalog, Direction, InfoRow, Options, Plan, Problem, Step, Target};
+
+/// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
+/// files, environment and flags).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The history table, `name` or `schema.name`.
+    pub table: String,
+    /// Managed schemas; the first one holds the history table and becomes the default schema.
+    pub schemas: Vec<String>,
+    pub target: Target,
+    pub out_of_order: bool,
+    pub validate_on_migrate: bool,
+    pub baseline_on_migrate: bool,
+    pub baseline_version: Version,
+    pub lock_timeout: Duration,
+    /// Allow a file to mix statements that cannot run in a transaction with others.
+    pub mixed: bool,
+    /// Recorded in `installed_by`; the database user when `None`.
+    pub installed_by: Option<String>,
+    pub placeholders: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table: "godwit_schema_history".into(),
+            schemas: Vec::new(),
+            target: Target::Latest,
+            out_of_order: false,
+            validate_on_migrate: true,
+            baseline_on_migrate: false,
+            baseline_version: Version::parse("1").expect("1 is a version"),
+            lock_timeout: Duration::from_secs(600),
+            mixed: false,
+            installed_by: None,
+            placeholders: BTreeMap::new(),
+        }
+    }
+}
+
+/// Progress, reported while a run goes on (the library never prints; the CLI does).
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Waiting for another process's lock.
+    WaitingForLock,
+    /// The history table was created.
+    CreatedHistory { table: String },
+    /// A step is about to run.
+    Started { migration: String, description: String },
+    /// A step finished.
+    Finished(StepReport),
+}
+
+pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// One step that ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// `V3`, `R__views`, `U3`, `D4`, `beforeMigrate`.
+    pub migration: String,
+    pub kind: &'static str,
+    pub version: Option<String>,
+    pub description: String,
+    pub script: String,
+    pub path: String,
+    pub duration_ms: u64,
+    pub statements: usize,
+    /// Whether it ran inside a transaction.
+    pub transactional: bool,
+}
+
+/// What a `migrate` or `undo` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub steps: Vec<StepReport>,
+    /// The database's version before and after.
+    pub initial_version: Option<String>,
+    pub final_version: Option<String>,
+    /// How many schema migrations were applied (or undone).
+    pub migrations: usize,
+    pub dry_run: bool,
+    pub duration_ms: u64,
+}
+
+/// `info` output: the rows plus the current version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    pub current_version: Option<String>,
+    pub history_table: String,
+    pub migrations: Vec<InfoRow>,
+}
+
+/// How a file runs with respect to transactions, decided before anything runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxMode {
+    Transaction,
+    NoTransaction,
+}
+
+pub(crate) struct Executor<'a> {
+    pub set: &'a MigrationSet,
+    pub config: &'a Config,
+    pub observer: Option<Observer>,
+}
+
+impl Executor<'_> {
+    fn emit(&self, event: Event) {
+        if let Some(o) = &self.observer {
+            o(&event);
+        }
+    }
+
+    fn table(&self, session: &Session) -> Result<HistoryTable, Error> {
+        let default_schema = self.config.schemas.first().map(String::as_str);
+        let _ = session;
+        HistoryTable::parse(&self.config.table, default_schema).map_err(Error::Config)
+    }
+
+    fn options(&self) -> Options {
+        Options {
+            target: self.config.target.clone(),
+            out_of_order: self.config.out_of_order,
+        }
+    }
+
+    /// Reads the history without creating anything; an absent table is an empty history.
+    async fn read_history(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+    ) -> Result<Vec<HistoryRow>, Error> {
+        if db.history_exists(table).await.map_err(Error::from_driver)? {
+            db.read_history(table).await.map_err(Error::from_driver)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// The migration set with repeatable checksums taken after placeholder replacement.
+    fn prepared_set(&self, session: &Session, table: &HistoryTable) -> Result<MigrationSet, Error> {
+        let mut set = self.set.clone();
+        let base = self.placeholders(session, table);
+        let mut problems = Vec::new();
+        for m in set.iter_mut() {
+            if m.kind != MigrationKind::Repeatable {
+                continue;
+            }
+            let p = with_filename(&base, m);
+            match replaced_checksum(m, &p) {
+                Ok(sum) => Arc::make_mut(m).applied_checksum = sum,
+                Err(mut more) => problems.append(&mut more),
+            }
+        }
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(Error::Files(problems))
+        }
+    }
+
+    fn placeholders(&self, session: &Session, table: &HistoryTable) -> Placeholders {
+        let mut p = Placeholders::new();
+        for (k, v) in &self.config.placeholders {
+            p.insert(k.clone(), v.clone());
+        }
+        let schema = self
+            .config
+            .schemas
+            .first()
+            .cloned()
+            .unwrap_or_else(|| session.schema.clone());
+        p.insert("godwit:defaultSchema", schema);
+        p.insert("godwit:user", session.user.clone());
+        p.insert("godwit:database", session.database.clone());
+        p.insert("godwit:timestamp", crate::util::utc_timestamp());
+        p.insert("godwit:table", table.name.clone());
+        p
+    }
+
+    pub async fn info(&self, db: &mut dyn Driver) -> Result<Info, Error> {
+        let table = self.table(db.session())?;
+        let history = self.read_history(db, &table).await?;
+        let set = self.prepared_set(db.session(), &table)?;
+        let catalog = Catalog::new(&set, &history);
+        Ok(Info {
+            current_version: catalog.current().map(|v| v.to_string()),
+            history_table: table.to_string(),
+            migrations: catalog.info(&self.options()),
+        })
+    }
+
+    pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
+        let table = self.table(db.session())?;
+        let history = self.read_history(db, &table).await?;
+        let set = self.prepared_set(db.session(), &table)?;
+        Ok(Catalog::new(&set, &history).validate(&self.options()))
+    }
+
+    pub async fn current(&self, db: &mut dyn Driver) -> Result<Option<Version>, Error> {
+        let table = self.table(db.session())?;
+        let history = self.read_history(db, &table).await?;
+        Ok(Applied::from_history(&history).current().cloned())
+    }
+
+    /// `migrate` (up, or down when the target is below the current version) or `undo`.
+    pub async fn run(
+        &self,
+        db: &mut dyn Driver,
+        kind: RunKind,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<Report, Error> {
+        match dry_run {
+            Some(out) => {
+                let mut recorder = Recorder {
+                    inner: db,
+                    out,
+                    failed: None,
+                };
+                let result = self.run_locked(&mut recorder, kind, true).await;
+                match recorder.failed.take() {
+                    Some(e) => Err(Error::Config(format!("cannot write the dry-run output: {e}"))),
+                    None => result,
+                }
+            }
+            None => self.run_locked(db, kind, false).await,
+        }
+    }
+
+    async fn run_locked(
+        &self,
+        db: &mut dyn Driver,
+        kind: RunKind,
+        dry_run: bool,
+    ) -> Result<Report, Error> {
+        let table = self.table(db.session())?;
+        if !dry_run {
+            let lock_key = table.lock_key();
+            let timeout = self.config.lock_timeout;
+            let quick = db.lock(&lock_key, Duration::ZERO).await;
+            match quick {
+                Ok(()) => {}
+                Err(e) if e.kind == crate::driver::DriverErrorKind::LockTimeout => {
+                    self.emit(Event::WaitingForLock);
+                    db.lock(&lock_key, timeout)
+                        .await
+                        .map_err(Error::from_driver)?;
+                }
+                Err(e) => return Err(Error::from_driver(e)),
+            }
+        }
+        let result = self.run_inner(db, &table, kind, dry_run).await;
+        let unlocked = db.unlock().await;
+        match (result, unlocked) {
+            (Ok(report), Ok(())) => Ok(report),
+            (Ok(_), Err(e)) => Err(Error::from_driver(e)),
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    async fn run_inner(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        kind: RunKind,
+        dry_run: bool,
+    ) -> Result<Report, Error> {
+        let started = Instant::now();
+        let dialect = db.dialect();
+        let exists = db.history_exists(table).await.map_err(Error::from_driver)?;
+        let mut history = if exists {
+            db.read_history(table).await.map_err(Error::from_driver)?
+        } else {
+            Vec::new()
+        };
+        let set = self.prepared_set(db.session(), table)?;
+        let options = self.options();
+        let catalog = Catalog::new(&set, &history);
+        if matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate {
+            let problems = catalog.validate(&options);
+            if !problems.is_empty() {
+                return Err(Error::Validation(problems));
+            }
+        }
+        let plan = match &kind {
+            RunKind::Migrate => catalog.plan_migrate(&options)?,
+            RunKind::Undo(target) => catalog.plan_undo(target.as_ref())?,
+        };
+        drop(catalog);
+        let base = self.placeholders(db.session(), table);
+        let modes = self.check_plan(&plan, &base, dialect)?;
+
+        let installed_by = self
+            .config
+            .installed_by
+            .clone()
+            .unwrap_or_else(|| db.session().user.clone());
+
+        if !exists {
+            if plan.direction == Direction::Down {
+                return Err(Error::Plan(crate::plan::PlanError::NothingToUndo));
+            }
+            self.create_history(db, table, &installed_by, &mut history)
+                .await?;
+        }
+        if let Some(sql) = dialect::use_schemas(dialect, &self.config.schemas) {
+            db.execute(&sql).await.map_err(Error::from_driver)?;
+        }
+
+        let mut report = Report {
+            initial_version: plan.current.as_ref().map(|v| v.to_string()),
+            dry_run,
+            ..Report::default()
+        };
+        let mut applied_rows = history.clone();
+        for (index, step) in plan.steps.iter().enumerate() {
+            let mode = modes[index];
+            let placeholders = with_filename(&base, &step.migration);
+            match self
+                .run_step(db, table, step, mode, &placeholders, &installed_by, dry_run)
+                .await
+            {
+                Ok(step_report) => {
+                    if let Some(t) = step.action.history_type() {
+                        report.migrations += 1;
+                        applied_rows.push(synthetic_row(&applied_rows, step, t));
+                    }
+                    self.emit(Event::Finished(step_report.clone()));
+                    report.steps.push(step_report);
+                }
+                Err(mut failure) => {
+                    for cb in &plan.on_error {
+                        let p = with_filename(&base, &cb.migration);
+                        let _ = self
+                            .run_step(db, table, cb, TxMode::Transaction, &p, &installed_by, dry_run)
+                            .await;
+                    }
+                    report.final_version = Applied::from_history(&applied_rows)
+                        .current()
+                        .map(|v| v.to_string());
+                    report.duration_ms = started.elapsed().as_millis() as u64;
+                    failure.report = report;
+                    return Err(Error::Migration(failure));
+                }
+            }
+        }
+        report.final_version = Applied::from_history(&applied_rows)
+            .current()
+            .map(|v| v.to_string());
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    async fn create_history(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        installed_by: &str,
+        history: &mut Vec<HistoryRow>,
+    ) -> Result<(), Error> {
+        let dialect = db.dialect();
+        if let Some(schema) = &table.schema {
+            if !db.schema_exists(schema).await.map_err(Error::from_driver)? {
+                match dialect::create_schema(dialect, schema) {
+                    Some(sql) => db.execute(&sql).await.map_err(Error::from_driver)?,
+                    None => {
+                        return Err(Error::Config(format!(
+                            "the schema `{schema}` of the history table does not exist"
+                        )))
+                    }
+                }
+            }
+        }
+        let non_empty = db
+            .has_objects(&self.config.schemas, table)
+            .await
+            .map_err(Error::from_driver)?;
+        if non_empty && !self.config.baseline_on_migrate {
+            return Err(Error::Refused {
+                message: format!(
+                    "the database already holds tables but has no history table `{table}`: godwit has never managed it"
+                ),
+                hint: "mark its current state with `godwit baseline --baseline-version <version>` first, or set `baseline_on_migrate = true`".into(),
+            });
+        }
+        for sql in dialect::create_history(dialect, table) {
+            db.execute(&sql).await.map_err(Error::from_driver)?;
+        }
+        self.emit(Event::CreatedHistory {
+            table: table.to_string(),
+        });
+        if non_empty {
+            let version = self.config.baseline_version.to_string();
+            let row = NewRow {
+                version: Some(&version),
+                description: "<< Baseline >>",
+                kind: history_type::BASELINE,
+                script: "<< Baseline >>",
+                checksum: None,
+                installed_by,
+                execution_time_ms: 0,
+                success: true,
+            };
+            db.execute(&dialect::insert_history(dialect, table, &row))
+                .await
+                .map_err(Error::from_driver)?;
+            history.push(HistoryRow {
+                installed_rank: 1,
+                version: Some(version),
+                description: "<< Baseline >>".into(),
+                kind: history_type::BASELINE.into(),
+                script: "<< Baseline >>".into(),
+                checksum: None,
+                installed_by: installed_by.into(),
+                installed_on: String::new(),
+                execution_time: 0,
+                success: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks every file the plan will run, before anything runs: syntax that cannot be split,
+    /// placeholders without a value, and transaction modes. Returns each step's mode.
+    fn check_plan(
+        &self,
+        plan: &Plan,
+        base: &Placeholders,
+        dialect: Dialect,
+    ) -> Result<Vec<TxMode>, Error> {
+        let mut problems = Vec::new();
+        let mut modes = Vec::with_capacity(plan.steps.len());
+        for step in plan.steps.iter().chain(plan.on_error.iter()) {
+            let placeholders = with_filename(base, &step.migration);
+            match self.check_file(&step.migration, &placeholders, dialect) {
+                Ok(mode) => modes.push(mode),
+                Err(mut more) => {
+                    modes.push(TxMode::Transaction);
+                    problems.append(&mut more);
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(modes)
+        } else {
+            Err(Error::Files(problems))
+        }
+    }
+
+    fn check_file(
+        &self,
+        m: &Migration,
+        placeholders: &Placeholders,
+        dialect: Dialect,
+    ) -> Result<TxMode, Vec<FileProblem>> {
+        let problem = |line: Option<u32>, message: String, hint: Option<String>| FileProblem {
+            paths: vec![m.display_path.clone()],
+            line,
+            message,
+            hint,
+        };
+        let reader = m
+            .source
+            .open()
+            .map_err(|e| vec![problem(None, format!("cannot read: {e}"), None)])?;
+        let mut reader = reader;
+        let mut first_line = String::new();
+        let directive = match peek_first_line(&mut reader, &mut first_line) {
+            Ok(()) => godwit_sql::has_no_transaction_directive(&first_line),
+            Err(e) => return Err(vec![problem(None, format!("cannot read: {e}"), None)]),
+        };
+        let mut first_non_tx: Option<(u32, String)> = None;
+        let mut first_tx: Option<u32> = None;
+        let splitter = Splitter::new(reader, dialect).with_placeholders(placeholders.clone());
+        for statement in splitter {
+            match statement {
+                Ok(s) => {
+                    if s.non_transactional {
+                        if first_non_tx.is_none() {
+                            first_non_tx = Some((s.line, excerpt(&s.sql)));
+                        }
+                    } else if first_tx.is_none() {
+                        first_tx = Some(s.line);
+                    }
+                }
+                Err(SplitError::MissingPlaceholder { .. }) => {
+                    let all = m
+                        .source
+                        .open()
+                        .and_then(|r| godwit_sql::missing_placeholders(r, placeholders))
+                        .unwrap_or_default();
+                    return Err(all
+                        .into_iter()
+                        .map(|(line, name)| {
+                            problem(
+                                Some(line),
+                                format!("the placeholder `${{{name}}}` has no value"),
+                                Some(format!(
+                                    "set it with `--placeholder {name}=<value>`, `GODWIT_PLACEHOLDERS_{}=<value>` or `[placeholders]` in godwit.toml",
+                                    name.to_ascii_uppercase().replace([':', '.', '-'], "_")
+                                )),
+                            )
+                        })
+                        .collect());
+                }
+                Err(e) => {
+                    let line = e.line();
+                    return Err(vec![problem(Some(line), e.to_string(), None)]);
+                }
+            }
+        }
+        if directive {
+            return Ok(TxMode::NoTransaction);
+        }
+        match (first_non_tx, first_tx) {
+            (None, _) => Ok(TxMode::Transaction),
+            (Some(_), None) => Ok(TxMode::NoTransaction),
+            (Some(_), Some(_)) if self.config.mixed => Ok(TxMode::NoTransaction),
+            (Some((line, sql)), Some(other)) => Err(vec![problem(
+                Some(line),
+                format!(
+                    "`{sql}` cannot run inside a transaction, but this file also has statements that should (line {other})"
+                ),
+                Some(
+                    "move the statements that cannot run in a transaction into a migration of their own, or set `mixed = true` to run the whole file without a transaction".into(),
+                ),
+            )]),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_step(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        step: &Step,
+        mode: TxMode,
+        placeholders: &Placeholders,
+        installed_by: &str,
+        dry_run: bool,
+    ) -> Result<StepReport, Box<MigrationFailure>> {
+        let m = &step.migration;
+        let label = m.label();
+        self.emit(Event::Started {
+            migration: label.clone(),
+            description: m.description.clone(),
+        });
+        db.note(&format!(
+            "{label}: {} ({})",
+            m.description, m.display_path
+        ));
+        let started = Instant::now();
+        let fail = |line: Option<u32>, statement: String, e: DriverError, rolled_back: bool| {
+            Box::new(MigrationFailure {
+                migration: label.clone(),
+                path: m.display_path.clone(),
+                line,
+                statement,
+                message: e.message,
+                code: e.code,
+                rolled_back,
+                report: Report::default(),
+            })
+        };
+        let transactional = mode == TxMode::Transaction;
+        if transactional {
+            db.begin()
+                .await
+                .map_err(|e| fail(None, "BEGIN".into(), e, true))?;
+        } else {
+            db.enter_no_transaction()
+                .await
+                .map_err(|e| fail(None, String::new(), e, true))?;
+        }
+        let reader = m.source.open().map_err(|e| {
+            fail(None, String::new(), DriverError::statement(format!("cannot read: {e}")), true)
+        });
+        let mut executed = 0usize;
+        let outcome: Result<(), (Option<u32>, String, DriverError)> = async {
+            let reader = reader.map_err(|f| (None, String::new(), DriverError::statement(f.message.clone())))?;
+            let splitter = Splitter::new(reader, db.dialect()).with_placeholders(placeholders.clone());
+            for statement in splitter {
+                let s = statement.map_err(|e| (Some(e.line()), String::new(), DriverError::statement(e.to_string())))?;
+                db.execute(&s.sql)
+                    .await
+                    .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
+                executed += 1;
+            }
+            Ok(())
+        }
+        .await;
+        let elapsed = started.elapsed();
+        if let Err((line, statement, e)) = outcome {
+            let transactional_ddl = db.transactional_ddl();
+            if transactional {
+                let _ = db.rollback().await;
+            } else {
+                let _ = db.leave_no_transaction().await;
+            }
+            let changed = executed > 0 && (!transactional || !transactional_ddl);
+            if changed {
+                if let Some(t) = step.action.history_type() {
+                    let row = new_row(step, t, installed_by, elapsed, false);
+                    let _ = db
+                        .execute(&dialect::insert_history(db.dialect(), table, &row))
+                        .await;
+                }
+            }
+            return Err(fail(line, statement, e, !changed));
+        }
+        let recorded = step.action.history_type();
+        if !transactional {
+            db.leave_no_transaction()
+                .await
+                .map_err(|e| fail(None, String::new(), e, false))?;
+        }
+        if let Some(t) = recorded {
+            let row = new_row(step, t, installed_by, if dry_run { Duration::ZERO } else { elapsed }, true);
+            let sql = dialect::insert_history(db.dialect(), table, &row);
+            if let Err(e) = db.execute(&sql).await {
+                if transactional {
+                    let _ = db.rollback().await;
+                }
+                return Err(fail(None, excerpt(&sql), e, transactional));
+            }
+        }
+        if transactional {
+            db.commit()
+                .await
+                .map_err(|e| fail(None, "COMMIT".into(), e, true))?;
+        }
+        Ok(StepReport {
+            migration: label,
+            kind: match step.action {
+                Action::Callback(_) => "Callback",
+                Action::Undo => "Undo",
+                _ => m.kind.label(),
+            },
+            version: m.version.as_ref().map(|v| v.to_string()),
+            description: m.description.clone(),
+            script: m.script.clone(),
+            path: m.display_path.clone(),
+            duration_ms: elapsed.as_millis() as u64,
+            statements: executed,
+            transactional,
+        })
+    }
+}
+
+/// What `run` does.
+#[derive(Debug, Clone)]
+pub(crate) enum RunKind {
+    Migrate,
+    Undo(Option<Version>),
+}
+
+fn new_row<'a>(
+    step: &'a Step,
+    kind: &'a str,
+    installed_by: &'a str,
+    elapsed: Duration,
+    success: bool,
+) -> NewRow<'a> {
+    let m = &step.migration;
+    NewRow {
+        version: m.version.as_ref().map(Version::as_str),
+        description: &m.description,
+        kind,
+        script: &m.script,
+        checksum: Some(if step.action == Action::Repeat {
+            m.applied_checksum
+        } else {
+            m.checksum
+        }),
+        installed_by,
+        execution_time_ms: elapsed.as_millis() as i64,
+        success,
+    }
+}
+
+/// The history row a step would leave, to compute the version after a run without reading
+/// the history again.
+fn synthetic_row(rows: &[HistoryRow], step: &Step, kind: &str) -> HistoryRow {
+    let m = &step.migration;
+    HistoryRow {
+        installed_rank: rows.iter().map(|r| r.installed_rank).max().unwrap_or(0) + 1,
+        version: m.version.as_ref().map(|v| v.to_string()),
+        description: m.description.clone(),
+        kind: kind.to_string(),
+        script: m.script.clone(),
+        checksum: Some(m.checksum),
+        installed_by: String::new(),
+        installed_on: String::new(),
+        execution_time: 0,
+        success: true,
+    }
+}
+
+fn with_filename(base: &Placeholders, m: &Migration) -> Placeholders {
+    let mut p = base.clone();
+    let name = m.script.rsplit('/').next().unwrap_or(&m.script);
+    p.insert("godwit:filename", name.to_string());
+    p
+}
+
+/// The checksum of a repeatable's text after placeholder replacement.
+fn replaced_checksum(m: &Migration, p: &Placeholders) -> Result<i32, Vec<FileProblem>> {
+    let problem = |line: Option<u32>, message: String| FileProblem {
+        paths: vec![m.display_path.clone()],
+        line,
+        message,
+        hint: None,
+    };
+    let mut reader = m
+        .source
+        .open()
+        .map_err(|e| vec![problem(None, format!("cannot read: {e}"))])?;
+    let mut hasher = crate::model::LineChecksum::default();
+    let mut line = String::new();
+    let mut number = 0u32;
+    let mut missing = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err(vec![problem(Some(number + 1), format!("cannot read: {e}"))]),
+        }
+        number += 1;
+        match p.replace_line(&line) {
+            Ok(text) => hasher.update(text.as_bytes()),
+            Err(name) => missing.push(problem(
+                Some(number),
+                format!("the placeholder `${{{name}}}` has no value"),
+            )),
+        }
+    }
+    if missing.is_empty() {
+        Ok(hasher.finish())
+    } else {
+        Err(missing)
+    }
+}
+
+fn peek_first_line(reader: &mut Box<dyn BufRead + Send + '_>, out: &mut String) -> std::io::Result<()> {
+    let buf = reader.fill_buf()?;
+    let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    *out = String::from_utf8_lossy(&buf[..end]).into_owned();
+    Ok(())
+}
+
+/// The first line of a statement, shortened, for messages.
+pub(crate) fn excerpt(sql: &str) -> String {
+    let first = sql.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if first.chars().count() > 80 {
+        let cut: String = first.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        first.to_string()
+    }
+}
+
+/// A driver that reads from the real database and writes the SQL it would run to `out`.
+struct Recorder<'a, 'w> {
+    inner: &'a mut dyn Driver,
+    out: &'w mut (dyn Write + Send),
+    failed: Option<std::io::Error>,
+}
+
+impl Recorder<'_, '_> {
+    fn write(&mut self, text: &str) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Err(e) = writeln!(self.out, "{text}") {
+            self.failed = Some(e);
+        }
+    }
+
+    fn statement(&mut self, sql: &str) {
+        let dialect = self.inner.dialect();
+        if dialect == Dialect::MySql && sql.contains(';') {
+            // The mysql client splits on `;`: wrap bodies that contain one.
+            let delimiter = if sql.contains("$$") { "//" } else { "$$" };
+            let text = format!("DELIMITER {delimiter}\n{sql}{delimiter}\nDELIMITER ;");
+            self.write(&text);
+        } else {
+            self.write(&format!("{sql};"));
+        }
+    }
+}
+
+#[async_trait]
+impl Driver for Recorder<'_, '_> {
+    fn dialect(&self) -> Dialect {
+        self.inner.dialect()
+    }
+    fn session(&self) -> &Session {
+        self.inner.session()
+    }
+    fn transactional_ddl(&self) -> bool {
+        self.inner.transactional_ddl()
+    }
+    async fn lock(&mut self, _key: &str, _timeout: Duration) -> DriverResult<()> {
+        Ok(())
+    }
+    async fn unlock(&mut self) -> DriverResult<()> {
+        Ok(())
+    }
+    async fn history_exists(&mut self, table: &HistoryTable) -> DriverResult<bool> {
+        self.inner.history_exists(table).await
+    }
+    async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
+        self.inner.read_history(table).await
+    }
+    async fn has_objects(&mut self, schemas: &[String], table: &HistoryTable) -> DriverResult<bool> {
+        self.inner.has_objects(schemas, table).await
+    }
+    async fn schema_exists(&mut self, schema: &str) -> DriverResult<bool> {
+        self.inner.schema_exists(schema).await
+    }
+    async fn begin(&mut self) -> DriverResult<()> {
+        let sql = dialect::begin(self.dialect());
+        self.write(&format!("{sql};"));
+        Ok(())
+    }
+    async fn commit(&mut self) -> DriverResult<()> {
+        self.write("COMMIT;");
+        Ok(())
+    }
+    async fn rollback(&mut self) -> DriverResult<()> {
+        self.write("ROLLBACK;");
+        Ok(())
+    }
+    async fn execute(&mut self, sql: &str) -> DriverResult<()> {
+        self.statement(sql);
+        Ok(())
+    }
+    fn note(&mut self, text: &str) {
+        self.write("");
+        self.write(&format!("-- {}", text.replace('\n', " ")));
+    }
+    async fn close(self: Box<Self>) -> DriverResult<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_one_short_line() {
+        assert_eq!(excerpt("\n  SELECT 1\nFROM x"), "SELECT 1");
+        let long = "x".repeat(100);
+        assert_eq!(excerpt(&long).chars().count(), 80);
+    }
+}

@@ -1,0 +1,1087 @@
+//! The planner: migration files + history rows + options -> a plan, an info table, or every
+//! validation problem. Pure: no I/O, no clock, no database. Every ordering and validation rule of
+//! godwit lives here and is tested without a database.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::discover::MigrationSet;
+use crate::model::{history_type, CallbackEvent, HistoryRow, Migration, MigrationKind, Version};
+
+/// How far `migrate` should go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Target {
+    /// Apply everything pending.
+    #[default]
+    Latest,
+    /// Apply no versioned migration (repeatables and data migrations still run).
+    Current,
+    /// Go up or down to exactly this version.
+    Version(Version),
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        match t.to_ascii_lowercase().as_str() {
+            "latest" | "" => Ok(Target::Latest),
+            "current" => Ok(Target::Current),
+            _ => Version::parse(t).map(Target::Version).map_err(|e| {
+                format!("{e}; a target is `latest`, `current` or a version such as `3` or `1.2`")
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Latest => f.write_str("latest"),
+            Target::Current => f.write_str("current"),
+            Target::Version(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// The options that change what the planner decides.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub target: Target,
+    /// Allow applying a pending version older than the newest applied one.
+    pub out_of_order: bool,
+}
+
+/// The state of one migration, as `info` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum State {
+    Pending,
+    Success,
+    Failed,
+    /// Applied, but its file is gone.
+    Missing,
+    /// Applied, newer than every file: a newer release migrated this database.
+    Future,
+    /// Older than the newest applied version and not applied (allowed with `--out-of-order`).
+    Ignored,
+    /// A repeatable whose file changed since it was applied: it will run again.
+    Outdated,
+    /// Reversed by its undo script; pending again.
+    Undone,
+    /// The baseline marker, or a baseline migration that was applied.
+    Baseline,
+    /// At or below the baseline version: never applied, never needed.
+    #[serde(rename = "Below Baseline")]
+    BelowBaseline,
+    /// Not applied because it is above the target.
+    #[serde(rename = "Above Target")]
+    AboveTarget,
+    /// Applied, file gone, but covered by a baseline migration (its release was squashed).
+    Squashed,
+    /// Removed from the history by `repair` (its file was gone).
+    Deleted,
+    /// Applied after a higher version had already been applied.
+    #[serde(rename = "Out of Order")]
+    OutOfOrder,
+    /// A data migration the database has reached: it runs on every migrate.
+    Recurring,
+    /// A data migration above the database's version: it waits for its schema migration.
+    Waiting,
+    /// A baseline migration that an empty database would not use.
+    Available,
+}
+
+impl State {
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Pending => "Pending",
+            State::Success => "Success",
+            State::Failed => "Failed",
+            State::Missing => "Missing",
+            State::Future => "Future",
+            State::Ignored => "Ignored",
+            State::Outdated => "Outdated",
+            State::Undone => "Undone",
+            State::Baseline => "Baseline",
+            State::BelowBaseline => "Below Baseline",
+            State::AboveTarget => "Above Target",
+            State::Squashed => "Squashed",
+            State::Deleted => "Deleted",
+            State::OutOfOrder => "Out of Order",
+            State::Recurring => "Recurring",
+            State::Waiting => "Waiting",
+            State::Available => "Available",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What the history says about one version, after replaying every row in rank order.
+#[derive(Debug, Clone)]
+struct VersionRecord {
+    status: Status,
+    /// The row that applied it (or tried to).
+    applied: HistoryRow,
+    out_of_order: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Applied,
+    Failed,
+    Undone,
+    /// An undo script failed (only possible where DDL is not transactional).
+    UndoFailed,
+    Deleted,
+    BaselineMarker,
+}
+
+/// The history replayed: what is applied now.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    versions: BTreeMap<Version, VersionRecord>,
+    repeatables: BTreeMap<String, (Status, HistoryRow)>,
+    baseline_marker: Option<Version>,
+    invalid_rows: Vec<HistoryRow>,
+    next_rank: i32,
+}
+
+impl Applied {
+    pub fn from_history(rows: &[HistoryRow]) -> Applied {
+        let mut rows: Vec<&HistoryRow> = rows.iter().collect();
+        rows.sort_by_key(|r| r.installed_rank);
+        let mut applied = Applied {
+            next_rank: rows.last().map_or(1, |r| r.installed_rank.saturating_add(1)),
+            ..Applied::default()
+        };
+        for row in rows {
+            if row.kind == history_type::SCHEMA {
+                continue;
+            }
+            let version_text = row.version.as_deref().unwrap_or("");
+            if version_text.is_empty() {
+                let status = match (row.kind.as_str(), row.success) {
+                    (history_type::DELETE, _) => Status::Deleted,
+                    (_, true) => Status::Applied,
+                    (_, false) => Status::Failed,
+                };
+                applied
+                    .repeatables
+                    .insert(row.description.clone(), (status, row.clone()));
+                continue;
+            }
+            let Ok(version) = Version::parse(version_text) else {
+                applied.invalid_rows.push(row.clone());
+                continue;
+            };
+            match row.kind.as_str() {
+                history_type::UNDO_SQL => {
+                    if let Some(rec) = applied.versions.get_mut(&version) {
+                        rec.status = if row.success {
+                            Status::Undone
+                        } else {
+                            Status::UndoFailed
+                        };
+                    }
+                }
+                history_type::DELETE => {
+                    if let Some(rec) = applied.versions.get_mut(&version) {
+                        rec.status = Status::Deleted;
+                    }
+                }
+                kind => {
+                    let highest = applied.current().cloned();
+                    let status = if kind == history_type::BASELINE {
+                        applied.baseline_marker = Some(version.clone());
+                        Status::BaselineMarker
+                    } else if row.success {
+                        Status::Applied
+                    } else {
+                        Status::Failed
+                    };
+                    let out_of_order =
+                        status == Status::Applied && highest.is_some_and(|h| h > version);
+                    applied.versions.insert(
+                        version,
+                        VersionRecord {
+                            status,
+                            applied: row.clone(),
+                            out_of_order,
+                        },
+                    );
+                }
+            }
+        }
+        applied
+    }
+
+    /// The highest version applied now, or `None` for a database with nothing applied.
+    pub fn current(&self) -> Option<&Version> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|(_, r)| matches!(r.status, Status::Applied | Status::BaselineMarker))
+            .map(|(v, _)| v)
+    }
+
+    fn is_applied(&self, v: &Version) -> bool {
+        self.versions
+            .get(v)
+            .is_some_and(|r| matches!(r.status, Status::Applied | Status::BaselineMarker))
+    }
+
+    fn has_any_applied(&self) -> bool {
+        self.current().is_some()
+            || self
+                .repeatables
+                .values()
+                .any(|(s, _)| *s == Status::Applied)
+    }
+
+    /// The rank the next history row gets.
+    pub fn next_rank(&self) -> i32 {
+        self.next_rank
+    }
+}
+
+/// One line of `godwit info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InfoRow {
+    pub kind: &'static str,
+    pub version: Option<String>,
+    pub description: String,
+    pub state: State,
+    pub script: String,
+    pub installed_rank: Option<i32>,
+    pub installed_on: Option<String>,
+    pub installed_by: Option<String>,
+    pub execution_time: Option<i32>,
+    pub checksum: Option<i32>,
+    /// An undo script exists for it.
+    pub undoable: bool,
+}
+
+/// What `validate` found wrong, one per disagreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// `V3`, `R__views`: which migration.
+    pub migration: String,
+    /// The file concerned, where there is one.
+    pub path: Option<String>,
+    pub message: String,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    ChecksumMismatch,
+    DescriptionMismatch,
+    Missing,
+    OutOfOrder,
+    Failed,
+    InvalidHistory,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{p}: {}", self.message),
+            None => write!(f, "{}: {}", self.migration, self.message),
+        }
+    }
+}
+
+/// Everything the planner knows, computed once and reused for info, validate and plans.
+pub struct Catalog<'a> {
+    set: &'a MigrationSet,
+    applied: Applied,
+    versioned: BTreeMap<Version, Arc<Migration>>,
+    undo: HashMap<Version, Arc<Migration>>,
+    baselines: BTreeMap<Version, Arc<Migration>>,
+    /// The highest version of any V or B file.
+    max_file_version: Option<Version>,
+}
+
+impl<'a> Catalog<'a> {
+    pub fn new(set: &'a MigrationSet, history: &[HistoryRow]) -> Catalog<'a> {
+        let by_version = |kind: MigrationKind| -> BTreeMap<Version, Arc<Migration>> {
+            set.of_kind(kind)
+                .filter_map(|m| m.version.clone().map(|v| (v, m.clone())))
+                .collect()
+        };
+        let versioned = by_version(MigrationKind::Versioned);
+        let baselines = by_version(MigrationKind::Baseline);
+        let undo = by_version(MigrationKind::Undo).into_iter().collect();
+        let max_file_version = versioned
+            .keys()
+            .next_back()
+            .into_iter()
+            .chain(baselines.keys().next_back())
+            .max()
+            .cloned();
+        Catalog {
+            set,
+            applied: Applied::from_history(history),
+            versioned,
+            undo,
+            baselines,
+            max_file_version,
+        }
+    }
+
+    pub fn applied(&self) -> &Applied {
+        &self.applied
+    }
+
+    pub fn current(&self) -> Option<&Version> {
+        self.applied.current()
+    }
+
+    /// The highest baseline migration file.
+    fn max_baseline(&self) -> Option<&Version> {
+        self.baselines.keys().next_back()
+    }
+
+    fn is_future(&self, v: &Version) -> bool {
+        self.max_file_version.as_ref().is_none_or(|max| v > max)
+    }
+
+    fn is_squashed(&self, v: &Version) -> bool {
+        self.max_baseline().is_some_and(|b| v <= b)
+    }
+
+    /// Whether an empty database would start from a baseline migration, and which.
+    fn baseline_for_empty(&self, target: &Target) -> Option<&Arc<Migration>> {
+        if self.applied.has_any_applied() || self.applied.baseline_marker.is_some() {
+            return None;
+        }
+        match target {
+            Target::Latest => self.baselines.values().next_back(),
+            Target::Current => None,
+            Target::Version(t) => self.baselines.range(..=t.clone()).next_back().map(|(_, m)| m),
+        }
+    }
+
+    /// Every problem `validate` reports, in version order.
+    pub fn validate(&self, options: &Options) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for row in &self.applied.invalid_rows {
+            problems.push(Problem {
+                kind: ProblemKind::InvalidHistory,
+                migration: format!("rank {}", row.installed_rank),
+                path: None,
+                message: format!(
+                    "the history row with installed_rank {} has version `{}`, which is not a version",
+                    row.installed_rank,
+                    row.version.as_deref().unwrap_or("")
+                ),
+                hint: "fix or delete that row of the history table by hand".into(),
+            });
+        }
+        for (version, rec) in &self.applied.versions {
+            let label = format!("V{version}");
+            match rec.status {
+                Status::Failed | Status::UndoFailed => {
+                    let what = if rec.status == Status::Failed {
+                        "failed"
+                    } else {
+                        "failed to undo"
+                    };
+                    problems.push(Problem {
+                        kind: ProblemKind::Failed,
+                        migration: label.clone(),
+                        path: self.versioned.get(version).map(|m| m.display_path.clone()),
+                        message: format!(
+                            "migration {label} ({}) {what} and left the database partly changed",
+                            rec.applied.script
+                        ),
+                        hint: "finish or revert its changes by hand, then run `godwit repair` to remove the failed row".into(),
+                    });
+                    continue;
+                }
+                Status::Applied => {}
+                Status::Undone | Status::Deleted | Status::BaselineMarker => continue,
+            }
+            match self.versioned.get(version) {
+                Some(file) => {
+                    if rec.applied.kind == history_type::SQL_BASELINE {
+                        continue;
+                    }
+                    self.check_same(&label, file, &rec.applied, &mut problems);
+                }
+                None => {
+                    if rec.applied.kind == history_type::SQL_BASELINE {
+                        if let Some(b) = self.baselines.get(version) {
+                            self.check_same(&label, b, &rec.applied, &mut problems);
+                            continue;
+                        }
+                    }
+                    if self.is_future(version) || self.is_squashed(version) {
+                        continue;
+                    }
+                    problems.push(Problem {
+                        kind: ProblemKind::Missing,
+                        migration: label.clone(),
+                        path: None,
+                        message: format!(
+                            "migration {label} ({}) was applied but its file is not in any location",
+                            rec.applied.script
+                        ),
+                        hint: "restore the file, or run `godwit repair` to mark it as deleted".into(),
+                    });
+                }
+            }
+        }
+        if let Some(newest) = self.current() {
+            if !options.out_of_order {
+                for (version, file) in self.versioned.range(..newest.clone()) {
+                    if self.applied.is_applied(version) || self.below_baseline(version) {
+                        continue;
+                    }
+                    if matches!(self.applied.versions.get(version), Some(r) if r.status == Status::Undone || r.status == Status::Deleted) {
+                        continue;
+                    }
+                    problems.push(Problem {
+                        kind: ProblemKind::OutOfOrder,
+                        migration: format!("V{version}"),
+                        path: Some(file.display_path.clone()),
+                        message: format!(
+                            "V{version} has not been applied, but it is older than the newest applied version {newest}"
+                        ),
+                        hint: "to apply it anyway, run with `--out-of-order` (or set `out_of_order = true`); otherwise give it a version above the newest applied one".into(),
+                    });
+                }
+            }
+        }
+        for (description, (status, row)) in &self.applied.repeatables {
+            let label = format!("R__{}", description.replace(' ', "_"));
+            match status {
+                Status::Failed => problems.push(Problem {
+                    kind: ProblemKind::Failed,
+                    migration: label.clone(),
+                    path: None,
+                    message: format!("repeatable migration {label} ({}) failed", row.script),
+                    hint: "fix it by hand, then run `godwit repair` to remove the failed row"
+                        .into(),
+                }),
+                Status::Applied => {
+                    let exists = self
+                        .set
+                        .of_kind(MigrationKind::Repeatable)
+                        .any(|m| &m.description == description);
+                    if !exists {
+                        problems.push(Problem {
+                            kind: ProblemKind::Missing,
+                            migration: label.clone(),
+                            path: None,
+                            message: format!(
+                                "repeatable migration {label} ({}) was applied but its file is not in any location",
+                                row.script
+                            ),
+                            hint: "restore the file, or run `godwit repair` to mark it as deleted".into(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        problems
+    }
+
+    fn check_same(
+        &self,
+        label: &str,
+        file: &Migration,
+        row: &HistoryRow,
+        problems: &mut Vec<Problem>,
+    ) {
+        if row.checksum != Some(file.checksum) {
+            problems.push(Problem {
+                kind: ProblemKind::ChecksumMismatch,
+                migration: label.to_string(),
+                path: Some(file.display_path.clone()),
+                message: format!(
+                    "{label} was changed after it was applied (checksum {} applied, {} on disk)",
+                    row.checksum
+                        .map_or_else(|| "none".to_string(), |c| c.to_string()),
+                    file.checksum
+                ),
+                hint: "revert the file to what was applied and put the change in a new migration; if the edit is harmless (a comment, whitespace), run `godwit repair` to accept it".into(),
+            });
+        }
+        if row.description != file.description {
+            problems.push(Problem {
+                kind: ProblemKind::DescriptionMismatch,
+                migration: label.to_string(),
+                path: Some(file.display_path.clone()),
+                message: format!(
+                    "{label} was applied as `{}` but the file is now named `{}`",
+                    row.description, file.description
+                ),
+                hint: "rename the file back, or run `godwit repair` to record the new description"
+                    .into(),
+            });
+        }
+    }
+
+    fn below_baseline(&self, v: &Version) -> bool {
+        self.applied.baseline_marker.as_ref().is_some_and(|b| v <= b)
+            || self.applied.versions.iter().any(|(bv, r)| {
+                r.applied.kind == history_type::SQL_BASELINE
+                    && r.status == Status::Applied
+                    && v <= bv
+            })
+    }
+
+    /// Every migration known from files or history, in order, with its state.
+    pub fn info(&self, options: &Options) -> Vec<InfoRow> {
+        let mut rows = Vec::new();
+        let current = self.current().cloned();
+        let empty_baseline = self.baseline_for_empty(&options.target).cloned();
+        let target_version = match &options.target {
+            Target::Version(v) => Some(v.clone()),
+            _ => None,
+        };
+        let mut versions: Vec<Version> = self
+            .versioned
+            .keys()
+            .chain(self.applied.versions.keys())
+            .chain(self.baselines.keys())
+            .cloned()
+            .collect();
+        versions.sort();
+        versions.dedup();
+        for version in versions {
+            let file = self.versioned.get(&version);
+            let baseline_file = self.baselines.get(&version);
+            let rec = self.applied.versions.get(&version);
+            let undoable = self.undo.contains_key(&version);
+            if let Some(b) = baseline_file {
+                let applied_here = rec.is_some_and(|r| r.applied.kind == history_type::SQL_BASELINE);
+                if !applied_here {
+                    let state = if empty_baseline.as_ref().is_some_and(|e| Arc::ptr_eq(e, b)) {
+                        State::Pending
+                    } else {
+                        State::Available
+                    };
+                    rows.push(file_row(b, state, false));
+                }
+            }
+            match (file, rec) {
+                (Some(f), None) => {
+                    let state = self.pending_state(&version, current.as_ref(), &target_version, options, empty_baseline.as_deref());
+                    rows.push(file_row(f, state, undoable));
+                }
+                (f, Some(rec)) => {
+                    let state = match rec.status {
+                        Status::Applied if rec.applied.kind == history_type::SQL_BASELINE => {
+                            State::Baseline
+                        }
+                        Status::Applied if f.is_none() => {
+                            if self.is_future(&version) {
+                                State::Future
+                            } else if self.is_squashed(&version) {
+                                State::Squashed
+                            } else {
+                                State::Missing
+                            }
+                        }
+                        Status::Applied if rec.out_of_order => State::OutOfOrder,
+                        Status::Applied => State::Success,
+                        Status::Failed | Status::UndoFailed => State::Failed,
+                        Status::Undone => State::Undone,
+                        Status::Deleted if f.is_some() => self.pending_state(
+                            &version,
+                            current.as_ref(),
+                            &target_version,
+                            options,
+                            empty_baseline.as_deref(),
+                        ),
+                        Status::Deleted => State::Deleted,
+                        Status::BaselineMarker => State::Baseline,
+                    };
+                    let mut row = history_row(&rec.applied, state, undoable);
+                    if let Some(f) = f {
+                        row.description = f.description.clone();
+                        row.script = f.script.clone();
+                    }
+                    rows.push(row);
+                }
+                (None, None) => {}
+            }
+        }
+        for m in self.set.of_kind(MigrationKind::Repeatable) {
+            let state = match self.applied.repeatables.get(&m.description) {
+                Some((Status::Applied, row)) if row.checksum == Some(m.applied_checksum) => {
+                    State::Success
+                }
+                Some((Status::Applied, _)) => State::Outdated,
+                Some((Status::Failed, _)) => State::Failed,
+                _ => State::Pending,
+            };
+            match self.applied.repeatables.get(&m.description) {
+                Some((Status::Applied | Status::Failed, row)) => {
+                    let mut r = history_row(row, state, false);
+                    r.script = m.script.clone();
+                    rows.push(r);
+                }
+                _ => rows.push(file_row(m, state, false)),
+            }
+        }
+        for (description, (status, row)) in &self.applied.repeatables {
+            let has_file = self
+                .set
+                .of_kind(MigrationKind::Repeatable)
+                .any(|m| &m.description == description);
+            if !has_file {
+                let state = match status {
+                    Status::Deleted => State::Deleted,
+                    Status::Failed => State::Failed,
+                    _ => State::Missing,
+                };
+                rows.push(history_row(row, state, false));
+            }
+        }
+        let reached = self.version_after(options);
+        for m in self.set.of_kind(MigrationKind::Data) {
+            let state = match (&m.version, &reached) {
+                (Some(v), Some(r)) if v <= r => State::Recurring,
+                _ => State::Waiting,
+            };
+            rows.push(file_row(m, state, false));
+        }
+        rows
+    }
+
+    fn pending_state(
+        &self,
+        version: &Version,
+        current: Option<&Version>,
+        target: &Option<Version>,
+        options: &Options,
+        empty_baseline: Option<&Migration>,
+    ) -> State {
+        if self.below_baseline(version) {
+            return State::BelowBaseline;
+        }
+        if let Some(b) = empty_baseline.and_then(|b| b.version.as_ref()) {
+            if version <= b {
+                return State::BelowBaseline;
+            }
+        }
+        if matches!(options.target, Target::Current) {
+            return State::AboveTarget;
+        }
+        if target.as_ref().is_some_and(|t| version > t) {
+            return State::AboveTarget;
+        }
+        if current.is_some_and(|c| version < c) && !options.out_of_order {
+            return State::Ignored;
+        }
+        State::Pending
+    }
+
+    /// The version the database will be at after `migrate` with these options.
+    fn version_after(&self, options: &Options) -> Option<Version> {
+        let current = self.current().cloned();
+        match &options.target {
+            Target::Current => current,
+            Target::Version(t) => Some(t.clone()),
+            Target::Latest => {
+                let newest_file = self.versioned.keys().next_back().cloned();
+                current.into_iter().chain(newest_file).max()
+            }
+        }
+    }
+
+    /// Checks that a target version names a known version.
+    fn check_target(&self, target: &Target) -> Result<(), PlanError> {
+        let Target::Version(t) = target else {
+            return Ok(());
+        };
+        let known = self.versioned.contains_key(t)
+            || self.baselines.contains_key(t)
+            || self.applied.versions.contains_key(t);
+        if known {
+            return Ok(());
+        }
+        let mut all: Vec<&Version> = self
+            .versioned
+            .keys()
+            .chain(self.baselines.keys())
+            .chain(self.applied.versions.keys())
+            .collect();
+        all.sort();
+        all.dedup();
+        Err(PlanError::UnknownTarget {
+            target: t.clone(),
+            known: all.iter().map(|v| v.to_string()).collect(),
+        })
+    }
+
+    /// The plan for `migrate`: up (or down when the target is below the current version).
+    pub fn plan_migrate(&self, options: &Options) -> Result<Plan, PlanError> {
+        self.check_target(&options.target)?;
+        let current = self.current().cloned();
+        if let (Target::Version(t), Some(c)) = (&options.target, &current) {
+            if t < c {
+                return self.plan_down(t.clone());
+            }
+        }
+        self.check_failed()?;
+        self.check_squashed_away()?;
+        let mut steps = Vec::new();
+        let callbacks = |event: CallbackEvent| -> Vec<Step> {
+            self.set
+                .of_kind(MigrationKind::Callback(event))
+                .map(|m| Step {
+                    action: Action::Callback(event),
+                    migration: m.clone(),
+                })
+                .collect()
+        };
+        steps.extend(callbacks(CallbackEvent::BeforeMigrate));
+        let mut schema_steps = Vec::new();
+        let baseline = self.baseline_for_empty(&options.target).cloned();
+        if let Some(b) = &baseline {
+            schema_steps.push(Step {
+                action: Action::ApplyBaseline,
+                migration: b.clone(),
+            });
+        }
+        let target_version = match &options.target {
+            Target::Version(v) => Some(v.clone()),
+            _ => None,
+        };
+        if !matches!(options.target, Target::Current) {
+            for (version, m) in &self.versioned {
+                if self.applied.is_applied(version) || self.below_baseline(version) {
+                    continue;
+                }
+                if matches!(self.applied.versions.get(version), Some(r) if matches!(r.status, Status::Failed | Status::UndoFailed))
+                {
+                    continue;
+                }
+                if let Some(b) = baseline.as_ref().and_then(|b| b.version.as_ref()) {
+                    if version <= b {
+                        continue;
+                    }
+                }
+                if target_version.as_ref().is_some_and(|t| version > t) {
+                    continue;
+                }
+                if current.as_ref().is_some_and(|c| version < c) && !options.out_of_order {
+                    // Validation reports it; with validation off, it is skipped as Flyway does.
+                    continue;
+                }
+                schema_steps.push(Step {
+                    action: Action::Apply,
+                    migration: m.clone(),
+                });
+            }
+        }
+        for m in self.set.of_kind(MigrationKind::Repeatable) {
+            let needed = match self.applied.repeatables.get(&m.description) {
+                Some((Status::Applied, row)) => row.checksum != Some(m.applied_checksum),
+                _ => true,
+            };
+            if needed {
+                schema_steps.push(Step {
+                    action: Action::Repeat,
+                    migration: m.clone(),
+                });
+            }
+        }
+        let pending = schema_steps.len();
+        for step in schema_steps {
+            steps.extend(callbacks(CallbackEvent::BeforeEachMigrate));
+            steps.push(step);
+            steps.extend(callbacks(CallbackEvent::AfterEachMigrate));
+        }
+        let reached = self.version_after(options);
+        for m in self.set.of_kind(MigrationKind::Data) {
+            if let (Some(v), Some(r)) = (&m.version, &reached) {
+                if v <= r {
+                    steps.push(Step {
+                        action: Action::Data,
+                        migration: m.clone(),
+                    });
+                }
+            }
+        }
+        steps.extend(callbacks(CallbackEvent::AfterMigrate));
+        Ok(Plan {
+            steps,
+            on_error: callbacks(CallbackEvent::AfterMigrateError),
+            current,
+            pending,
+            direction: Direction::Up,
+        })
+    }
+
+    /// The plan for `undo`: the newest applied version, or down to `target`.
+    pub fn plan_undo(&self, target: Option<&Version>) -> Result<Plan, PlanError> {
+        match target {
+            Some(t) => {
+                self.check_target(&Target::Version(t.clone()))?;
+                self.plan_down(t.clone())
+            }
+            None => {
+                let Some(current) = self.current().cloned() else {
+                    return Err(PlanError::NothingToUndo);
+                };
+                let below = self
+                    .applied
+                    .versions
+                    .iter()
+                    .rev()
+                    .filter(|(v, r)| {
+                        *v < &current && matches!(r.status, Status::Applied | Status::BaselineMarker)
+                    })
+                    .map(|(v, _)| v.clone())
+                    .next();
+                match below {
+                    Some(b) => self.plan_down(b),
+                    None => self.plan_down_to(None),
+                }
+            }
+        }
+    }
+
+    fn plan_down(&self, target: Version) -> Result<Plan, PlanError> {
+        self.plan_down_to(Some(target))
+    }
+
+    fn plan_down_to(&self, target: Option<Version>) -> Result<Plan, PlanError> {
+        self.check_failed()?;
+        let current = self.current().cloned();
+        let mut steps = Vec::new();
+        let mut missing = Vec::new();
+        for (version, rec) in self.applied.versions.iter().rev() {
+            if target.as_ref().is_some_and(|t| version <= t) {
+                break;
+            }
+            if rec.status != Status::Applied && rec.status != Status::BaselineMarker {
+                continue;
+            }
+            if rec.status == Status::BaselineMarker || rec.applied.kind == history_type::SQL_BASELINE
+            {
+                return Err(PlanError::UndoBaseline {
+                    version: version.clone(),
+                });
+            }
+            match self.undo.get(version) {
+                Some(u) => steps.push(Step {
+                    action: Action::Undo,
+                    migration: u.clone(),
+                }),
+                None => missing.push(version.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(PlanError::MissingUndo { versions: missing });
+        }
+        let pending = steps.len();
+        Ok(Plan {
+            steps,
+            on_error: Vec::new(),
+            current,
+            pending,
+            direction: Direction::Down,
+        })
+    }
+
+    fn check_failed(&self) -> Result<(), PlanError> {
+        let failed: Vec<String> = self
+            .applied
+            .versions
+            .iter()
+            .filter(|(_, r)| matches!(r.status, Status::Failed | Status::UndoFailed))
+            .map(|(v, r)| format!("V{v} ({})", r.applied.script))
+            .chain(
+                self.applied
+                    .repeatables
+                    .iter()
+                    .filter(|(_, (s, _))| *s == Status::Failed)
+                    .map(|(_, (_, r))| format!("R ({})", r.script)),
+            )
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanError::FailedPresent { migrations: failed })
+        }
+    }
+
+    /// A database behind the versions the files still contain cannot be upgraded by them.
+    fn check_squashed_away(&self) -> Result<(), PlanError> {
+        let (Some(current), Some(baseline)) = (self.current(), self.max_baseline()) else {
+            return Ok(());
+        };
+        if current >= baseline {
+            return Ok(());
+        }
+        let bridged = self
+            .versioned
+            .keys()
+            .any(|v| v > current && v <= baseline);
+        if bridged {
+            return Ok(());
+        }
+        Err(PlanError::SquashedAway {
+            current: current.clone(),
+            baseline: baseline.clone(),
+        })
+    }
+}
+
+fn file_row(m: &Migration, state: State, undoable: bool) -> InfoRow {
+    InfoRow {
+        kind: m.kind.label(),
+        version: m.version.as_ref().map(|v| v.to_string()),
+        description: m.description.clone(),
+        state,
+        script: m.script.clone(),
+        installed_rank: None,
+        installed_on: None,
+        installed_by: None,
+        execution_time: None,
+        checksum: Some(m.checksum),
+        undoable,
+    }
+}
+
+fn history_row(row: &HistoryRow, state: State, undoable: bool) -> InfoRow {
+    let kind = match row.kind.as_str() {
+        history_type::BASELINE | history_type::SQL_BASELINE => "Baseline",
+        _ if row.version.as_deref().unwrap_or("").is_empty() => "Repeatable",
+        _ => "Versioned",
+    };
+    InfoRow {
+        kind,
+        version: row.version.clone().filter(|v| !v.is_empty()),
+        description: row.description.clone(),
+        state,
+        script: row.script.clone(),
+        installed_rank: Some(row.installed_rank),
+        installed_on: Some(row.installed_on.clone()),
+        installed_by: Some(row.installed_by.clone()),
+        execution_time: Some(row.execution_time),
+        checksum: row.checksum,
+        undoable,
+    }
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Apply a versioned migration (history type `SQL`).
+    Apply,
+    /// Apply a baseline migration on an empty database (history type `SQL_BASELINE`).
+    ApplyBaseline,
+    /// Apply a new or changed repeatable migration.
+    Repeat,
+    /// Run an undo script (history type `UNDO_SQL`).
+    Undo,
+    /// Run a data migration (not recorded).
+    Data,
+    /// Run a callback script (not recorded).
+    Callback(CallbackEvent),
+}
+
+impl Action {
+    /// The history `type` this step records, if it records one.
+    pub fn history_type(self) -> Option<&'static str> {
+        match self {
+            Action::Apply | Action::Repeat => Some(history_type::SQL),
+            Action::ApplyBaseline => Some(history_type::SQL_BASELINE),
+            Action::Undo => Some(history_type::UNDO_SQL),
+            Action::Data | Action::Callback(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: Action,
+    pub migration: Arc<Migration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// An ordered list of steps: what `migrate` or `undo` will do, decided before anything runs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Callbacks to run when a step fails.
+    pub on_error: Vec<Step>,
+    /// The version before the plan runs.
+    pub current: Option<Version>,
+    /// How many recorded (schema) migrations the plan applies or undoes.
+    pub pending: usize,
+    pub direction: Direction,
+}
+
+impl Plan {
+    /// The steps that write a history row.
+    pub fn recorded(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| s.action.history_type().is_some())
+    }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("the target {target} names no known version (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownTarget { target: Version, known: Vec<String> },
+    #[error("cannot go down: no undo script for {}", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
+    MissingUndo { versions: Vec<Version> },
+    #[error("nothing to undo: no versioned migration is applied")]
+    NothingToUndo,
+    #[error("cannot undo version {version}: it is a baseline")]
+    UndoBaseline { version: Version },
+    #[error("the history records failed migrations: {}", migrations.join(", "))]
+    FailedPresent { migrations: Vec<String> },
+    #[error("the database is at version {current}, but the migrations after it up to version {baseline} are no longer in the files (they were squashed into a baseline migration)")]
+    SquashedAway { current: Version, baseline: Version },
+}
+
+impl PlanError {
+    /// What the user should do next.
+    pub fn hint(&self) -> String {
+        match self {
+            PlanError::UnknownTarget { .. } => {
+                "pass a version listed by `godwit info`, or `latest` / `current`".into()
+            }
+            PlanError::MissingUndo { .. } => {
+                "add the missing `U<version>__<description>.sql` scripts; nothing was undone".into()
+            }
+            PlanError::NothingToUndo => "`godwit info` shows what is applied".into(),
+            PlanError::UndoBaseline { .. } => {
+                "a baseline marks where godwit's history starts and cannot be reversed".into()
+            }
+            PlanError::FailedPresent { .. } => {
+                "fix the database by hand (the failed migration may be half-applied), then run `godwit repair` to remove the failed rows, and migrate again".into()
+            }
+            PlanError::SquashedAway { .. } => {
+                "upgrade this database first with an earlier release that still has those migrations, then with this one".into()
+            }
+        }
+    }
+}
+
