@@ -1,0 +1,19 @@
+//! `godwit info`: every migration known from files or history, with its state.
+
+use crate::context::{self, CliError};
+use crate::output::Output;
+use crate::{config::Settings, exit};
+
+pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
+    let migrator = context::migrator(settings, None)?;
+    let mut db = context::connect(settings, false).await?;
+    let info = migrator.info(&mut db).await;
+    let _ = db.close().await;
+    let info = info?;
+    if out.json {
+        out.json_value(&info);
+    } else {
+        out.info_table(&info);
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,72 @@
+//! `godwit migrate`: validate, lock, apply what is pending (or go down to a lower target).
+
+use std::time::Duration;
+
+use crate::context::{self, CliError};
+use crate::output::Output;
+use crate::{config::Settings, exit};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print the SQL that would run, in order, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let progress = out.progress();
+    let migrator = context::migrator(
+        settings,
+        Some(context::observer(move |e| progress.event(e))),
+    )?;
+    let mut db = context::connect(settings, !args.dry_run).await?;
+    out.message(&format!(
+        "Migrating {} ({}), history table {}",
+        settings.redacted_url().unwrap_or_default(),
+        db.session().server_version,
+        settings.table
+    ));
+    let report = if args.dry_run {
+        let mut stdout = std::io::stdout();
+        migrator.migrate_dry_run(&mut db, &mut stdout).await
+    } else {
+        migrator.migrate(&mut db).await
+    };
+    let _ = db.close().await;
+    let report = report?;
+    if out.json {
+        out.json_value(&report);
+    }
+    let version = report.final_version.as_deref().unwrap_or("none");
+    let elapsed = Duration::from_millis(report.duration_ms);
+    let summary = match (report.dry_run, report.migrations) {
+        (true, 0) => format!("Dry run: nothing to migrate, database at version {version}"),
+        (true, n) => format!(
+            "Dry run: {n} migration{} would run, database would be at version {version}",
+            plural(n)
+        ),
+        (false, 0) => format!("Database is up to date at version {version}"),
+        (false, n) => format!(
+            "Successfully {} {n} migration{}, database now at version {version} ({})",
+            if report.initial_version.is_some()
+                && report.steps.iter().any(|s| s.kind == "Undo")
+            {
+                "undid"
+            } else {
+                "applied"
+            },
+            plural(n),
+            Output::duration(elapsed)
+        ),
+    };
+    out.success(&summary);
+    Ok(exit::OK)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

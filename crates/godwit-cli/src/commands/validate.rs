@@ -1,0 +1,30 @@
+//! `godwit validate`: exit 0 when files and history agree, otherwise every problem at once.
+
+use crate::context::{self, CliError};
+use crate::output::Output;
+use crate::{config::Settings, exit};
+
+pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
+    let migrator = context::migrator(settings, None)?;
+    let mut db = context::connect(settings, false).await?;
+    let problems = migrator.validate(&mut db).await;
+    let _ = db.close().await;
+    let problems = problems?;
+    if out.json {
+        out.json_value(&serde_json::json!({
+            "valid": problems.is_empty(),
+            "migrations": migrator.migrations().len(),
+            "problems": problems,
+        }));
+    }
+    if problems.is_empty() {
+        out.success(&format!(
+            "Validated {} migration files: files and history agree",
+            migrator.migrations().len()
+        ));
+        Ok(exit::OK)
+    } else {
+        out.problems(&problems);
+        Ok(exit::FAILED)
+    }
+}

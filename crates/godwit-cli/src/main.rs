@@ -1,0 +1,92 @@
+//! The `godwit` binary: configuration, argument parsing and output around the `godwit` library.
+//! No migration logic lives here.
+
+mod commands;
+mod config;
+mod context;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::Output;
+
+/// Version database schemas with plain SQL files: Flyway's conventions, undo, data migrations
+/// and a lock so that a fleet can migrate at once
+#[derive(Parser, Debug)]
+#[command(name = "godwit", version, about, long_about = None, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Print machine-readable JSON on stdout instead of text
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(flatten)]
+    config: config::ConfigArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Apply pending migrations (or go down to a lower --target)
+    Migrate(commands::migrate::Args),
+    /// Show every migration with its state
+    Info,
+    /// Check that the migration files agree with the history table
+    Validate,
+    /// Print the database's current version (`none` when empty)
+    Current,
+}
+
+/// Exit codes, fixed by the design: scripts depend on them.
+pub(crate) mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CONNECTION: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    let out = Output::new(cli.json);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            out.error_text(&format!("cannot start the async runtime: {e}"), None);
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    let code = runtime.block_on(run(cli, &out));
+    ExitCode::from(code)
+}
+
+async fn run(cli: Cli, out: &Output) -> u8 {
+    let settings = match config::load_from_process(&cli.config) {
+        Ok(s) => s,
+        Err(e) => {
+            out.config_error(&e);
+            return exit::USAGE;
+        }
+    };
+    let result = match cli.command {
+        Command::Migrate(args) => commands::migrate::run(&settings, &args, out).await,
+        Command::Info => commands::info::run(&settings, out).await,
+        Command::Validate => commands::validate::run(&settings, out).await,
+        Command::Current => commands::current::run(&settings, out).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => out.failure(&e),
+    }
+}

@@ -1,0 +1,306 @@
+//! Everything the binary prints. Data (tables, versions, JSON, dry-run SQL) goes to stdout;
+//! messages, progress and errors go to stderr. Colour only on a terminal, never with `NO_COLOR`
+//! (anstream strips the styles otherwise).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anstream::{eprintln, println};
+use anstyle::{AnsiColor, Style};
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::config::ConfigError;
+use crate::context::CliError;
+use crate::exit;
+
+const ERROR: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+const HINT: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
+const OK: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+
+pub struct Output {
+    pub json: bool,
+}
+
+/// Prints progress events as a run goes on; cheap to clone into the library's observer.
+#[derive(Clone)]
+pub struct Progress;
+
+impl Progress {
+    pub fn event(&self, event: &godwit::Event) {
+        match event {
+            godwit::Event::WaitingForLock => {
+                eprintln!("{DIM}Waiting for another godwit process to release the migration lock...{DIM:#}")
+            }
+            godwit::Event::CreatedHistory { table } => {
+                eprintln!("{DIM}Created history table {table}{DIM:#}")
+            }
+            godwit::Event::Started { .. } => {}
+            godwit::Event::Finished(step) => {
+                let verb = match step.kind {
+                    "Undo" => "Undid",
+                    "Data" | "Callback" => "Ran",
+                    _ => "Applied",
+                };
+                let label = if step.kind == "Undo" {
+                    step.migration.replacen('U', "V", 1)
+                } else {
+                    step.migration.clone()
+                };
+                let description = if step.description.is_empty() || step.kind == "Repeatable" {
+                    String::new()
+                } else {
+                    format!(" {}", step.description)
+                };
+                let tx = if step.transactional {
+                    ""
+                } else {
+                    " [no transaction]"
+                };
+                eprintln!(
+                    "{verb} {BOLD}{label}{BOLD:#}{description}{tx} {DIM}({}){DIM:#}",
+                    Output::duration(Duration::from_millis(step.duration_ms))
+                );
+            }
+        }
+    }
+}
+
+impl Output {
+    pub fn new(json: bool) -> Output {
+        Output { json }
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress
+    }
+
+    pub fn duration(d: Duration) -> String {
+        let ms = d.as_millis();
+        if ms == 0 {
+            "<1ms".to_string()
+        } else if ms < 1000 {
+            format!("{ms}ms")
+        } else {
+            format!("{:.2}s", d.as_secs_f64())
+        }
+    }
+
+    /// A value for scripts, on stdout.
+    pub fn data(&self, text: &str) {
+        println!("{text}");
+    }
+
+    pub fn json_value<T: Serialize + ?Sized>(&self, value: &T) {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("{ERROR}error{ERROR:#}: cannot encode JSON: {e}"),
+        }
+    }
+
+    /// A message for people, on stderr.
+    pub fn message(&self, text: &str) {
+        eprintln!("{DIM}{text}{DIM:#}");
+    }
+
+    pub fn success(&self, text: &str) {
+        eprintln!("{OK}{text}{OK:#}");
+    }
+
+    pub fn error_text(&self, message: &str, hint: Option<&str>) {
+        eprintln!("{ERROR}error{ERROR:#}: {message}");
+        if let Some(h) = hint {
+            eprintln!("{HINT}hint{HINT:#}: {h}");
+        }
+    }
+
+    fn error_json(&self, category: &str, message: &str, hint: Option<&str>, details: serde_json::Value) {
+        if self.json {
+            self.json_value(&serde_json::json!({
+                "error": {
+                    "category": category,
+                    "message": message,
+                    "hint": hint,
+                    "details": details,
+                }
+            }));
+        }
+    }
+
+    pub fn config_error(&self, e: &ConfigError) {
+        let message = e.message();
+        let hint = e.hint();
+        eprintln!("{ERROR}error{ERROR:#}: {message}");
+        if let Some((path, line)) = e.location() {
+            eprintln!("  {DIM}-->{DIM:#} {}", location(path, line));
+        }
+        if let Some(h) = &hint {
+            eprintln!("{HINT}hint{HINT:#}: {h}");
+        }
+        self.error_json("usage", &e.to_string(), hint.as_deref(), serde_json::Value::Null);
+    }
+
+    /// Renders validation problems, every one with its hint.
+    pub fn problems(&self, problems: &[godwit::Problem]) {
+        let n = problems.len();
+        eprintln!(
+            "{ERROR}error{ERROR:#}: validation failed: {n} problem{}",
+            if n == 1 { "" } else { "s" }
+        );
+        for p in problems {
+            eprintln!("  {BOLD}-{BOLD:#} {p}");
+            eprintln!("    {HINT}hint{HINT:#}: {}", p.hint);
+        }
+    }
+
+    /// Renders an error and returns the exit code it maps to.
+    pub fn failure(&self, e: &CliError) -> u8 {
+        match e {
+            CliError::Config(c) => {
+                self.config_error(c);
+                exit::USAGE
+            }
+            CliError::Setting { message, hint } => {
+                self.error_text(message, Some(hint));
+                self.error_json("usage", message, Some(hint), serde_json::Value::Null);
+                exit::USAGE
+            }
+            CliError::Lib(err) => self.library_error(err),
+        }
+    }
+
+    fn library_error(&self, err: &godwit::Error) -> u8 {
+        let code = match err.category() {
+            godwit::Category::Usage => exit::USAGE,
+            godwit::Category::Failed => exit::FAILED,
+            godwit::Category::Connection => exit::CONNECTION,
+        };
+        let category = err.category().to_string();
+        let hint = err.hint();
+        match err {
+            godwit::Error::Files(problems) => {
+                let n = problems.len();
+                eprintln!(
+                    "{ERROR}error{ERROR:#}: {n} problem{} with migration files; nothing was run",
+                    if n == 1 { "" } else { "s" }
+                );
+                for p in problems {
+                    eprintln!("  {BOLD}-{BOLD:#} {p}");
+                    if let Some(h) = &p.hint {
+                        eprintln!("    {HINT}hint{HINT:#}: {h}");
+                    }
+                }
+                let details: Vec<_> = problems
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "paths": p.paths, "line": p.line, "message": p.message, "hint": p.hint
+                        })
+                    })
+                    .collect();
+                self.error_json(&category, &err.to_string(), None, details.into());
+            }
+            godwit::Error::Validation(problems) => {
+                self.problems(problems);
+                eprintln!(
+                    "{HINT}hint{HINT:#}: nothing was migrated; `godwit info` shows every migration's state"
+                );
+                self.error_json(
+                    &category,
+                    &err.to_string(),
+                    None,
+                    serde_json::to_value(problems).unwrap_or_default(),
+                );
+            }
+            godwit::Error::Migration(f) => {
+                for step in &f.report.steps {
+                    // Already printed as they ran; the partial report is in the JSON.
+                    let _ = step;
+                }
+                eprintln!("{ERROR}error{ERROR:#}: migration {} failed", f.migration);
+                let at = match f.line {
+                    Some(l) => format!("{}:{l}", f.path),
+                    None => f.path.clone(),
+                };
+                eprintln!("  {DIM}-->{DIM:#} {at}");
+                if !f.statement.is_empty() {
+                    eprintln!("   {DIM}|{DIM:#} {}", f.statement);
+                }
+                match &f.code {
+                    Some(c) => eprintln!("  the database said: {} [{c}]", f.message),
+                    None => eprintln!("  the database said: {}", f.message),
+                }
+                if let Some(h) = &hint {
+                    eprintln!("{HINT}hint{HINT:#}: {h}");
+                }
+                self.error_json(
+                    &category,
+                    &err.to_string(),
+                    hint.as_deref(),
+                    serde_json::json!({
+                        "migration": f.migration, "path": f.path, "line": f.line,
+                        "statement": f.statement, "database_message": f.message, "code": f.code,
+                        "rolled_back": f.rolled_back, "report": f.report,
+                    }),
+                );
+            }
+            other => {
+                self.error_text(&other.to_string(), hint.as_deref());
+                self.error_json(&category, &other.to_string(), hint.as_deref(), serde_json::Value::Null);
+            }
+        }
+        code
+    }
+
+    /// The `info` table.
+    pub fn info_table(&self, info: &godwit::Info) {
+        let mut table = Table::new();
+        table
+            .load_preset(presets::ASCII_MARKDOWN)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(vec![
+                "Version",
+                "Description",
+                "Kind",
+                "State",
+                "Installed on",
+                "Time",
+                "Undo",
+            ]);
+        for row in &info.migrations {
+            table.add_row(vec![
+                Cell::new(row.version.as_deref().unwrap_or("")),
+                Cell::new(&row.description),
+                Cell::new(row.kind),
+                Cell::new(row.state.label()),
+                Cell::new(row.installed_on.as_deref().unwrap_or("")),
+                Cell::new(
+                    row.execution_time
+                        .map(|ms| format!("{ms}ms"))
+                        .unwrap_or_default(),
+                )
+                .set_alignment(CellAlignment::Right),
+                Cell::new(if row.undoable { "yes" } else { "" }),
+            ]);
+        }
+        if info.migrations.is_empty() {
+            eprintln!("{DIM}No migrations found and nothing applied.{DIM:#}");
+        } else {
+            println!("{table}");
+        }
+        eprintln!(
+            "{DIM}History table {}; current version: {}{DIM:#}",
+            info.history_table,
+            info.current_version.as_deref().unwrap_or("none")
+        );
+    }
+}
+
+fn location(path: &Path, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("{}:{l}", path.display()),
+        None => path.display().to_string(),
+    }
+}
