@@ -45,6 +45,19 @@ impl SqliteDriver {
             .busy_timeout(options.lock_timeout)
             .disable_statement_logging();
         let database = opts.get_filename().display().to_string();
+        // A reading command on a file that does not exist yet sees an empty database, and
+        // leaves no file behind.
+        let missing = !options.create_if_missing
+            && !database.is_empty()
+            && database != ":memory:"
+            && !opts.get_filename().exists();
+        let opts = if missing {
+            SqliteConnectOptions::from_str("sqlite::memory:")
+                .map_err(connection_error)?
+                .disable_statement_logging()
+        } else {
+            opts
+        };
         let mut conn = opts.connect().await.map_err(connection_error)?;
         let version: String = sqlx::query_scalar("SELECT sqlite_version()")
             .fetch_one(&mut conn)

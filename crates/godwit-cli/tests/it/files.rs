@@ -1,0 +1,120 @@
+//! Bad input: every mistake a user can make in files, configuration or the command line is a
+//! clear message and the right exit code, and nothing is written.
+
+use crate::harness::{Kind, Project};
+use crate::on_every_database;
+
+on_every_database!(
+    bad_migration_names_list_every_file_and_write_nothing,
+    missing_placeholder_names_file_line_and_name,
+    unreachable_database_is_exit_3_without_password,
+);
+
+fn bad_migration_names_list_every_file_and_write_nothing(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);")
+        .migration("nested/V1.0__again.sql", "CREATE TABLE x (id INT);")
+        .migration("V2_missing_separator.sql", "")
+        .migration("U7__orphan.sql", "")
+        .migration("V3__fine.sql", "CREATE TABLE c (id INT);");
+    let run = p.godwit(&["migrate"]);
+    run.code(2)
+        .stderr_has("3 problems with migration files")
+        .stderr_has("V1__a.sql")
+        .stderr_has("V1.0__again.sql")
+        .stderr_has("V2_missing_separator.sql")
+        .stderr_has("U7__orphan.sql");
+    assert!(p.db.tables().is_empty(), "{:?}", p.db.tables());
+    p.godwit(&["validate"]).code(2);
+    p.godwit(&["info"]).code(2);
+}
+
+fn missing_placeholder_names_file_line_and_name(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);")
+        .migration(
+            "V2__b.sql",
+            "CREATE TABLE ${prefix}_b (id INT);\n-- owner: ${owner}\n",
+        );
+    let run = p.godwit(&["migrate"]);
+    run.code(2)
+        .stderr_has("migrations/V2__b.sql:1")
+        .stderr_has("`${prefix}` has no value")
+        .stderr_has("migrations/V2__b.sql:2")
+        .stderr_has("`${owner}`")
+        .stderr_has("--placeholder");
+    // Nothing ran, not even the good V1.
+    assert!(!p.db.tables().contains(&"a".to_string()));
+    p.godwit(&["migrate", "--placeholder", "prefix=app"])
+        .code(2)
+        .stderr_has("owner");
+    p.godwit_env(
+        &["migrate", "--placeholder", "prefix=app"],
+        &[("GODWIT_PLACEHOLDERS_OWNER", "ops")],
+    )
+    .success();
+    assert!(p.db.tables().contains(&"app_b".to_string()));
+}
+
+fn unreachable_database_is_exit_3_without_password(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);");
+    let url = match kind {
+        Kind::Postgres => "postgres://app:hunter2secret@127.0.0.1:1/nope",
+        Kind::MySql => "mysql://app:hunter2secret@127.0.0.1:1/nope",
+        Kind::Sqlite => "sqlite:///nonexistent-dir/for/sure/x.db",
+    };
+    let started = std::time::Instant::now();
+    let run = p.godwit(&["migrate", "--url", url]);
+    run.code(3).stderr_has("cannot connect");
+    assert!(started.elapsed().as_secs() < 15);
+    assert!(!run.stderr.contains("hunter2secret"), "{run}");
+    assert!(!run.stdout.contains("hunter2secret"), "{run}");
+    if kind != Kind::Sqlite {
+        run.stderr_has("app:***@127.0.0.1:1");
+    }
+}
+
+#[test]
+fn missing_url_is_exit_2_with_a_hint() {
+    let p = Project::new(Kind::Sqlite);
+    let mut cmd = p.command(&["migrate"]);
+    cmd.env_remove("GODWIT_URL");
+    let run = crate::harness::run(cmd);
+    run.code(2)
+        .stderr_has("no database URL is configured")
+        .stderr_has("GODWIT_URL");
+}
+
+#[test]
+fn unknown_config_key_is_exit_2_with_suggestion() {
+    let p = Project::new(Kind::Sqlite);
+    p.file("godwit.toml", "locations = [\"migrations\"]\nurll = \"sqlite://x.db\"\n");
+    p.godwit(&["info"])
+        .code(2)
+        .stderr_has("unknown key `urll`")
+        .stderr_has("godwit.toml:2")
+        .stderr_has("did you mean `url`");
+}
+
+#[test]
+fn bad_usage_is_exit_2() {
+    let p = Project::new(Kind::Sqlite);
+    p.godwit(&["migrate", "--no-such-flag"]).code(2);
+    p.godwit(&["frobnicate"]).code(2);
+    p.godwit(&["--lock-timeout", "soon", "migrate"]).code(2);
+}
+
+#[test]
+fn config_file_paths_are_relative_to_the_file() {
+    let p = Project::new(Kind::Sqlite);
+    p.file("app/db/migrations/V1__a.sql", "CREATE TABLE a (id INT);");
+    p.file(
+        "app/db/godwit.toml",
+        "url = \"sqlite://app.db\"\nlocations = [\"migrations\"]\n",
+    );
+    let mut cmd = p.command(&["--config", "app/db/godwit.toml", "migrate"]);
+    cmd.env_remove("GODWIT_URL");
+    crate::harness::run(cmd).success().stderr_has("Applied V1 a");
+    assert!(p.path().join("app/db/app.db").exists());
+}

@@ -1,0 +1,393 @@
+//! Runs the real `godwit` binary in a temporary project against a real database: a SQLite file,
+//! or a PostgreSQL / MariaDB database created for the test and dropped after it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::Connection;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("GODWIT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn mysql_admin_url() -> String {
+    std::env::var("GODWIT_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "godwit_t_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub kind: Kind,
+    pub url: String,
+    name: String,
+}
+
+const PG_HINT: &str = "start PostgreSQL (e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) or point GODWIT_TEST_PG_URL at a server";
+const MYSQL_HINT: &str = "start MariaDB (e.g. `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`) or point GODWIT_TEST_MYSQL_URL at a server";
+
+impl TestDb {
+    pub fn create(kind: Kind, dir: &Path) -> TestDb {
+        let name = unique_name();
+        match kind {
+            Kind::Sqlite => TestDb {
+                kind,
+                url: format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+                name,
+            },
+            Kind::Postgres => {
+                let admin = pg_admin_url();
+                runtime().block_on(async {
+                    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                        panic!("cannot reach PostgreSQL at {admin}: {e}\n{PG_HINT}")
+                    });
+                    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                        .execute(&mut c)
+                        .await
+                        .expect("create test database");
+                });
+                TestDb {
+                    kind,
+                    url: replace_db(&admin, &name),
+                    name,
+                }
+            }
+            Kind::MySql => {
+                let admin = mysql_admin_url();
+                runtime().block_on(async {
+                    let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap_or_else(|e| {
+                        panic!("cannot reach MariaDB/MySQL at {admin}: {e}\n{MYSQL_HINT}")
+                    });
+                    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                        .execute(&mut c)
+                        .await
+                        .expect("create test database");
+                });
+                TestDb {
+                    kind,
+                    url: replace_db(&admin, &name),
+                    name,
+                }
+            }
+        }
+    }
+
+    /// Runs SQL directly (not through godwit) and returns the first column of every row as text.
+    pub fn query(&self, sql: &str) -> Vec<Option<String>> {
+        use sqlx::Row;
+        runtime().block_on(async {
+            match self.kind {
+                Kind::Sqlite => {
+                    let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                    let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
+                    rows.iter()
+                        .map(|r| {
+                            r.try_get::<Option<String>, _>(0)
+                                .or_else(|_| r.try_get::<Option<i64>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .expect("text or integer column")
+                        })
+                        .collect()
+                }
+                Kind::Postgres => {
+                    let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                    let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql);
+                    rows.iter()
+                        .map(|r| {
+                            r.try_get::<Option<String>, _>(0)
+                                .or_else(|_| r.try_get::<Option<i64>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .or_else(|_| r.try_get::<Option<i32>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .or_else(|_| r.try_get::<Option<bool>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .expect("text, integer or boolean column")
+                        })
+                        .collect()
+                }
+                Kind::MySql => {
+                    let mut c = sqlx::MySqlConnection::connect(&self.url).await.expect("connect");
+                    let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql);
+                    rows.iter()
+                        .map(|r| {
+                            r.try_get::<Option<String>, _>(0)
+                                .or_else(|_| r.try_get::<Option<i64>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .or_else(|_| r.try_get::<Option<i32>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .or_else(|_| r.try_get::<Option<bool>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .expect("text or integer column")
+                        })
+                        .collect()
+                }
+            }
+        })
+    }
+
+    /// Whether the SQLite file exists (godwit must not create it on bad input).
+    pub fn sqlite_exists(&self) -> bool {
+        self.url
+            .strip_prefix("sqlite://")
+            .is_some_and(|p| Path::new(p).exists())
+    }
+
+    /// Runs statements directly (not through godwit).
+    pub fn exec(&self, sql: &str) {
+        runtime().block_on(async {
+            match self.kind {
+                Kind::Sqlite => {
+                    let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                    sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
+                }
+                Kind::Postgres => {
+                    let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                    sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
+                }
+                Kind::MySql => {
+                    let mut c = sqlx::MySqlConnection::connect(&self.url).await.expect("connect");
+                    sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
+                }
+            }
+        })
+    }
+
+    /// The names of the user tables, sorted (to compare schemas).
+    pub fn tables(&self) -> Vec<String> {
+        if self.kind == Kind::Sqlite && !self.sqlite_exists() {
+            return Vec::new();
+        }
+        let sql = match self.kind {
+            Kind::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name".to_string(),
+            Kind::Postgres => "SELECT tablename::text FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1".to_string(),
+            Kind::MySql => format!("SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = '{}' ORDER BY 1", self.name),
+        };
+        self.query(&sql).into_iter().flatten().collect()
+    }
+
+    /// The history rows as `version|description|type|success`, in rank order.
+    pub fn history(&self, table: &str) -> Vec<String> {
+        let success = "CASE WHEN success THEN 'true' ELSE 'false' END";
+        let concat = match self.kind {
+            Kind::MySql => format!("CONCAT(COALESCE(version, ''), '|', description, '|', type, '|', {success})"),
+            _ => format!("COALESCE(version, '') || '|' || description || '|' || type || '|' || {success}"),
+        };
+        self.query(&format!("SELECT {concat} FROM {table} ORDER BY installed_rank"))
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+fn replace_db(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host = match path_start {
+        Some(i) => &base[..i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host}/{name}?{q}"),
+        None => format!("{host}/{name}"),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        match self.kind {
+            Kind::Sqlite => {}
+            Kind::Postgres => runtime().block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut c)
+                        .await;
+                }
+            }),
+            Kind::MySql => runtime().block_on(async {
+                if let Ok(mut c) = sqlx::MySqlConnection::connect(&mysql_admin_url()).await {
+                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+                        .execute(&mut c)
+                        .await;
+                }
+            }),
+        }
+    }
+}
+
+/// A temporary project directory with a `migrations` folder and a database.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub db: TestDb,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "expected exit code {code}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n{self}");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn godwit_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_godwit"))
+}
+
+impl Project {
+    pub fn new(kind: Kind) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("migrations")).expect("mkdir");
+        let db = TestDb::create(kind, dir.path());
+        Project { dir, db }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file relative to the project (creating directories).
+    pub fn file(&self, rel: &str, text: &str) -> &Self {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+        self
+    }
+
+    /// Writes a migration into `migrations/`.
+    pub fn migration(&self, name: &str, text: &str) -> &Self {
+        self.file(&format!("migrations/{name}"), text)
+    }
+
+    pub fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.dir.path().join(rel)).expect("remove");
+    }
+
+    /// A command for the binary with a clean environment, in the project directory, with the
+    /// database URL in GODWIT_URL.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(godwit_bin());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join(".config"))
+            .env("NO_COLOR", "1")
+            .env("GODWIT_URL", &self.db.url);
+        cmd
+    }
+
+    pub fn godwit(&self, args: &[&str]) -> Run {
+        run(self.command(args))
+    }
+
+    pub fn godwit_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(cmd)
+    }
+}
+
+pub fn run(mut cmd: Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run godwit");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Generates one `#[test]` per database for each named function taking a [`Kind`].
+#[macro_export]
+macro_rules! on_every_database {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::harness::Kind::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name($crate::harness::Kind::Postgres)
+                }
+                #[test]
+                fn mysql() {
+                    super::$name($crate::harness::Kind::MySql)
+                }
+            }
+        )+
+    };
+}
