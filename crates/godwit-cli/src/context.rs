@@ -13,7 +13,10 @@ use crate::config::{ConfigError, Settings};
 pub enum CliError {
     Config(ConfigError),
     /// A setting the library rejects (target, baseline version, …): usage, exit 2.
-    Setting { message: String, hint: String },
+    Setting {
+        message: String,
+        hint: String,
+    },
     Lib(godwit::Error),
 }
 
@@ -31,21 +34,22 @@ impl From<ConfigError> for CliError {
 
 /// The library's configuration from the CLI's settings.
 pub fn library_config(settings: &Settings) -> Result<godwit::Config, CliError> {
-    let target: Target = settings.target.parse().map_err(|e: String| CliError::Setting {
-        message: format!("invalid target `{}`: {e}", settings.target),
-        hint: "set --target, GODWIT_TARGET or `target` to `latest`, `current` or a version"
-            .into(),
-    })?;
+    let target: Target = settings
+        .target
+        .parse()
+        .map_err(|e: String| CliError::Setting {
+            message: format!("invalid target `{}`: {e}", settings.target),
+            hint: "set --target, GODWIT_TARGET or `target` to `latest`, `current` or a version"
+                .into(),
+        })?;
     let baseline_version =
         Version::parse(&settings.baseline_version).map_err(|e| CliError::Setting {
             message: format!("invalid baseline version: {e}"),
             hint: "set `baseline_version` to a version such as `1` or `3.2`".into(),
         })?;
-    godwit::driver::HistoryTable::parse(&settings.table, None).map_err(|e| {
-        CliError::Setting {
-            message: e,
-            hint: "set --table, GODWIT_TABLE or `table`".into(),
-        }
+    godwit::driver::HistoryTable::parse(&settings.table, None).map_err(|e| CliError::Setting {
+        message: e,
+        hint: "set --table, GODWIT_TABLE or `table`".into(),
     })?;
     Ok(godwit::Config {
         table: settings.table.clone(),

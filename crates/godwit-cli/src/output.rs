@@ -14,8 +14,12 @@ use crate::config::ConfigError;
 use crate::context::CliError;
 use crate::exit;
 
-const ERROR: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
-const HINT: Style = Style::new().bold().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
+const ERROR: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+const HINT: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
 const OK: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
 const DIM: Style = Style::new().dimmed();
 const BOLD: Style = Style::new().bold();
@@ -116,7 +120,13 @@ impl Output {
         }
     }
 
-    fn error_json(&self, category: &str, message: &str, hint: Option<&str>, details: serde_json::Value) {
+    fn error_json(
+        &self,
+        category: &str,
+        message: &str,
+        hint: Option<&str>,
+        details: serde_json::Value,
+    ) {
         if self.json {
             self.json_value(&serde_json::json!({
                 "error": {
@@ -139,7 +149,12 @@ impl Output {
         if let Some(h) = &hint {
             eprintln!("{HINT}hint{HINT:#}: {h}");
         }
-        self.error_json("usage", &e.to_string(), hint.as_deref(), serde_json::Value::Null);
+        self.error_json(
+            "usage",
+            &e.to_string(),
+            hint.as_deref(),
+            serde_json::Value::Null,
+        );
     }
 
     /// Renders validation problems, every one with its hint.
@@ -248,7 +263,12 @@ impl Output {
             }
             other => {
                 self.error_text(&other.to_string(), hint.as_deref());
-                self.error_json(&category, &other.to_string(), hint.as_deref(), serde_json::Value::Null);
+                self.error_json(
+                    &category,
+                    &other.to_string(),
+                    hint.as_deref(),
+                    serde_json::Value::Null,
+                );
             }
         }
         code

@@ -159,7 +159,7 @@ impl MigrationSet {
         if !problems.is_empty() {
             return Err(problems);
         }
-        migrations.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        migrations.sort_by_key(sort_key);
         Ok(MigrationSet {
             migrations: migrations.into_iter().map(Arc::new).collect(),
         })
@@ -310,11 +310,7 @@ pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>>
                 Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
                 Ok(_) => {}
                 Err(e) => problems.push(FileProblem {
-                    paths: vec![e
-                        .path()
-                        .unwrap_or(location.as_path())
-                        .display()
-                        .to_string()],
+                    paths: vec![e.path().unwrap_or(location.as_path()).display().to_string()],
                     line: None,
                     message: format!("cannot read: {e}"),
                     hint: None,
@@ -419,7 +415,9 @@ fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<
         return Err(FileProblem {
             paths: vec![display_path.to_string()],
             line: None,
-            message: format!("the path is longer than the {MAX_SCRIPT} characters the history table holds"),
+            message: format!(
+                "the path is longer than the {MAX_SCRIPT} characters the history table holds"
+            ),
             hint: Some("move the file closer to its location's root".into()),
         });
     }
@@ -428,10 +426,7 @@ fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<
 
 /// Builds a migration from text supplied by the caller (embedded at compile time, or generated).
 /// `script` is the relative path recorded in the history table.
-pub fn migration_from_text(
-    script: &str,
-    text: Arc<str>,
-) -> Result<Option<Migration>, FileProblem> {
+pub fn migration_from_text(script: &str, text: Arc<str>) -> Result<Option<Migration>, FileProblem> {
     let name = script.rsplit('/').next().unwrap_or(script);
     let (kind, version, description) = match parse_file_name(name) {
         ParsedName::NotMigration => return Ok(None),
@@ -518,7 +513,11 @@ mod tests {
     fn names_parse_by_flyway_conventions() {
         assert_eq!(
             migration("V1__Create_person.sql"),
-            (MigrationKind::Versioned, Some("1".into()), "Create person".into())
+            (
+                MigrationKind::Versioned,
+                Some("1".into()),
+                "Create person".into()
+            )
         );
         assert_eq!(
             migration("V2_0_1__x.sql"),
@@ -542,7 +541,11 @@ mod tests {
         );
         assert_eq!(
             migration("V20260101120000__ts.SQL"),
-            (MigrationKind::Versioned, Some("20260101120000".into()), "ts".into())
+            (
+                MigrationKind::Versioned,
+                Some("20260101120000".into()),
+                "ts".into()
+            )
         );
         assert_eq!(
             migration("V1__.sql"),
@@ -631,11 +634,17 @@ mod tests {
         let problems = discover(&[dir.to_path_buf()]).unwrap_err();
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 5, "{text:#?}");
-        assert!(text.iter().any(|t| t.contains("V2_bad.sql") && t.contains("no `__`")));
-        assert!(text.iter().any(|t| t.contains("version 1 is defined by 2 files")
-            && t.contains("V1__a.sql")
-            && t.contains("V1.0__b.sql")));
-        assert!(text.iter().any(|t| t.contains("U3 has no versioned migration")));
+        assert!(text
+            .iter()
+            .any(|t| t.contains("V2_bad.sql") && t.contains("no `__`")));
+        assert!(text
+            .iter()
+            .any(|t| t.contains("version 1 is defined by 2 files")
+                && t.contains("V1__a.sql")
+                && t.contains("V1.0__b.sql")));
+        assert!(text
+            .iter()
+            .any(|t| t.contains("U3 has no versioned migration")));
         assert!(text.iter().any(|t| t.contains("`x` is defined by 2 files")));
         assert!(text
             .iter()

@@ -16,7 +16,7 @@ use crate::driver::dialect::{self, NewRow};
 use crate::driver::{Dialect, Driver, DriverError, DriverResult, HistoryTable, Session};
 use crate::error::{Error, MigrationFailure};
 use crate::model::{history_type, HistoryRow, Migration, MigrationKind, Version};
-use crate::plan::{Action, Applied, Catalog, Direction, InfoRow, Options, Plan, Problem, Step, Target};
+use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
 /// files, environment and flags).
@@ -65,7 +65,10 @@ pub enum Event {
     /// The history table was created.
     CreatedHistory { table: String },
     /// A step is about to run.
-    Started { migration: String, description: String },
+    Started {
+        migration: String,
+        description: String,
+    },
     /// A step finished.
     Finished(StepReport),
 }
@@ -237,7 +240,9 @@ impl Executor<'_> {
                 };
                 let result = self.run_locked(&mut recorder, kind, true).await;
                 match recorder.failed.take() {
-                    Some(e) => Err(Error::Config(format!("cannot write the dry-run output: {e}"))),
+                    Some(e) => Err(Error::Config(format!(
+                        "cannot write the dry-run output: {e}"
+                    ))),
                     None => result,
                 }
             }
@@ -291,6 +296,21 @@ impl Executor<'_> {
         } else {
             Vec::new()
         };
+        let installed_by = self
+            .config
+            .installed_by
+            .clone()
+            .unwrap_or_else(|| db.session().user.clone());
+        // A database godwit never managed: refuse, or baseline it (in memory for now; the
+        // marker row is written with the history table, once every check has passed).
+        let baseline_marker = if exists {
+            None
+        } else {
+            self.unmanaged_baseline(db, table, &installed_by).await?
+        };
+        if let Some(row) = &baseline_marker {
+            history.push(row.clone());
+        }
         let set = self.prepared_set(db.session(), table)?;
         let options = self.options();
         let catalog = Catalog::new(&set, &history);
@@ -308,17 +328,8 @@ impl Executor<'_> {
         let base = self.placeholders(db.session(), table);
         let modes = self.check_plan(&plan, &base, dialect)?;
 
-        let installed_by = self
-            .config
-            .installed_by
-            .clone()
-            .unwrap_or_else(|| db.session().user.clone());
-
         if !exists {
-            if plan.direction == Direction::Down {
-                return Err(Error::Plan(crate::plan::PlanError::NothingToUndo));
-            }
-            self.create_history(db, table, &installed_by, &mut history)
+            self.create_history(db, table, baseline_marker.as_ref())
                 .await?;
         }
         if let Some(sql) = dialect::use_schemas(dialect, &self.config.schemas) {
@@ -350,7 +361,15 @@ impl Executor<'_> {
                     for cb in &plan.on_error {
                         let p = with_filename(&base, &cb.migration);
                         let _ = self
-                            .run_step(db, table, cb, TxMode::Transaction, &p, &installed_by, dry_run)
+                            .run_step(
+                                db,
+                                table,
+                                cb,
+                                TxMode::Transaction,
+                                &p,
+                                &installed_by,
+                                dry_run,
+                            )
                             .await;
                     }
                     report.final_version = Applied::from_history(&applied_rows)
@@ -369,12 +388,49 @@ impl Executor<'_> {
         Ok(report)
     }
 
-    async fn create_history(
+    /// For a database without a history table: `None` when it is empty, a baseline marker row
+    /// when it holds objects and `baseline_on_migrate` is set, otherwise a refusal.
+    async fn unmanaged_baseline(
         &self,
         db: &mut dyn Driver,
         table: &HistoryTable,
         installed_by: &str,
-        history: &mut Vec<HistoryRow>,
+    ) -> Result<Option<HistoryRow>, Error> {
+        let non_empty = db
+            .has_objects(&self.config.schemas, table)
+            .await
+            .map_err(Error::from_driver)?;
+        if !non_empty {
+            return Ok(None);
+        }
+        if !self.config.baseline_on_migrate {
+            return Err(Error::Refused {
+                message: format!(
+                    "the database already holds tables but has no history table `{table}`: godwit has never managed it"
+                ),
+                hint: "mark its current state with `godwit baseline --baseline-version <version>` first, or set `baseline_on_migrate = true`".into(),
+            });
+        }
+        Ok(Some(HistoryRow {
+            installed_rank: 1,
+            version: Some(self.config.baseline_version.to_string()),
+            description: BASELINE_DESCRIPTION.into(),
+            kind: history_type::BASELINE.into(),
+            script: BASELINE_DESCRIPTION.into(),
+            checksum: None,
+            installed_by: installed_by.into(),
+            installed_on: String::new(),
+            execution_time: 0,
+            success: true,
+        }))
+    }
+
+    /// Creates the history table (and its schema where needed), with the baseline marker row.
+    async fn create_history(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        baseline_marker: Option<&HistoryRow>,
     ) -> Result<(), Error> {
         let dialect = db.dialect();
         if let Some(schema) = &table.schema {
@@ -389,51 +445,26 @@ impl Executor<'_> {
                 }
             }
         }
-        let non_empty = db
-            .has_objects(&self.config.schemas, table)
-            .await
-            .map_err(Error::from_driver)?;
-        if non_empty && !self.config.baseline_on_migrate {
-            return Err(Error::Refused {
-                message: format!(
-                    "the database already holds tables but has no history table `{table}`: godwit has never managed it"
-                ),
-                hint: "mark its current state with `godwit baseline --baseline-version <version>` first, or set `baseline_on_migrate = true`".into(),
-            });
-        }
         for sql in dialect::create_history(dialect, table) {
             db.execute(&sql).await.map_err(Error::from_driver)?;
         }
         self.emit(Event::CreatedHistory {
             table: table.to_string(),
         });
-        if non_empty {
-            let version = self.config.baseline_version.to_string();
-            let row = NewRow {
-                version: Some(&version),
-                description: "<< Baseline >>",
-                kind: history_type::BASELINE,
-                script: "<< Baseline >>",
+        if let Some(row) = baseline_marker {
+            let new = NewRow {
+                version: row.version.as_deref(),
+                description: &row.description,
+                kind: &row.kind,
+                script: &row.script,
                 checksum: None,
-                installed_by,
+                installed_by: &row.installed_by,
                 execution_time_ms: 0,
                 success: true,
             };
-            db.execute(&dialect::insert_history(dialect, table, &row))
+            db.execute(&dialect::insert_history(dialect, table, &new))
                 .await
                 .map_err(Error::from_driver)?;
-            history.push(HistoryRow {
-                installed_rank: 1,
-                version: Some(version),
-                description: "<< Baseline >>".into(),
-                kind: history_type::BASELINE.into(),
-                script: "<< Baseline >>".into(),
-                checksum: None,
-                installed_by: installed_by.into(),
-                installed_on: String::new(),
-                execution_time: 0,
-                success: true,
-            });
         }
         Ok(())
     }
@@ -563,10 +594,7 @@ impl Executor<'_> {
             migration: label.clone(),
             description: m.description.clone(),
         });
-        db.note(&format!(
-            "{label}: {} ({})",
-            m.description, m.display_path
-        ));
+        db.note(&format!("{label}: {} ({})", m.description, m.display_path));
         let started = Instant::now();
         let fail = |line: Option<u32>, statement: String, e: DriverError, rolled_back: bool| {
             Box::new(MigrationFailure {
@@ -591,14 +619,32 @@ impl Executor<'_> {
                 .map_err(|e| fail(None, String::new(), e, true))?;
         }
         let reader = m.source.open().map_err(|e| {
-            fail(None, String::new(), DriverError::statement(format!("cannot read: {e}")), true)
+            fail(
+                None,
+                String::new(),
+                DriverError::statement(format!("cannot read: {e}")),
+                true,
+            )
         });
         let mut executed = 0usize;
         let outcome: Result<(), (Option<u32>, String, DriverError)> = async {
-            let reader = reader.map_err(|f| (None, String::new(), DriverError::statement(f.message.clone())))?;
-            let splitter = Splitter::new(reader, db.dialect()).with_placeholders(placeholders.clone());
+            let reader = reader.map_err(|f| {
+                (
+                    None,
+                    String::new(),
+                    DriverError::statement(f.message.clone()),
+                )
+            })?;
+            let splitter =
+                Splitter::new(reader, db.dialect()).with_placeholders(placeholders.clone());
             for statement in splitter {
-                let s = statement.map_err(|e| (Some(e.line()), String::new(), DriverError::statement(e.to_string())))?;
+                let s = statement.map_err(|e| {
+                    (
+                        Some(e.line()),
+                        String::new(),
+                        DriverError::statement(e.to_string()),
+                    )
+                })?;
                 db.execute(&s.sql)
                     .await
                     .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
@@ -633,7 +679,13 @@ impl Executor<'_> {
                 .map_err(|e| fail(None, String::new(), e, false))?;
         }
         if let Some(t) = recorded {
-            let row = new_row(step, t, installed_by, if dry_run { Duration::ZERO } else { elapsed }, true);
+            let row = new_row(
+                step,
+                t,
+                installed_by,
+                if dry_run { Duration::ZERO } else { elapsed },
+                true,
+            );
             let sql = dialect::insert_history(db.dialect(), table, &row);
             if let Err(e) = db.execute(&sql).await {
                 if transactional {
@@ -664,6 +716,10 @@ impl Executor<'_> {
         })
     }
 }
+
+/// The description and script of the marker row a baseline writes (Flyway writes
+/// `<< Flyway Baseline >>`; godwit reads both).
+pub(crate) const BASELINE_DESCRIPTION: &str = "<< Baseline >>";
 
 /// What `run` does.
 #[derive(Debug, Clone)]
@@ -760,7 +816,10 @@ fn replaced_checksum(m: &Migration, p: &Placeholders) -> Result<i32, Vec<FilePro
     }
 }
 
-fn peek_first_line(reader: &mut Box<dyn BufRead + Send + '_>, out: &mut String) -> std::io::Result<()> {
+fn peek_first_line(
+    reader: &mut Box<dyn BufRead + Send + '_>,
+    out: &mut String,
+) -> std::io::Result<()> {
     let buf = reader.fill_buf()?;
     let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
     *out = String::from_utf8_lossy(&buf[..end]).into_owned();
@@ -769,7 +828,11 @@ fn peek_first_line(reader: &mut Box<dyn BufRead + Send + '_>, out: &mut String) 
 
 /// The first line of a statement, shortened, for messages.
 pub(crate) fn excerpt(sql: &str) -> String {
-    let first = sql.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let first = sql
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if first.chars().count() > 80 {
         let cut: String = first.chars().take(77).collect();
         format!("{cut}...")
@@ -831,7 +894,11 @@ impl Driver for Recorder<'_, '_> {
     async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
         self.inner.read_history(table).await
     }
-    async fn has_objects(&mut self, schemas: &[String], table: &HistoryTable) -> DriverResult<bool> {
+    async fn has_objects(
+        &mut self,
+        schemas: &[String],
+        table: &HistoryTable,
+    ) -> DriverResult<bool> {
         self.inner.has_objects(schemas, table).await
     }
     async fn schema_exists(&mut self, schema: &str) -> DriverResult<bool> {

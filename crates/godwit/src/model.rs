@@ -63,10 +63,7 @@ impl Version {
                 }
             })
             .collect();
-        let keep = parts
-            .iter()
-            .rposition(|p| *p != "0")
-            .map_or(0, |i| i + 1);
+        let keep = parts.iter().rposition(|p| *p != "0").map_or(0, |i| i + 1);
         parts.into_iter().take(keep)
     }
 }

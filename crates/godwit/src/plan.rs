@@ -160,7 +160,9 @@ impl Applied {
         let mut rows: Vec<&HistoryRow> = rows.iter().collect();
         rows.sort_by_key(|r| r.installed_rank);
         let mut applied = Applied {
-            next_rank: rows.last().map_or(1, |r| r.installed_rank.saturating_add(1)),
+            next_rank: rows
+                .last()
+                .map_or(1, |r| r.installed_rank.saturating_add(1)),
             ..Applied::default()
         };
         for row in rows {
@@ -369,7 +371,11 @@ impl<'a> Catalog<'a> {
         match target {
             Target::Latest => self.baselines.values().next_back(),
             Target::Current => None,
-            Target::Version(t) => self.baselines.range(..=t.clone()).next_back().map(|(_, m)| m),
+            Target::Version(t) => self
+                .baselines
+                .range(..=t.clone())
+                .next_back()
+                .map(|(_, m)| m),
         }
     }
 
@@ -449,7 +455,8 @@ impl<'a> Catalog<'a> {
                     if self.applied.is_applied(version) || self.below_baseline(version) {
                         continue;
                     }
-                    if matches!(self.applied.versions.get(version), Some(r) if r.status == Status::Undone || r.status == Status::Deleted) {
+                    if matches!(self.applied.versions.get(version), Some(r) if r.status == Status::Undone || r.status == Status::Deleted)
+                    {
                         continue;
                     }
                     problems.push(Problem {
@@ -536,7 +543,10 @@ impl<'a> Catalog<'a> {
     }
 
     fn below_baseline(&self, v: &Version) -> bool {
-        self.applied.baseline_marker.as_ref().is_some_and(|b| v <= b)
+        self.applied
+            .baseline_marker
+            .as_ref()
+            .is_some_and(|b| v <= b)
             || self.applied.versions.iter().any(|(bv, r)| {
                 r.applied.kind == history_type::SQL_BASELINE
                     && r.status == Status::Applied
@@ -568,7 +578,8 @@ impl<'a> Catalog<'a> {
             let rec = self.applied.versions.get(&version);
             let undoable = self.undo.contains_key(&version);
             if let Some(b) = baseline_file {
-                let applied_here = rec.is_some_and(|r| r.applied.kind == history_type::SQL_BASELINE);
+                let applied_here =
+                    rec.is_some_and(|r| r.applied.kind == history_type::SQL_BASELINE);
                 if !applied_here {
                     let state = if empty_baseline.as_ref().is_some_and(|e| Arc::ptr_eq(e, b)) {
                         State::Pending
@@ -580,7 +591,13 @@ impl<'a> Catalog<'a> {
             }
             match (file, rec) {
                 (Some(f), None) => {
-                    let state = self.pending_state(&version, current.as_ref(), &target_version, options, empty_baseline.as_deref());
+                    let state = self.pending_state(
+                        &version,
+                        current.as_ref(),
+                        &target_version,
+                        options,
+                        empty_baseline.as_deref(),
+                    );
                     rows.push(file_row(f, state, undoable));
                 }
                 (f, Some(rec)) => {
@@ -847,7 +864,8 @@ impl<'a> Catalog<'a> {
                     .iter()
                     .rev()
                     .filter(|(v, r)| {
-                        *v < &current && matches!(r.status, Status::Applied | Status::BaselineMarker)
+                        *v < &current
+                            && matches!(r.status, Status::Applied | Status::BaselineMarker)
                     })
                     .map(|(v, _)| v.clone())
                     .next();
@@ -875,7 +893,8 @@ impl<'a> Catalog<'a> {
             if rec.status != Status::Applied && rec.status != Status::BaselineMarker {
                 continue;
             }
-            if rec.status == Status::BaselineMarker || rec.applied.kind == history_type::SQL_BASELINE
+            if rec.status == Status::BaselineMarker
+                || rec.applied.kind == history_type::SQL_BASELINE
             {
                 return Err(PlanError::UndoBaseline {
                     version: version.clone(),
@@ -932,10 +951,7 @@ impl<'a> Catalog<'a> {
         if current >= baseline {
             return Ok(());
         }
-        let bridged = self
-            .versioned
-            .keys()
-            .any(|v| v > current && v <= baseline);
+        let bridged = self.versioned.keys().any(|v| v > current && v <= baseline);
         if bridged {
             return Ok(());
         }
@@ -1040,7 +1056,9 @@ pub struct Plan {
 impl Plan {
     /// The steps that write a history row.
     pub fn recorded(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter().filter(|s| s.action.history_type().is_some())
+        self.steps
+            .iter()
+            .filter(|s| s.action.history_type().is_some())
     }
 }
 
@@ -1084,4 +1102,3 @@ impl PlanError {
         }
     }
 }
-

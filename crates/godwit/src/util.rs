@@ -140,14 +140,20 @@ mod tests {
             redact_url("postgres://h/db?user=a&password=b"),
             "postgres://h/db?user=a&password=***"
         );
-        assert_eq!(redact_url("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:p@ss@h/db"),
+            "postgres://u:***@h/db"
+        );
     }
 
     #[test]
     fn scrub_removes_raw_and_decoded_passwords() {
         let url = "postgres://app:s3cr%40t@db/x";
         assert_eq!(
-            scrub("failed for s3cr@t and s3cr%40t at postgres://app:s3cr%40t@db/x", url),
+            scrub(
+                "failed for s3cr@t and s3cr%40t at postgres://app:s3cr%40t@db/x",
+                url
+            ),
             "failed for *** and *** at postgres://app:***@db/x"
         );
     }

@@ -13,7 +13,9 @@ pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
     let current = migrator.current(&mut db).await;
     let _ = db.close().await;
     let current = current?;
-    let text = current.as_ref().map_or_else(|| "none".to_string(), |v| v.to_string());
+    let text = current
+        .as_ref()
+        .map_or_else(|| "none".to_string(), |v| v.to_string());
     if out.json {
         out.json_value(&serde_json::json!({ "current_version": current.map(|v| v.to_string()) }));
     } else {

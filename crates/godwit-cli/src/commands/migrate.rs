@@ -48,9 +48,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         (false, 0) => format!("Database is up to date at version {version}"),
         (false, n) => format!(
             "Successfully {} {n} migration{}, database now at version {version} ({})",
-            if report.initial_version.is_some()
-                && report.steps.iter().any(|s| s.kind == "Undo")
-            {
+            if report.initial_version.is_some() && report.steps.iter().any(|s| s.kind == "Undo") {
                 "undid"
             } else {
                 "applied"

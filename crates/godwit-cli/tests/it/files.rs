@@ -89,7 +89,10 @@ fn missing_url_is_exit_2_with_a_hint() {
 #[test]
 fn unknown_config_key_is_exit_2_with_suggestion() {
     let p = Project::new(Kind::Sqlite);
-    p.file("godwit.toml", "locations = [\"migrations\"]\nurll = \"sqlite://x.db\"\n");
+    p.file(
+        "godwit.toml",
+        "locations = [\"migrations\"]\nurll = \"sqlite://x.db\"\n",
+    );
     p.godwit(&["info"])
         .code(2)
         .stderr_has("unknown key `urll`")
@@ -115,6 +118,8 @@ fn config_file_paths_are_relative_to_the_file() {
     );
     let mut cmd = p.command(&["--config", "app/db/godwit.toml", "migrate"]);
     cmd.env_remove("GODWIT_URL");
-    crate::harness::run(cmd).success().stderr_has("Applied V1 a");
+    crate::harness::run(cmd)
+        .success()
+        .stderr_has("Applied V1 a");
     assert!(p.path().join("app/db/app.db").exists());
 }

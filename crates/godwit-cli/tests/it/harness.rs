@@ -66,9 +66,11 @@ impl TestDb {
             Kind::Postgres => {
                 let admin = pg_admin_url();
                 runtime().block_on(async {
-                    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                        panic!("cannot reach PostgreSQL at {admin}: {e}\n{PG_HINT}")
-                    });
+                    let mut c = sqlx::PgConnection::connect(&admin)
+                        .await
+                        .unwrap_or_else(|e| {
+                            panic!("cannot reach PostgreSQL at {admin}: {e}\n{PG_HINT}")
+                        });
                     sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
                         .execute(&mut c)
                         .await
@@ -83,9 +85,11 @@ impl TestDb {
             Kind::MySql => {
                 let admin = mysql_admin_url();
                 runtime().block_on(async {
-                    let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap_or_else(|e| {
-                        panic!("cannot reach MariaDB/MySQL at {admin}: {e}\n{MYSQL_HINT}")
-                    });
+                    let mut c = sqlx::MySqlConnection::connect(&admin)
+                        .await
+                        .unwrap_or_else(|e| {
+                            panic!("cannot reach MariaDB/MySQL at {admin}: {e}\n{MYSQL_HINT}")
+                        });
                     sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
                         .execute(&mut c)
                         .await
@@ -106,38 +110,65 @@ impl TestDb {
         runtime().block_on(async {
             match self.kind {
                 Kind::Sqlite => {
-                    let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                    let mut c = sqlx::SqliteConnection::connect(&self.url)
+                        .await
+                        .expect("connect");
                     let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
                     rows.iter()
                         .map(|r| {
                             r.try_get::<Option<String>, _>(0)
-                                .or_else(|_| r.try_get::<Option<i64>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .or_else(|_| {
+                                    r.try_get::<Option<i64>, _>(0)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
                                 .expect("text or integer column")
                         })
                         .collect()
                 }
                 Kind::Postgres => {
-                    let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                    let mut c = sqlx::PgConnection::connect(&self.url)
+                        .await
+                        .expect("connect");
                     let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql);
                     rows.iter()
                         .map(|r| {
                             r.try_get::<Option<String>, _>(0)
-                                .or_else(|_| r.try_get::<Option<i64>, _>(0).map(|v| v.map(|v| v.to_string())))
-                                .or_else(|_| r.try_get::<Option<i32>, _>(0).map(|v| v.map(|v| v.to_string())))
-                                .or_else(|_| r.try_get::<Option<bool>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .or_else(|_| {
+                                    r.try_get::<Option<i64>, _>(0)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
+                                .or_else(|_| {
+                                    r.try_get::<Option<i32>, _>(0)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
+                                .or_else(|_| {
+                                    r.try_get::<Option<bool>, _>(0)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
                                 .expect("text, integer or boolean column")
                         })
                         .collect()
                 }
                 Kind::MySql => {
-                    let mut c = sqlx::MySqlConnection::connect(&self.url).await.expect("connect");
+                    let mut c = sqlx::MySqlConnection::connect(&self.url)
+                        .await
+                        .expect("connect");
                     let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql);
                     rows.iter()
                         .map(|r| {
                             r.try_get::<Option<String>, _>(0)
-                                .or_else(|_| r.try_get::<Option<i64>, _>(0).map(|v| v.map(|v| v.to_string())))
-                                .or_else(|_| r.try_get::<Option<i32>, _>(0).map(|v| v.map(|v| v.to_string())))
-                                .or_else(|_| r.try_get::<Option<bool>, _>(0).map(|v| v.map(|v| v.to_string())))
+                                .or_else(|_| {
+                                    r.try_get::<Option<i64>, _>(0)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
+                                .or_else(|_| {
+                                    r.try_get::<Option<i32>, _>(0)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
+                                .or_else(|_| {
+                                    r.try_get::<Option<bool>, _>(0)
+                                        .map(|v| v.map(|v| v.to_string()))
+                                })
                                 .expect("text or integer column")
                         })
                         .collect()
@@ -158,15 +189,22 @@ impl TestDb {
         runtime().block_on(async {
             match self.kind {
                 Kind::Sqlite => {
-                    let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                    let url = format!("{}?mode=rwc", self.url);
+                    let mut c = sqlx::SqliteConnection::connect(&url)
+                        .await
+                        .expect("connect");
                     sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
                 }
                 Kind::Postgres => {
-                    let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                    let mut c = sqlx::PgConnection::connect(&self.url)
+                        .await
+                        .expect("connect");
                     sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
                 }
                 Kind::MySql => {
-                    let mut c = sqlx::MySqlConnection::connect(&self.url).await.expect("connect");
+                    let mut c = sqlx::MySqlConnection::connect(&self.url)
+                        .await
+                        .expect("connect");
                     sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
                 }
             }
@@ -190,13 +228,19 @@ impl TestDb {
     pub fn history(&self, table: &str) -> Vec<String> {
         let success = "CASE WHEN success THEN 'true' ELSE 'false' END";
         let concat = match self.kind {
-            Kind::MySql => format!("CONCAT(COALESCE(version, ''), '|', description, '|', type, '|', {success})"),
-            _ => format!("COALESCE(version, '') || '|' || description || '|' || type || '|' || {success}"),
+            Kind::MySql => format!(
+                "CONCAT(COALESCE(version, ''), '|', description, '|', type, '|', {success})"
+            ),
+            _ => format!(
+                "COALESCE(version, '') || '|' || description || '|' || type || '|' || {success}"
+            ),
         };
-        self.query(&format!("SELECT {concat} FROM {table} ORDER BY installed_rank"))
-            .into_iter()
-            .flatten()
-            .collect()
+        self.query(&format!(
+            "SELECT {concat} FROM {table} ORDER BY installed_rank"
+        ))
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 

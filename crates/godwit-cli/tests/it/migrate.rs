@@ -14,6 +14,7 @@ on_every_database!(
     versions_newer_than_every_file_are_future_not_errors,
     current_prints_the_version_alone,
     json_output_is_machine_readable,
+    unmanaged_database_is_refused_unless_baseline_on_migrate,
 );
 
 fn applies_pending_in_version_order_then_repeatables(kind: Kind) {
@@ -42,7 +43,8 @@ fn applies_pending_in_version_order_then_repeatables(kind: Kind) {
     );
     let order = p.godwit(&["migrate"]).stderr;
     assert!(order.contains("up to date"), "{order}");
-    let scripts = p.db.query("SELECT script FROM godwit_schema_history ORDER BY installed_rank");
+    let scripts =
+        p.db.query("SELECT script FROM godwit_schema_history ORDER BY installed_rank");
     assert_eq!(scripts[1].as_deref(), Some("sub/V1.9__create_b.sql"));
 }
 
@@ -104,7 +106,10 @@ fn failed_statement_names_file_line_and_database_message(kind: Kind) {
 fn target_stops_at_the_named_version(kind: Kind) {
     let p = Project::new(kind);
     for v in 1..=4 {
-        p.migration(&format!("V{v}__t{v}.sql"), &format!("CREATE TABLE t{v} (id INT);"));
+        p.migration(
+            &format!("V{v}__t{v}.sql"),
+            &format!("CREATE TABLE t{v} (id INT);"),
+        );
     }
     p.godwit(&["migrate", "--target", "2"])
         .success()
@@ -122,7 +127,9 @@ fn target_stops_at_the_named_version(kind: Kind) {
     p.godwit(&["migrate", "--target", "banana"])
         .code(2)
         .stderr_has("invalid target");
-    p.godwit(&["migrate"]).success().stderr_has("now at version 4");
+    p.godwit(&["migrate"])
+        .success()
+        .stderr_has("now at version 4");
 }
 
 fn older_pending_version_needs_out_of_order(kind: Kind) {
@@ -152,7 +159,10 @@ fn repeatable_runs_again_when_its_text_changes(kind: Kind) {
         .migration("R__v.sql", "CREATE VIEW v AS SELECT id FROM t;");
     p.godwit(&["migrate"]).success().stderr_has("Applied R__v");
     p.godwit(&["migrate"]).success();
-    p.migration("R__v.sql", "DROP VIEW v;\nCREATE VIEW v AS SELECT id, id AS id2 FROM t;");
+    p.migration(
+        "R__v.sql",
+        "DROP VIEW v;\nCREATE VIEW v AS SELECT id, id AS id2 FROM t;",
+    );
     p.godwit(&["info"]).success().stdout_has("Outdated");
     p.godwit(&["validate"]).success();
     p.godwit(&["migrate"]).success().stderr_has("Applied R__v");
@@ -177,7 +187,9 @@ fn edited_applied_migration_fails_validation(kind: Kind) {
         .stderr_has("migrations/V1__a.sql: V1 was changed after it was applied")
         .stderr_has("V2 (V2__b.sql) was applied but its file is not in any location")
         .stderr_has("godwit repair");
-    p.godwit(&["migrate"]).code(1).stderr_has("nothing was migrated");
+    p.godwit(&["migrate"])
+        .code(1)
+        .stderr_has("nothing was migrated");
     assert!(!p.db.tables().contains(&"c".to_string()));
 }
 
@@ -189,7 +201,9 @@ fn versions_newer_than_every_file_are_future_not_errors(kind: Kind) {
     // An older release of the application restarts against the newer database.
     p.remove("migrations/V2__b.sql");
     p.godwit(&["validate"]).success();
-    p.godwit(&["migrate"]).success().stderr_has("up to date at version 2");
+    p.godwit(&["migrate"])
+        .success()
+        .stderr_has("up to date at version 2");
     p.godwit(&["info"]).success().stdout_has("Future");
     p.godwit(&["current"]).success().stdout_has("2");
 }
@@ -212,7 +226,10 @@ fn json_output_is_machine_readable(kind: Kind) {
     let p = Project::new(kind);
     p.migration("V1__a.sql", "CREATE TABLE a (id INT);")
         .migration("V2__b.sql", "CREATE TABLE b (id INT);");
-    let report = p.godwit(&["migrate", "--json", "--target", "1"]).success().json();
+    let report = p
+        .godwit(&["migrate", "--json", "--target", "1"])
+        .success()
+        .json();
     assert_eq!(report["migrations"], 1);
     assert_eq!(report["final_version"], "1");
     assert_eq!(report["steps"][0]["migration"], "V1");
@@ -226,4 +243,24 @@ fn json_output_is_machine_readable(kind: Kind) {
     assert_eq!(current["current_version"], "1");
     let valid = p.godwit(&["validate", "--json"]).success().json();
     assert_eq!(valid["valid"], true);
+}
+
+fn unmanaged_database_is_refused_unless_baseline_on_migrate(kind: Kind) {
+    let p = Project::new(kind);
+    p.db.exec("CREATE TABLE legacy (id INT)");
+    p.migration("V1__legacy.sql", "CREATE TABLE legacy (id INT);")
+        .migration("V2__more.sql", "CREATE TABLE more_stuff (id INT);");
+    p.godwit(&["migrate"])
+        .code(1)
+        .stderr_has("already holds tables but has no history table")
+        .stderr_has("godwit baseline");
+    assert!(!p.db.tables().contains(&"godwit_schema_history".to_string()));
+    p.godwit_env(&["migrate"], &[("GODWIT_BASELINE_ON_MIGRATE", "true")])
+        .success()
+        .stderr_has("Applied V2 more");
+    assert_eq!(
+        p.db.history("godwit_schema_history"),
+        ["1|<< Baseline >>|BASELINE|true", "2|more|SQL|true"]
+    );
+    p.godwit(&["info"]).success().stdout_has("Baseline");
 }

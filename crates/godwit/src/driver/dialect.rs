@@ -97,10 +97,7 @@ pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
     let q = |s: &str| quote_ident(dialect, s);
     let installed_on = match dialect {
         Dialect::Postgres => format!("to_char({}, 'YYYY-MM-DD HH24:MI:SS')", q("installed_on")),
-        Dialect::MySql => format!(
-            "DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s')",
-            q("installed_on")
-        ),
+        Dialect::MySql => format!("DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s')", q("installed_on")),
         Dialect::Sqlite => format!("substr(CAST({} AS TEXT), 1, 19)", q("installed_on")),
     };
     // Flyway's MySQL table uses TINYINT(1) and SQLite has no boolean type: read it as an integer.

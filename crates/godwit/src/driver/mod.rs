@@ -32,7 +32,11 @@ impl HistoryTable {
             Some((s, n)) => (Some(s.to_string()), n.to_string()),
             None => (default_schema.map(str::to_string), text.to_string()),
         };
-        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        };
         if !valid(&name) || schema.as_deref().is_some_and(|s| !valid(s)) {
             return Err(format!(
                 "`{text}` is not a valid history table name: use letters, digits and `_`, optionally as `schema.table`"

@@ -13,8 +13,8 @@ use sqlx::{ConnectOptions as _, Connection, Executor as _, Row};
 
 use super::dialect;
 use super::{
-    connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind,
-    DriverResult, HistoryTable, Session,
+    connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
+    HistoryTable, Session,
 };
 use crate::model::HistoryRow;
 

@@ -14,8 +14,8 @@ use sqlx::{ConnectOptions as _, Connection, Executor as _, Row};
 
 use super::dialect;
 use super::{
-    connection_error, LockWait, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind,
-    DriverResult, HistoryTable, Session,
+    connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
+    HistoryTable, LockWait, Session,
 };
 use crate::model::HistoryRow;
 
@@ -30,7 +30,10 @@ impl PgDriver {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| DriverError {
                 kind: DriverErrorKind::Connection,
-                message: format!("invalid PostgreSQL URL: {}", crate::util::scrub(&e.to_string(), url)),
+                message: format!(
+                    "invalid PostgreSQL URL: {}",
+                    crate::util::scrub(&e.to_string(), url)
+                ),
                 code: None,
             })?
             .application_name("godwit")

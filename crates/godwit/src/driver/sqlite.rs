@@ -15,8 +15,8 @@ use sqlx::{ConnectOptions as _, Connection, Executor as _, Row};
 
 use super::dialect::{self, quote_ident};
 use super::{
-    connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind,
-    DriverResult, HistoryTable, Session,
+    connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
+    HistoryTable, Session,
 };
 use crate::model::HistoryRow;
 
@@ -141,9 +141,7 @@ impl Driver for SqliteDriver {
 
     async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
         let sql = dialect::select_history(Dialect::Sqlite, table);
-        let rows = sqlx::query(&sql)
-            .fetch_all(&mut self.conn)
-            .await?;
+        let rows = sqlx::query(&sql).fetch_all(&mut self.conn).await?;
         rows.iter()
             .map(|r| {
                 Ok(HistoryRow {
@@ -168,7 +166,10 @@ impl Driver for SqliteDriver {
         schemas: &[String],
         table: &HistoryTable,
     ) -> DriverResult<bool> {
-        let schema = schemas.first().map(String::as_str).or(table.schema.as_deref());
+        let schema = schemas
+            .first()
+            .map(String::as_str)
+            .or(table.schema.as_deref());
         let sql = format!(
             "SELECT count(*) FROM {} WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> ?",
             Self::master(schema)
