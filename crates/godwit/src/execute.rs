@@ -225,28 +225,48 @@ impl Executor<'_> {
     }
 
     /// `migrate` (up, or down when the target is below the current version) or `undo`.
+    /// With `dry_run`, the SQL is written there instead of being run.
     pub async fn run(
         &self,
         db: &mut dyn Driver,
         kind: RunKind,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Report, Error> {
-        match dry_run {
-            Some(out) => {
-                let mut recorder = Recorder {
-                    inner: db,
-                    out,
-                    failed: None,
-                };
-                let result = self.run_locked(&mut recorder, kind, true).await;
-                match recorder.failed.take() {
-                    Some(e) => Err(Error::Config(format!(
-                        "cannot write the dry-run output: {e}"
-                    ))),
-                    None => result,
-                }
+        let mut sink = Sink::new(db, dry_run);
+        let dry = sink.is_dry_run();
+        let result = self.run_locked(&mut sink, kind, dry).await;
+        sink.finish(result)
+    }
+
+    /// Takes the lock for a writing command, saying so when it has to wait.
+    async fn lock(&self, db: &mut dyn Driver, table: &HistoryTable) -> Result<(), Error> {
+        let key = table.lock_key();
+        match db.lock(&key, Duration::ZERO).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind == crate::driver::DriverErrorKind::LockTimeout => {
+                self.emit(Event::WaitingForLock);
+                db.lock(&key, self.config.lock_timeout)
+                    .await
+                    .map_err(Error::from_driver)
             }
-            None => self.run_locked(db, kind, false).await,
+            Err(e) => Err(Error::from_driver(e)),
+        }
+    }
+
+    /// Runs `f` holding the lock, and releases it on every path.
+    async fn locked<T>(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        f: impl AsyncFnOnce(&mut dyn Driver) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.lock(db, table).await?;
+        let result = f(&mut *db).await;
+        let unlocked = db.unlock().await;
+        match (result, unlocked) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Ok(_), Err(e)) => Err(Error::from_driver(e)),
+            (Err(e), _) => Err(e),
         }
     }
 
@@ -257,28 +277,10 @@ impl Executor<'_> {
         dry_run: bool,
     ) -> Result<Report, Error> {
         let table = self.table(db.session())?;
-        if !dry_run {
-            let lock_key = table.lock_key();
-            let timeout = self.config.lock_timeout;
-            let quick = db.lock(&lock_key, Duration::ZERO).await;
-            match quick {
-                Ok(()) => {}
-                Err(e) if e.kind == crate::driver::DriverErrorKind::LockTimeout => {
-                    self.emit(Event::WaitingForLock);
-                    db.lock(&lock_key, timeout)
-                        .await
-                        .map_err(Error::from_driver)?;
-                }
-                Err(e) => return Err(Error::from_driver(e)),
-            }
-        }
-        let result = self.run_inner(db, &table, kind, dry_run).await;
-        let unlocked = db.unlock().await;
-        match (result, unlocked) {
-            (Ok(report), Ok(())) => Ok(report),
-            (Ok(_), Err(e)) => Err(Error::from_driver(e)),
-            (Err(e), _) => Err(e),
-        }
+        self.locked(db, &table, async |db| {
+            self.run_inner(db, &table, kind, dry_run).await
+        })
+        .await
     }
 
     async fn run_inner(
@@ -841,23 +843,50 @@ pub(crate) fn excerpt(sql: &str) -> String {
     }
 }
 
-/// A driver that reads from the real database and writes the SQL it would run to `out`.
-struct Recorder<'a, 'w> {
+/// The driver every command runs through: it passes everything to the real driver, or, in a
+/// dry run, reads from the real database but writes the SQL it would run to `out` (and takes no
+/// lock, since it changes nothing).
+pub(crate) struct Sink<'a, 'w> {
     inner: &'a mut dyn Driver,
-    out: &'w mut (dyn Write + Send),
+    out: Option<&'w mut (dyn Write + Send)>,
     failed: Option<std::io::Error>,
 }
 
-impl Recorder<'_, '_> {
+impl<'a, 'w> Sink<'a, 'w> {
+    pub(crate) fn new(inner: &'a mut dyn Driver, out: Option<&'w mut (dyn Write + Send)>) -> Self {
+        Sink {
+            inner,
+            out,
+            failed: None,
+        }
+    }
+
+    pub(crate) fn is_dry_run(&self) -> bool {
+        self.out.is_some()
+    }
+
+    /// The result, unless writing the dry-run output failed.
+    pub(crate) fn finish<T>(self, result: Result<T, Error>) -> Result<T, Error> {
+        match self.failed {
+            Some(e) => Err(Error::Config(format!(
+                "cannot write the dry-run output: {e}"
+            ))),
+            None => result,
+        }
+    }
+
     fn write(&mut self, text: &str) {
         if self.failed.is_some() {
             return;
         }
-        if let Err(e) = writeln!(self.out, "{text}") {
-            self.failed = Some(e);
+        if let Some(out) = self.out.as_mut() {
+            if let Err(e) = writeln!(out, "{text}") {
+                self.failed = Some(e);
+            }
         }
     }
 
+    /// Writes a statement as the database's own client reads it.
     fn statement(&mut self, sql: &str) {
         let dialect = self.inner.dialect();
         if dialect == Dialect::MySql && sql.contains(';') {
@@ -872,7 +901,7 @@ impl Recorder<'_, '_> {
 }
 
 #[async_trait]
-impl Driver for Recorder<'_, '_> {
+impl Driver for Sink<'_, '_> {
     fn dialect(&self) -> Dialect {
         self.inner.dialect()
     }
@@ -882,11 +911,17 @@ impl Driver for Recorder<'_, '_> {
     fn transactional_ddl(&self) -> bool {
         self.inner.transactional_ddl()
     }
-    async fn lock(&mut self, _key: &str, _timeout: Duration) -> DriverResult<()> {
-        Ok(())
+    async fn lock(&mut self, key: &str, timeout: Duration) -> DriverResult<()> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        self.inner.lock(key, timeout).await
     }
     async fn unlock(&mut self) -> DriverResult<()> {
-        Ok(())
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        self.inner.unlock().await
     }
     async fn history_exists(&mut self, table: &HistoryTable) -> DriverResult<bool> {
         self.inner.history_exists(table).await
@@ -904,26 +939,55 @@ impl Driver for Recorder<'_, '_> {
     async fn schema_exists(&mut self, schema: &str) -> DriverResult<bool> {
         self.inner.schema_exists(schema).await
     }
+    async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
+        self.inner.query_text(sql).await
+    }
     async fn begin(&mut self) -> DriverResult<()> {
+        if !self.is_dry_run() {
+            return self.inner.begin().await;
+        }
         let sql = dialect::begin(self.dialect());
         self.write(&format!("{sql};"));
         Ok(())
     }
     async fn commit(&mut self) -> DriverResult<()> {
+        if !self.is_dry_run() {
+            return self.inner.commit().await;
+        }
         self.write("COMMIT;");
         Ok(())
     }
     async fn rollback(&mut self) -> DriverResult<()> {
+        if !self.is_dry_run() {
+            return self.inner.rollback().await;
+        }
         self.write("ROLLBACK;");
         Ok(())
     }
+    async fn enter_no_transaction(&mut self) -> DriverResult<()> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        self.inner.enter_no_transaction().await
+    }
+    async fn leave_no_transaction(&mut self) -> DriverResult<()> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        self.inner.leave_no_transaction().await
+    }
     async fn execute(&mut self, sql: &str) -> DriverResult<()> {
+        if !self.is_dry_run() {
+            return self.inner.execute(sql).await;
+        }
         self.statement(sql);
         Ok(())
     }
     fn note(&mut self, text: &str) {
-        self.write("");
-        self.write(&format!("-- {}", text.replace('\n', " ")));
+        if self.is_dry_run() {
+            self.write("");
+            self.write(&format!("-- {}", text.replace('\n', " ")));
+        }
     }
     async fn close(self: Box<Self>) -> DriverResult<()> {
         Ok(())

@@ -396,7 +396,17 @@ impl<'a> Catalog<'a> {
             });
         }
         for (version, rec) in &self.applied.versions {
-            let label = format!("V{version}");
+            let is_baseline = rec.applied.kind == history_type::SQL_BASELINE;
+            let label = if is_baseline {
+                format!("B{version}")
+            } else {
+                format!("V{version}")
+            };
+            let applied_file = if is_baseline {
+                self.baselines.get(version)
+            } else {
+                self.versioned.get(version)
+            };
             match rec.status {
                 Status::Failed | Status::UndoFailed => {
                     let what = if rec.status == Status::Failed {
@@ -407,7 +417,7 @@ impl<'a> Catalog<'a> {
                     problems.push(Problem {
                         kind: ProblemKind::Failed,
                         migration: label.clone(),
-                        path: self.versioned.get(version).map(|m| m.display_path.clone()),
+                        path: applied_file.map(|m| m.display_path.clone()),
                         message: format!(
                             "migration {label} ({}) {what} and left the database partly changed",
                             rec.applied.script
@@ -419,19 +429,12 @@ impl<'a> Catalog<'a> {
                 Status::Applied => {}
                 Status::Undone | Status::Deleted | Status::BaselineMarker => continue,
             }
-            match self.versioned.get(version) {
-                Some(file) => {
-                    if rec.applied.kind == history_type::SQL_BASELINE {
-                        continue;
-                    }
-                    self.check_same(&label, file, &rec.applied, &mut problems);
-                }
+            match applied_file {
+                Some(file) => self.check_same(&label, file, &rec.applied, &mut problems),
                 None => {
-                    if rec.applied.kind == history_type::SQL_BASELINE {
-                        if let Some(b) = self.baselines.get(version) {
-                            self.check_same(&label, b, &rec.applied, &mut problems);
-                            continue;
-                        }
+                    // A baseline migration whose B file is gone is still covered by its V files.
+                    if is_baseline && self.versioned.contains_key(version) {
+                        continue;
                     }
                     if self.is_future(version) || self.is_squashed(version) {
                         continue;
@@ -601,11 +604,20 @@ impl<'a> Catalog<'a> {
                     rows.push(file_row(f, state, undoable));
                 }
                 (f, Some(rec)) => {
+                    let is_baseline = rec.status == Status::BaselineMarker
+                        || rec.applied.kind == history_type::SQL_BASELINE;
+                    // The file this row applied: the B file for a baseline migration, none for
+                    // a baseline marker, the V file otherwise.
+                    let applied_file = match rec.status {
+                        Status::BaselineMarker => None,
+                        _ if is_baseline => baseline_file,
+                        _ => f,
+                    };
                     let state = match rec.status {
                         Status::Applied if rec.applied.kind == history_type::SQL_BASELINE => {
                             State::Baseline
                         }
-                        Status::Applied if f.is_none() => {
+                        Status::Applied if applied_file.is_none() => {
                             if self.is_future(&version) {
                                 State::Future
                             } else if self.is_squashed(&version) {
@@ -618,7 +630,7 @@ impl<'a> Catalog<'a> {
                         Status::Applied => State::Success,
                         Status::Failed | Status::UndoFailed => State::Failed,
                         Status::Undone => State::Undone,
-                        Status::Deleted if f.is_some() => self.pending_state(
+                        Status::Deleted if applied_file.is_some() => self.pending_state(
                             &version,
                             current.as_ref(),
                             &target_version,
@@ -628,12 +640,23 @@ impl<'a> Catalog<'a> {
                         Status::Deleted => State::Deleted,
                         Status::BaselineMarker => State::Baseline,
                     };
-                    let mut row = history_row(&rec.applied, state, undoable);
-                    if let Some(f) = f {
-                        row.description = f.description.clone();
-                        row.script = f.script.clone();
+                    let mut row = history_row(&rec.applied, state, undoable && !is_baseline);
+                    if let Some(af) = applied_file {
+                        row.description = af.description.clone();
+                        row.script = af.script.clone();
                     }
                     rows.push(row);
+                    // A V file at the version of a baseline was never applied: list it too.
+                    if let (true, Some(f)) = (is_baseline, f) {
+                        let state = self.pending_state(
+                            &version,
+                            current.as_ref(),
+                            &target_version,
+                            options,
+                            empty_baseline.as_deref(),
+                        );
+                        rows.push(file_row(f, state, undoable));
+                    }
                 }
                 (None, None) => {}
             }
@@ -717,7 +740,10 @@ impl<'a> Catalog<'a> {
             Target::Version(t) => Some(t.clone()),
             Target::Latest => {
                 let newest_file = self.versioned.keys().next_back().cloned();
-                current.into_iter().chain(newest_file).max()
+                let baseline = self
+                    .baseline_for_empty(&options.target)
+                    .and_then(|b| b.version.clone());
+                current.into_iter().chain(newest_file).chain(baseline).max()
             }
         }
     }
@@ -927,13 +953,20 @@ impl<'a> Catalog<'a> {
             .versions
             .iter()
             .filter(|(_, r)| matches!(r.status, Status::Failed | Status::UndoFailed))
-            .map(|(v, r)| format!("V{v} ({})", r.applied.script))
+            .map(|(v, r)| {
+                let prefix = if r.applied.kind == history_type::SQL_BASELINE {
+                    "B"
+                } else {
+                    "V"
+                };
+                format!("{prefix}{v} ({})", r.applied.script)
+            })
             .chain(
                 self.applied
                     .repeatables
                     .iter()
                     .filter(|(_, (s, _))| *s == Status::Failed)
-                    .map(|(_, (_, r))| format!("R ({})", r.script)),
+                    .map(|(d, (_, r))| format!("R__{} ({})", d.replace(' ', "_"), r.script)),
             )
             .collect();
         if failed.is_empty() {

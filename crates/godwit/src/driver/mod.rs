@@ -175,6 +175,9 @@ pub trait Driver: Send {
     /// Whether a schema exists.
     async fn schema_exists(&mut self, schema: &str) -> DriverResult<bool>;
 
+    /// Runs a query and returns every row as text columns; used to introspect for `clean`.
+    async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>>;
+
     async fn begin(&mut self) -> DriverResult<()>;
     async fn commit(&mut self) -> DriverResult<()>;
     async fn rollback(&mut self) -> DriverResult<()>;
@@ -288,4 +291,19 @@ impl LockWait {
         self.wait = (self.wait * 2).min(Duration::from_millis(500));
         Ok(())
     }
+}
+
+/// Reads every column of every row as text (the queries that use this cast to text themselves).
+pub(crate) fn rows_as_text<R: sqlx::Row>(rows: &[R]) -> DriverResult<Vec<Vec<Option<String>>>>
+where
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| r.try_get::<Option<String>, _>(i).map_err(DriverError::from))
+                .collect()
+        })
+        .collect()
 }

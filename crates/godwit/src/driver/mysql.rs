@@ -247,6 +247,14 @@ impl Driver for MySqlDriver {
         Ok(n > 0)
     }
 
+    async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(mysql_error)?;
+        super::rows_as_text(&rows)
+    }
+
     async fn begin(&mut self) -> DriverResult<()> {
         self.run("START TRANSACTION").await
     }

@@ -252,6 +252,14 @@ impl Driver for PgDriver {
         Ok(exists)
     }
 
+    async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(pg_error)?;
+        super::rows_as_text(&rows)
+    }
+
     async fn begin(&mut self) -> DriverResult<()> {
         self.run("BEGIN").await
     }

@@ -190,6 +190,14 @@ impl Driver for SqliteDriver {
             .any(|r| r.try_get::<String, _>(1).is_ok_and(|name| name == schema)))
     }
 
+    async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
+        let rows = sqlx::query(sql)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(DriverError::from)?;
+        super::rows_as_text(&rows)
+    }
+
     async fn begin(&mut self) -> DriverResult<()> {
         self.in_step = true;
         if self.locked {
