@@ -38,6 +38,16 @@ enum Command {
     Validate,
     /// Print the database's current version (`none` when empty)
     Current,
+    /// Undo the newest applied migration, or every one above --target
+    Undo(commands::undo::Args),
+    /// Mark an existing database that godwit never managed as being at a version
+    Baseline(commands::baseline::Args),
+    /// Remove failed rows, realign checksums, mark missing migrations as deleted
+    Repair(commands::repair::Args),
+    /// Drop every object in the managed schemas (needs clean_disabled = false and --yes)
+    Clean(commands::clean::Args),
+    /// Write the next migration file into the first location
+    New(commands::new::Args),
 }
 
 /// Exit codes, fixed by the design: scripts depend on them.
@@ -88,6 +98,11 @@ async fn run(cli: Cli, out: &Output) -> u8 {
         Command::Info => commands::info::run(&settings, out).await,
         Command::Validate => commands::validate::run(&settings, out).await,
         Command::Current => commands::current::run(&settings, out).await,
+        Command::Undo(args) => commands::undo::run(&settings, &args, out).await,
+        Command::Baseline(args) => commands::baseline::run(&settings, &args, out).await,
+        Command::Repair(args) => commands::repair::run(&settings, &args, out).await,
+        Command::Clean(args) => commands::clean::run(&settings, &args, out).await,
+        Command::New(args) => commands::new::run(&settings, &args, out).await,
     };
     match result {
         Ok(code) => code,

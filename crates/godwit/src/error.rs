@@ -90,9 +90,11 @@ impl Error {
     pub fn category(&self) -> Category {
         match self {
             Error::Files(_) | Error::Config(_) => Category::Usage,
-            Error::Plan(PlanError::UnknownTarget { .. } | PlanError::MissingUndo { .. }) => {
-                Category::Usage
-            }
+            Error::Plan(
+                PlanError::UnknownTarget { .. }
+                | PlanError::MissingUndo { .. }
+                | PlanError::TargetNotBelowCurrent { .. },
+            ) => Category::Usage,
             Error::Connect { .. } => Category::Connection,
             Error::Database(d) if d.kind == DriverErrorKind::Connection => Category::Connection,
             _ => Category::Failed,

@@ -270,6 +270,161 @@ impl Executor<'_> {
         }
     }
 
+    /// Marks a database godwit never managed as being at `version`.
+    pub async fn baseline(
+        &self,
+        db: &mut dyn Driver,
+        version: &Version,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<(), Error> {
+        let mut sink = Sink::new(db, dry_run);
+        let table = self.table(sink.session())?;
+        let installed_by = self.installed_by(sink.session());
+        let result = self
+            .locked(&mut sink, &table, async |db| {
+                let exists = db.history_exists(&table).await.map_err(Error::from_driver)?;
+                if exists {
+                    let rows = db.read_history(&table).await.map_err(Error::from_driver)?;
+                    if !rows.is_empty() {
+                        let current = Applied::from_history(&rows)
+                            .current()
+                            .map_or_else(|| "none".to_string(), |v| v.to_string());
+                        return Err(Error::Refused {
+                            message: format!(
+                                "the history table `{table}` already has {} rows (current version {current}): this database is managed already",
+                                rows.len()
+                            ),
+                            hint: "baseline is for databases godwit never managed; run `godwit migrate` to apply what is pending".into(),
+                        });
+                    }
+                }
+                let marker = baseline_row(version, &installed_by);
+                if exists {
+                    db.note(&format!("baseline at version {version}"));
+                    db.execute(&dialect::insert_history(db.dialect(), &table, &new_marker(&marker)))
+                        .await
+                        .map_err(Error::from_driver)
+                } else {
+                    db.note(&format!("create the history table {table} and baseline at version {version}"));
+                    self.create_history(db, &table, Some(&marker)).await
+                }
+            })
+            .await;
+        sink.finish(result)
+    }
+
+    /// Removes failed rows, realigns checksums and descriptions, marks missing files deleted.
+    pub async fn repair(
+        &self,
+        db: &mut dyn Driver,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<Vec<crate::plan::RepairAction>, Error> {
+        use crate::plan::RepairAction;
+        let mut sink = Sink::new(db, dry_run);
+        let table = self.table(sink.session())?;
+        let installed_by = self.installed_by(sink.session());
+        let result = self
+            .locked(&mut sink, &table, async |db| {
+                if !db
+                    .history_exists(&table)
+                    .await
+                    .map_err(Error::from_driver)?
+                {
+                    return Ok(Vec::new());
+                }
+                let history = db.read_history(&table).await.map_err(Error::from_driver)?;
+                let set = self.prepared_set(db.session(), &table)?;
+                let actions = Catalog::new(&set, &history).plan_repair();
+                if actions.is_empty() {
+                    return Ok(actions);
+                }
+                let dialect = db.dialect();
+                db.begin().await.map_err(Error::from_driver)?;
+                for action in &actions {
+                    db.note(&action.to_string());
+                    let sql = match action {
+                        RepairAction::RemoveFailed { installed_rank, .. } => {
+                            dialect::delete_history_row(dialect, &table, *installed_rank)
+                        }
+                        RepairAction::Realign {
+                            installed_rank,
+                            checksum,
+                            description,
+                            ..
+                        } => dialect::realign_history_row(
+                            dialect,
+                            &table,
+                            *installed_rank,
+                            *checksum,
+                            description,
+                        ),
+                        RepairAction::MarkDeleted {
+                            version,
+                            description,
+                            script,
+                            ..
+                        } => dialect::insert_history(
+                            dialect,
+                            &table,
+                            &NewRow {
+                                version: version.as_deref(),
+                                description,
+                                kind: history_type::DELETE,
+                                script,
+                                checksum: None,
+                                installed_by: &installed_by,
+                                execution_time_ms: 0,
+                                success: true,
+                            },
+                        ),
+                    };
+                    if let Err(e) = db.execute(&sql).await {
+                        let _ = db.rollback().await;
+                        return Err(Error::from_driver(e));
+                    }
+                }
+                db.commit().await.map_err(Error::from_driver)?;
+                Ok(actions)
+            })
+            .await;
+        sink.finish(result)
+    }
+
+    /// Drops every object in the managed schemas, the history table included.
+    pub async fn clean(
+        &self,
+        db: &mut dyn Driver,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<Vec<String>, Error> {
+        let mut sink = Sink::new(db, dry_run);
+        let table = self.table(sink.session())?;
+        let result = self
+            .locked(&mut sink, &table, async |db| {
+                let mut statements =
+                    crate::driver::clean::drop_statements(db, &self.config.schemas)
+                        .await
+                        .map_err(Error::from_driver)?;
+                // The history table goes too, wherever it lives.
+                statements.push(format!(
+                    "DROP TABLE IF EXISTS {}",
+                    dialect::qualified(db.dialect(), &table)
+                ));
+                for sql in &statements {
+                    db.execute(sql).await.map_err(Error::from_driver)?;
+                }
+                Ok(statements)
+            })
+            .await;
+        sink.finish(result)
+    }
+
+    fn installed_by(&self, session: &Session) -> String {
+        self.config
+            .installed_by
+            .clone()
+            .unwrap_or_else(|| session.user.clone())
+    }
+
     async fn run_locked(
         &self,
         db: &mut dyn Driver,
@@ -298,11 +453,7 @@ impl Executor<'_> {
         } else {
             Vec::new()
         };
-        let installed_by = self
-            .config
-            .installed_by
-            .clone()
-            .unwrap_or_else(|| db.session().user.clone());
+        let installed_by = self.installed_by(db.session());
         // A database godwit never managed: refuse, or baseline it (in memory for now; the
         // marker row is written with the history table, once every check has passed).
         let baseline_marker = if exists {
@@ -413,18 +564,10 @@ impl Executor<'_> {
                 hint: "mark its current state with `godwit baseline --baseline-version <version>` first, or set `baseline_on_migrate = true`".into(),
             });
         }
-        Ok(Some(HistoryRow {
-            installed_rank: 1,
-            version: Some(self.config.baseline_version.to_string()),
-            description: BASELINE_DESCRIPTION.into(),
-            kind: history_type::BASELINE.into(),
-            script: BASELINE_DESCRIPTION.into(),
-            checksum: None,
-            installed_by: installed_by.into(),
-            installed_on: String::new(),
-            execution_time: 0,
-            success: true,
-        }))
+        Ok(Some(baseline_row(
+            &self.config.baseline_version,
+            installed_by,
+        )))
     }
 
     /// Creates the history table (and its schema where needed), with the baseline marker row.
@@ -454,17 +597,7 @@ impl Executor<'_> {
             table: table.to_string(),
         });
         if let Some(row) = baseline_marker {
-            let new = NewRow {
-                version: row.version.as_deref(),
-                description: &row.description,
-                kind: &row.kind,
-                script: &row.script,
-                checksum: None,
-                installed_by: &row.installed_by,
-                execution_time_ms: 0,
-                success: true,
-            };
-            db.execute(&dialect::insert_history(dialect, table, &new))
+            db.execute(&dialect::insert_history(dialect, table, &new_marker(row)))
                 .await
                 .map_err(Error::from_driver)?;
         }
@@ -722,6 +855,36 @@ impl Executor<'_> {
 /// The description and script of the marker row a baseline writes (Flyway writes
 /// `<< Flyway Baseline >>`; godwit reads both).
 pub(crate) const BASELINE_DESCRIPTION: &str = "<< Baseline >>";
+
+/// The marker row of a baseline at `version`.
+fn baseline_row(version: &Version, installed_by: &str) -> HistoryRow {
+    HistoryRow {
+        installed_rank: 1,
+        version: Some(version.to_string()),
+        description: BASELINE_DESCRIPTION.into(),
+        kind: history_type::BASELINE.into(),
+        script: BASELINE_DESCRIPTION.into(),
+        checksum: None,
+        installed_by: installed_by.into(),
+        installed_on: String::new(),
+        execution_time: 0,
+        success: true,
+    }
+}
+
+/// The `INSERT` form of a marker row.
+fn new_marker(row: &HistoryRow) -> NewRow<'_> {
+    NewRow {
+        version: row.version.as_deref(),
+        description: &row.description,
+        kind: &row.kind,
+        script: &row.script,
+        checksum: None,
+        installed_by: &row.installed_by,
+        execution_time_ms: 0,
+        success: true,
+    }
+}
 
 /// What `run` does.
 #[derive(Debug, Clone)]

@@ -42,7 +42,7 @@ pub use error::{Category, Error, MigrationFailure};
 pub use execute::{Config, Event, Info, Observer, Report, StepReport};
 pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
 pub use plan::{InfoRow, Problem, State, Target};
-pub use util::redact_url;
+pub use util::{redact_url, utc_timestamp};
 
 use execute::{Executor, RunKind};
 
@@ -177,6 +177,41 @@ impl Migrator {
         self.executor()
             .run(db.driver.as_mut(), RunKind::Undo(target), Some(out))
             .await
+    }
+
+    /// Marks a database godwit never managed as being at `version` (the configured
+    /// `baseline_version` when `None`). With `dry_run`, writes the SQL there instead.
+    pub async fn baseline(
+        &self,
+        db: &mut Database,
+        version: Option<&Version>,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<Version, Error> {
+        let version = version.unwrap_or(&self.config.baseline_version).clone();
+        self.executor()
+            .baseline(db.driver.as_mut(), &version, dry_run)
+            .await?;
+        Ok(version)
+    }
+
+    /// Removes failed rows, realigns checksums and descriptions of applied files with the disk,
+    /// and marks applied migrations whose file is gone as deleted. Returns every change.
+    pub async fn repair(
+        &self,
+        db: &mut Database,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<Vec<plan::RepairAction>, Error> {
+        self.executor().repair(db.driver.as_mut(), dry_run).await
+    }
+
+    /// Drops every object in the managed schemas, the history table included. Returns the
+    /// statements it ran. Guarding against accidents (`clean_disabled`) is the caller's job.
+    pub async fn clean(
+        &self,
+        db: &mut Database,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<Vec<String>, Error> {
+        self.executor().clean(db.driver.as_mut(), dry_run).await
     }
 
     /// Every migration known from files or history, with its state.

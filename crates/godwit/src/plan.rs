@@ -313,6 +313,8 @@ pub struct Catalog<'a> {
     baselines: BTreeMap<Version, Arc<Migration>>,
     /// The highest version of any V or B file.
     max_file_version: Option<Version>,
+    /// Every history row, in rank order.
+    rows: Vec<HistoryRow>,
 }
 
 impl<'a> Catalog<'a> {
@@ -332,6 +334,8 @@ impl<'a> Catalog<'a> {
             .chain(baselines.keys().next_back())
             .max()
             .cloned();
+        let mut rows = history.to_vec();
+        rows.sort_by_key(|r| r.installed_rank);
         Catalog {
             set,
             applied: Applied::from_history(history),
@@ -339,6 +343,7 @@ impl<'a> Catalog<'a> {
             undo,
             baselines,
             max_file_version,
+            rows,
         }
     }
 
@@ -878,7 +883,14 @@ impl<'a> Catalog<'a> {
         match target {
             Some(t) => {
                 self.check_target(&Target::Version(t.clone()))?;
-                self.plan_down(t.clone())
+                match self.current() {
+                    None => Err(PlanError::NothingToUndo),
+                    Some(c) if t >= c => Err(PlanError::TargetNotBelowCurrent {
+                        target: t.clone(),
+                        current: c.clone(),
+                    }),
+                    Some(_) => self.plan_down(t.clone()),
+                }
             }
             None => {
                 let Some(current) = self.current().cloned() else {
@@ -995,6 +1007,144 @@ impl<'a> Catalog<'a> {
     }
 }
 
+/// One change `repair` makes to the history table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum RepairAction {
+    /// Delete the row of a failed migration (or undo).
+    RemoveFailed {
+        installed_rank: i32,
+        migration: String,
+        script: String,
+    },
+    /// Record the checksum and description of the file on disk for an applied migration.
+    Realign {
+        installed_rank: i32,
+        migration: String,
+        old_checksum: Option<i32>,
+        checksum: i32,
+        old_description: String,
+        description: String,
+    },
+    /// Add a `DELETE` row for an applied migration whose file is gone.
+    MarkDeleted {
+        migration: String,
+        version: Option<String>,
+        description: String,
+        script: String,
+    },
+}
+
+impl fmt::Display for RepairAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepairAction::RemoveFailed {
+                installed_rank,
+                migration,
+                script,
+            } => write!(
+                f,
+                "remove the failed row of {migration} ({script}, installed_rank {installed_rank})"
+            ),
+            RepairAction::Realign {
+                migration,
+                old_checksum,
+                checksum,
+                old_description,
+                description,
+                ..
+            } => {
+                let mut parts = Vec::new();
+                if *old_checksum != Some(*checksum) {
+                    parts.push(format!(
+                        "checksum {} -> {checksum}",
+                        old_checksum.map_or_else(|| "none".into(), |c| c.to_string())
+                    ));
+                }
+                if old_description != description {
+                    parts.push(format!(
+                        "description `{old_description}` -> `{description}`"
+                    ));
+                }
+                write!(f, "realign {migration}: {}", parts.join(", "))
+            }
+            RepairAction::MarkDeleted {
+                migration, script, ..
+            } => write!(
+                f,
+                "mark {migration} ({script}) as deleted: its file is gone"
+            ),
+        }
+    }
+}
+
+impl Catalog<'_> {
+    /// What `repair` changes: failed rows removed, checksums and descriptions of applied files
+    /// realigned with the disk, applied migrations whose file is gone marked as deleted.
+    pub fn plan_repair(&self) -> Vec<RepairAction> {
+        let mut actions = Vec::new();
+        for row in self.rows.iter().filter(|r| !r.success) {
+            let migration = match row.version.as_deref() {
+                Some(v) if !v.is_empty() => format!("V{v}"),
+                _ => format!("R__{}", row.description.replace(' ', "_")),
+            };
+            actions.push(RepairAction::RemoveFailed {
+                installed_rank: row.installed_rank,
+                migration,
+                script: row.script.clone(),
+            });
+        }
+        for (version, rec) in &self.applied.versions {
+            if rec.status != Status::Applied {
+                continue;
+            }
+            let file = if rec.applied.kind == history_type::SQL_BASELINE {
+                self.baselines.get(version)
+            } else {
+                self.versioned.get(version)
+            };
+            match file {
+                Some(file) => {
+                    if rec.applied.checksum != Some(file.checksum)
+                        || rec.applied.description != file.description
+                    {
+                        actions.push(RepairAction::Realign {
+                            installed_rank: rec.applied.installed_rank,
+                            migration: file.label(),
+                            old_checksum: rec.applied.checksum,
+                            checksum: file.checksum,
+                            old_description: rec.applied.description.clone(),
+                            description: file.description.clone(),
+                        });
+                    }
+                }
+                None if self.is_future(version) || self.is_squashed(version) => {}
+                None => actions.push(RepairAction::MarkDeleted {
+                    migration: format!("V{version}"),
+                    version: Some(version.to_string()),
+                    description: rec.applied.description.clone(),
+                    script: rec.applied.script.clone(),
+                }),
+            }
+        }
+        for (description, (status, row)) in &self.applied.repeatables {
+            let exists = self
+                .set
+                .of_kind(MigrationKind::Repeatable)
+                .any(|m| &m.description == description);
+            if *status == Status::Applied && !exists {
+                actions.push(RepairAction::MarkDeleted {
+                    migration: format!("R__{}", description.replace(' ', "_")),
+                    version: None,
+                    description: description.clone(),
+                    script: row.script.clone(),
+                });
+            }
+        }
+        actions
+    }
+}
+
 fn file_row(m: &Migration, state: State, undoable: bool) -> InfoRow {
     InfoRow {
         kind: m.kind.label(),
@@ -1104,6 +1254,10 @@ pub enum PlanError {
     MissingUndo { versions: Vec<Version> },
     #[error("nothing to undo: no versioned migration is applied")]
     NothingToUndo,
+    #[error(
+        "nothing to undo: the database is at version {current}, not above the target {target}"
+    )]
+    TargetNotBelowCurrent { target: Version, current: Version },
     #[error("cannot undo version {version}: it is a baseline")]
     UndoBaseline { version: Version },
     #[error("the history records failed migrations: {}", migrations.join(", "))]
@@ -1123,6 +1277,9 @@ impl PlanError {
                 "add the missing `U<version>__<description>.sql` scripts; nothing was undone".into()
             }
             PlanError::NothingToUndo => "`godwit info` shows what is applied".into(),
+            PlanError::TargetNotBelowCurrent { .. } => {
+                "pass a version below the current one (`godwit current` prints it), or `godwit migrate --target <version>` to go up".into()
+            }
             PlanError::UndoBaseline { .. } => {
                 "a baseline marks where godwit's history starts and cannot be reversed".into()
             }

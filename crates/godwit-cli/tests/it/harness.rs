@@ -177,6 +177,72 @@ impl TestDb {
         })
     }
 
+    /// Runs a SQL script with the database's own command-line client (`sqlite3`, `psql`,
+    /// `mariadb`), stopping at the first error; returns the client's output on failure.
+    pub fn run_client(&self, script: &str) -> Result<(), String> {
+        use std::io::Write;
+        let mut cmd = match self.kind {
+            Kind::Sqlite => {
+                let mut c = Command::new("sqlite3");
+                c.arg("-bail").arg(self.url.trim_start_matches("sqlite://"));
+                c
+            }
+            Kind::Postgres => {
+                let mut c = Command::new("psql");
+                c.arg(&self.url)
+                    .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"]);
+                c
+            }
+            Kind::MySql => {
+                // mysql://user[:password]@host[:port]/database
+                let rest = self.url.trim_start_matches("mysql://");
+                let (auth, host_db) = rest.split_once('@').unwrap_or(("root", rest));
+                let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+                let (host_port, db) = host_db.split_once('/').unwrap_or((host_db, ""));
+                let db = db.split('?').next().unwrap_or(db);
+                let (host, port) = host_port.split_once(':').unwrap_or((host_port, "3306"));
+                let mut c = Command::new("mariadb");
+                c.args([
+                    "--host",
+                    host,
+                    "--port",
+                    port,
+                    "--user",
+                    user,
+                    "--protocol",
+                    "tcp",
+                ]);
+                if !password.is_empty() {
+                    c.arg(format!("--password={password}"));
+                }
+                c.arg(db);
+                c
+            }
+        };
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run the database client: {e}"))?;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(script.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
     /// Whether the SQLite file exists (godwit must not create it on bad input).
     pub fn sqlite_exists(&self) -> bool {
         self.url

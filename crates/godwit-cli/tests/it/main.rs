@@ -4,4 +4,5 @@
 mod harness;
 
 mod files;
+mod lifecycle;
 mod migrate;

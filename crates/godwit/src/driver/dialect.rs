@@ -210,6 +210,33 @@ pub fn create_schema(dialect: Dialect, schema: &str) -> Option<String> {
     }
 }
 
+/// The statement that deletes one history row.
+pub fn delete_history_row(dialect: Dialect, table: &HistoryTable, installed_rank: i32) -> String {
+    format!(
+        "DELETE FROM {} WHERE {} = {installed_rank}",
+        qualified(dialect, table),
+        quote_ident(dialect, "installed_rank")
+    )
+}
+
+/// The statement that records a file's checksum and description for an applied migration.
+pub fn realign_history_row(
+    dialect: Dialect,
+    table: &HistoryTable,
+    installed_rank: i32,
+    checksum: i32,
+    description: &str,
+) -> String {
+    format!(
+        "UPDATE {} SET {} = {checksum}, {} = {} WHERE {} = {installed_rank}",
+        qualified(dialect, table),
+        quote_ident(dialect, "checksum"),
+        quote_ident(dialect, "description"),
+        quote_literal(dialect, description),
+        quote_ident(dialect, "installed_rank")
+    )
+}
+
 /// The statement that starts a transaction, as the dialect's client spells it.
 pub fn begin(dialect: Dialect) -> &'static str {
     match dialect {

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use crate::model::HistoryRow;
 pub use godwit_sql::Dialect;
 
+pub mod clean;
 pub mod dialect;
 pub mod mysql;
 pub mod postgres;

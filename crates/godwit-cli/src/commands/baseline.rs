@@ -1,0 +1,49 @@
+//! `godwit baseline`: mark an existing database that godwit never managed.
+
+use crate::context::{self, CliError};
+use crate::output::Output;
+use crate::{config::Settings, exit};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Record this version as the baseline (default: `baseline_version`, else 1)
+    #[arg(long, value_name = "VERSION")]
+    pub baseline_version: Option<String>,
+
+    /// Print the SQL that would run and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let mut settings = settings.clone();
+    if let Some(v) = &args.baseline_version {
+        settings.baseline_version = v.clone();
+    }
+    let config = context::library_config(&settings)?;
+    // The files are not needed to record a baseline: an empty set keeps a broken file from
+    // blocking the adoption of a database.
+    let migrator = godwit::Migrator::new(godwit::MigrationSet::default()).with_config(config);
+    let mut db = context::connect(&settings, !args.dry_run).await?;
+    let result = if args.dry_run {
+        let mut stdout = std::io::stdout();
+        migrator.baseline(&mut db, None, Some(&mut stdout)).await
+    } else {
+        migrator.baseline(&mut db, None, None).await
+    };
+    let _ = db.close().await;
+    let version = result?;
+    if out.json {
+        out.json_value(&serde_json::json!({ "baseline_version": version.to_string(), "dry_run": args.dry_run }));
+    }
+    if args.dry_run {
+        out.success(&format!(
+            "Dry run: the database would be baselined at version {version}"
+        ));
+    } else {
+        out.success(&format!(
+            "Baselined the database at version {version}: `godwit migrate` now applies only later versions"
+        ));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,60 @@
+//! `godwit clean`: drop every object in the managed schemas. Refused unless
+//! `clean_disabled = false` and `--yes`.
+
+use crate::context::{self, CliError};
+use crate::output::Output;
+use crate::{config::Settings, exit};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Confirm that every object in the managed schemas may be dropped
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Print the DROP statements and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    if settings.clean_disabled && !args.dry_run {
+        return Err(CliError::Setting {
+            message: "clean is disabled: it would drop every object in the managed schemas".into(),
+            hint: "to allow it, set `clean_disabled = false` (or GODWIT_CLEAN_DISABLED=false) and pass `--yes`; never on a production database".into(),
+        });
+    }
+    if !args.yes && !args.dry_run {
+        return Err(CliError::Setting {
+            message: "clean drops every object in the managed schemas and needs confirmation"
+                .into(),
+            hint: "run `godwit clean --yes` (or `--dry-run` to see what it would drop)".into(),
+        });
+    }
+    let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
+        .with_config(context::library_config(settings)?);
+    let mut db = context::connect(settings, false).await?;
+    let target = settings.redacted_url().unwrap_or_default();
+    let result = if args.dry_run {
+        let mut stdout = std::io::stdout();
+        migrator.clean(&mut db, Some(&mut stdout)).await
+    } else {
+        migrator.clean(&mut db, None).await
+    };
+    let _ = db.close().await;
+    let statements = result?;
+    if out.json {
+        out.json_value(&serde_json::json!({ "statements": statements, "dry_run": args.dry_run }));
+    }
+    if args.dry_run {
+        out.success(&format!(
+            "Dry run: clean would run {} statements on {target}",
+            statements.len()
+        ));
+    } else {
+        out.success(&format!(
+            "Cleaned {target}: ran {} statements",
+            statements.len()
+        ));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,277 @@
+//! `godwit new <description>`: write the next migration file into the first location.
+
+use std::path::{Path, PathBuf};
+
+use godwit::{MigrationKind, Version};
+
+use crate::context::CliError;
+use crate::output::Output;
+use crate::{config::Settings, exit};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Versioned,
+    Repeatable,
+    Data,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// What the migration does, in a few words (becomes the file name)
+    #[arg(required = true, num_args = 1.., value_name = "DESCRIPTION")]
+    pub description: Vec<String>,
+
+    /// Also write the undo script (`U<version>__….sql`)
+    #[arg(long)]
+    pub undo: bool,
+
+    /// The kind of migration to write
+    #[arg(long, value_enum, default_value_t = Kind::Versioned)]
+    pub kind: Kind,
+
+    /// Use the current UTC time (yyyyMMddHHmmss) as the version
+    #[arg(long, conflicts_with = "version")]
+    pub timestamp: bool,
+
+    /// Use this version instead of the next one
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+}
+
+fn usage(message: impl Into<String>, hint: impl Into<String>) -> CliError {
+    CliError::Setting {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let description = file_description(&args.description.join(" "))?;
+    if args.undo && args.kind != Kind::Versioned {
+        return Err(usage(
+            "--undo goes with versioned migrations only",
+            "repeatable and data migrations have no undo script",
+        ));
+    }
+    let Some(location) = settings.locations.first() else {
+        return Err(usage("no location is configured", "set `locations`"));
+    };
+    std::fs::create_dir_all(location).map_err(|e| {
+        usage(
+            format!("cannot create the location {}: {e}", location.display()),
+            "check the path and its permissions",
+        )
+    })?;
+    let set = godwit::discover::discover(&settings.locations).map_err(godwit::Error::Files)?;
+    let versions: Vec<Version> = set
+        .iter()
+        .filter(|m| matches!(m.kind, MigrationKind::Versioned | MigrationKind::Baseline))
+        .filter_map(|m| m.version.clone())
+        .collect();
+    let explicit = match &args.version {
+        Some(v) => Some(Version::parse(v).map_err(|e| {
+            usage(
+                format!("invalid --version: {e}"),
+                "a version is numbers separated by `.` or `_`, such as `4` or `1.2`",
+            )
+        })?),
+        None => None,
+    };
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    match args.kind {
+        Kind::Repeatable => {
+            files.push((
+                location.join(format!("R__{description}.sql")),
+                format!("-- Repeatable migration: {}\n-- Runs again whenever this file changes; write it to be re-runnable (CREATE OR REPLACE, DROP ... IF EXISTS).\n", description.replace('_', " ")),
+            ));
+        }
+        Kind::Data => {
+            let version = match explicit {
+                Some(v) => v,
+                None => versions.iter().max().cloned().ok_or_else(|| {
+                    usage(
+                        "there is no versioned migration yet",
+                        "a data migration runs once the database reaches its version: write the schema migration first, or pass --version",
+                    )
+                })?,
+            };
+            if set
+                .of_kind(MigrationKind::Data)
+                .any(|m| m.version.as_ref() == Some(&version))
+            {
+                return Err(usage(
+                    format!("a data migration for version {version} exists already"),
+                    "add to that file, or pass another --version",
+                ));
+            }
+            files.push((
+                location.join(format!("D{version}__{description}.sql")),
+                format!("-- Data migration: {}\n-- Runs on EVERY migrate once the database is at version {version} or later,\n-- so it must be idempotent (UPDATE ... WHERE new_col IS NULL, INSERT ... ON CONFLICT DO NOTHING).\n", description.replace('_', " ")),
+            ));
+        }
+        Kind::Versioned => {
+            let version = match explicit {
+                Some(v) => v,
+                None if args.timestamp => timestamp_version(),
+                None => next_version(&versions),
+            };
+            if versions.contains(&version) {
+                return Err(usage(
+                    format!("version {version} exists already"),
+                    "leave --version out to take the next free version",
+                ));
+            }
+            files.push((
+                location.join(format!("V{version}__{description}.sql")),
+                format!("-- {}\n", description.replace('_', " ")),
+            ));
+            if args.undo {
+                files.push((
+                    location.join(format!("U{version}__{description}.sql")),
+                    format!(
+                        "-- Undo V{version}: reverse what V{version}__{description}.sql does.\n"
+                    ),
+                ));
+            }
+        }
+    }
+    for (path, _) in &files {
+        if path.exists() {
+            return Err(usage(
+                format!("{} exists already", path.display()),
+                "choose another description",
+            ));
+        }
+    }
+    for (path, text) in &files {
+        write_new(path, text)?;
+    }
+    if out.json {
+        let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+        out.json_value(&serde_json::json!({ "created": paths }));
+    } else {
+        for (path, _) in &files {
+            out.data(&path.display().to_string());
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn write_new(path: &Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            usage(
+                format!("cannot create {}: {e}", path.display()),
+                "check the location's permissions",
+            )
+        })?;
+    file.write_all(text.as_bytes()).map_err(|e| {
+        usage(
+            format!("cannot write {}: {e}", path.display()),
+            "check the disk",
+        )
+    })
+}
+
+/// The description as it goes in a file name: words joined by `_`.
+fn file_description(text: &str) -> Result<String, CliError> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let joined = words.join("_");
+    if joined.is_empty() {
+        return Err(usage(
+            "the description is empty",
+            "say what the migration does, e.g. `godwit new add email to users`",
+        ));
+    }
+    if let Some(c) = joined
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(usage(
+            format!("the description cannot contain `{c}`"),
+            "use letters, digits, spaces, `_` and `-`",
+        ));
+    }
+    Ok(joined)
+}
+
+/// One above the first part of the highest version: `1.2` -> `2`, none -> `1`. A project that
+/// uses timestamps keeps using them.
+fn next_version(versions: &[Version]) -> Version {
+    let Some(max) = versions.iter().max() else {
+        return Version::parse("1").expect("1 is a version");
+    };
+    let first = max.as_str().split('.').next().unwrap_or("0");
+    if first.len() >= 14 {
+        let ts = timestamp_version();
+        if &ts > max {
+            return ts;
+        }
+    }
+    let next = increment(first.trim_start_matches('0'));
+    Version::parse(&next).expect("digits are a version")
+}
+
+/// Adds one to a decimal digit string of any length.
+fn increment(digits: &str) -> String {
+    let mut bytes: Vec<u8> = if digits.is_empty() {
+        b"0".to_vec()
+    } else {
+        digits.as_bytes().to_vec()
+    };
+    let mut i = bytes.len();
+    loop {
+        if i == 0 {
+            bytes.insert(0, b'1');
+            break;
+        }
+        i -= 1;
+        if bytes[i] == b'9' {
+            bytes[i] = b'0';
+        } else {
+            bytes[i] += 1;
+            break;
+        }
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| "1".into())
+}
+
+fn timestamp_version() -> Version {
+    let now = godwit::utc_timestamp();
+    let digits: String = now.chars().filter(char::is_ascii_digit).collect();
+    Version::parse(&digits).expect("a timestamp is a version")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn next_version_follows_the_highest_first_part() {
+        assert_eq!(next_version(&[]).as_str(), "1");
+        assert_eq!(next_version(&[v("1"), v("1.10"), v("2")]).as_str(), "3");
+        assert_eq!(next_version(&[v("9.5")]).as_str(), "10");
+        assert_eq!(next_version(&[v("099")]).as_str(), "100");
+        let ts = next_version(&[v("20200101120000")]);
+        assert_eq!(ts.as_str().len(), 14);
+        assert!(ts > v("20200101120000"));
+    }
+
+    #[test]
+    fn descriptions_become_file_names() {
+        assert_eq!(
+            file_description("add  email to users").ok(),
+            Some("add_email_to_users".into())
+        );
+        assert!(file_description("   ").is_err());
+        assert!(file_description("../etc").is_err());
+    }
+}

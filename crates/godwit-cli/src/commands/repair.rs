@@ -1,0 +1,52 @@
+//! `godwit repair`: fix the history table after a failure or a harmless edit.
+
+use crate::context::{self, CliError};
+use crate::output::Output;
+use crate::{config::Settings, exit};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print the changes and their SQL, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let migrator = context::migrator(settings, None)?;
+    let mut db = context::connect(settings, false).await?;
+    let result = if args.dry_run {
+        let mut stdout = std::io::stdout();
+        migrator.repair(&mut db, Some(&mut stdout)).await
+    } else {
+        migrator.repair(&mut db, None).await
+    };
+    let _ = db.close().await;
+    let actions = result?;
+    if out.json {
+        out.json_value(&serde_json::json!({ "changes": actions, "dry_run": args.dry_run }));
+    }
+    let verb = if args.dry_run { "Would" } else { "Did" };
+    for action in &actions {
+        out.message(&format!("{verb} {action}"));
+    }
+    match (actions.len(), args.dry_run) {
+        (0, _) => out.success("Nothing to repair: the history table agrees with the files"),
+        (n, true) => out.success(&format!(
+            "Dry run: repair would make {n} change{}",
+            plural(n)
+        )),
+        (n, false) => out.success(&format!(
+            "Repaired the history table: {n} change{}",
+            plural(n)
+        )),
+    }
+    Ok(exit::OK)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,2 @@
+DROP TRIGGER person_changed;
+DROP TABLE person_audit;
