@@ -94,3 +94,11 @@ pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliEr
 pub fn observer(f: impl Fn(&godwit::Event) + Send + Sync + 'static) -> godwit::Observer {
     Arc::new(f)
 }
+
+/// The history table as users should read it: schema-qualified when `schemas` puts it somewhere.
+pub fn history_table_name(settings: &Settings) -> String {
+    match (settings.table.contains('.'), settings.schemas.first()) {
+        (false, Some(schema)) => format!("{schema}.{}", settings.table),
+        _ => settings.table.clone(),
+    }
+}

@@ -30,7 +30,52 @@ pub struct Output {
 
 /// Prints progress events as a run goes on; cheap to clone into the library's observer.
 #[derive(Clone)]
-pub struct Progress;
+pub struct Progress {
+    dry_run: bool,
+}
+
+/// Where a dry run's SQL goes: to stdout as a script, or captured for the `--json` output
+/// (which must stay a single JSON document).
+pub struct DryRunSql {
+    enabled: bool,
+    json: bool,
+    captured: Vec<u8>,
+    stdout: std::io::Stdout,
+}
+
+impl DryRunSql {
+    pub fn new(enabled: bool, json: bool) -> DryRunSql {
+        DryRunSql {
+            enabled,
+            json,
+            captured: Vec::new(),
+            stdout: std::io::stdout(),
+        }
+    }
+
+    /// The writer to hand to the library, or `None` for a real run.
+    pub fn writer(&mut self) -> Option<&mut (dyn std::io::Write + Send)> {
+        match (self.enabled, self.json) {
+            (false, _) => None,
+            (true, true) => Some(&mut self.captured),
+            (true, false) => Some(&mut self.stdout),
+        }
+    }
+
+    /// Adds the captured SQL to a JSON value as `sql`.
+    pub fn into_json<T: Serialize>(self, value: &T) -> serde_json::Value {
+        let mut v = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        if self.enabled {
+            if let serde_json::Value::Object(map) = &mut v {
+                map.insert(
+                    "sql".into(),
+                    String::from_utf8_lossy(&self.captured).into_owned().into(),
+                );
+            }
+        }
+        v
+    }
+}
 
 impl Progress {
     pub fn event(&self, event: &godwit::Event) {
@@ -38,15 +83,19 @@ impl Progress {
             godwit::Event::WaitingForLock => {
                 eprintln!("{DIM}Waiting for another godwit process to release the migration lock...{DIM:#}")
             }
-            godwit::Event::CreatedHistory { table } => {
+            godwit::Event::CreatedHistory { table } if !self.dry_run => {
                 eprintln!("{DIM}Created history table {table}{DIM:#}")
             }
+            godwit::Event::CreatedHistory { .. } => {}
             godwit::Event::Started { .. } => {}
             godwit::Event::Finished(step) => {
-                let verb = match step.kind {
-                    "Undo" => "Undid",
-                    "Data" | "Callback" => "Ran",
-                    _ => "Applied",
+                let verb = match (step.kind, self.dry_run) {
+                    ("Undo", false) => "Undid",
+                    ("Undo", true) => "Would undo",
+                    ("Data" | "Callback", false) => "Ran",
+                    ("Data" | "Callback", true) => "Would run",
+                    (_, false) => "Applied",
+                    (_, true) => "Would apply",
                 };
                 let label = if step.kind == "Undo" {
                     step.migration.replacen('U', "V", 1)
@@ -63,10 +112,14 @@ impl Progress {
                 } else {
                     " [no transaction]"
                 };
-                eprintln!(
-                    "{verb} {BOLD}{label}{BOLD:#}{description}{tx} {DIM}({}){DIM:#}",
-                    Output::duration(Duration::from_millis(step.duration_ms))
-                );
+                if self.dry_run {
+                    eprintln!("{verb} {BOLD}{label}{BOLD:#}{description}{tx}");
+                } else {
+                    eprintln!(
+                        "{verb} {BOLD}{label}{BOLD:#}{description}{tx} {DIM}({}){DIM:#}",
+                        Output::duration(Duration::from_millis(step.duration_ms))
+                    );
+                }
             }
         }
     }
@@ -77,8 +130,8 @@ impl Output {
         Output { json }
     }
 
-    pub fn progress(&self) -> Progress {
-        Progress
+    pub fn progress(&self, dry_run: bool) -> Progress {
+        Progress { dry_run }
     }
 
     pub fn duration(d: Duration) -> String {

@@ -1,5 +1,6 @@
-//! Dialect-aware SQL handling for godwit: statement splitting, placeholder substitution and
-//! detection of statements that cannot run inside a transaction.
+//! Dialect-aware SQL handling for godwit: statement splitting, placeholder substitution,
+//! detection of statements that cannot run inside a transaction, and Flyway's checksum
+//! ([`checksum`]).
 //!
 //! A migration file is a script, but databases take one statement at a time (MySQL refuses
 //! multi-statement strings by default), so godwit must cut each file into statements exactly
@@ -55,6 +56,7 @@
 //! A file that ends inside a string, identifier, comment, dollar quote or block is an
 //! [`SplitError::Unterminated`] naming the line where the construct starts.
 
+pub mod checksum;
 mod dialect;
 mod error;
 mod lexer;
@@ -63,6 +65,7 @@ mod placeholders;
 mod splitter;
 mod transaction;
 
+pub use checksum::{checksum_reader, checksum_str, LineChecksum};
 pub use dialect::Dialect;
 pub use error::SplitError;
 pub use placeholders::{missing_placeholders, Placeholders};

@@ -17,13 +17,20 @@ const MAX_SCRIPT: usize = 1000;
 pub enum ParsedName {
     /// Not a migration (another `.sql` helper, a README, …): ignored.
     NotMigration,
+    /// A migration file.
     Migration {
+        /// What the prefix says it is.
         kind: MigrationKind,
+        /// The version; `None` for repeatables and callbacks.
         version: Option<Version>,
+        /// The rest of the name, `_` read as a space.
         description: String,
     },
     /// Starts like a migration but does not parse: an error.
-    Invalid { reason: String },
+    Invalid {
+        /// Why, and how to name it instead.
+        reason: String,
+    },
 }
 
 /// Classifies a file name (no directory) by Flyway's conventions plus `D` for data migrations.
@@ -130,7 +137,9 @@ pub struct FileProblem {
     pub paths: Vec<String>,
     /// 1-based line, where the problem is inside a file.
     pub line: Option<u32>,
+    /// What is wrong.
     pub message: String,
+    /// What to do about it, where godwit knows.
     pub hint: Option<String>,
 }
 
@@ -165,20 +174,36 @@ impl MigrationSet {
         })
     }
 
+    /// Every migration, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Migration>> {
         self.migrations.iter()
     }
 
+    /// The migrations of one kind, in order.
     pub fn of_kind(&self, kind: MigrationKind) -> impl Iterator<Item = &Arc<Migration>> {
         self.migrations.iter().filter(move |m| m.kind == kind)
     }
 
+    /// How many migrations the set holds.
     pub fn len(&self) -> usize {
         self.migrations.len()
     }
 
+    /// Whether the set holds no migration.
     pub fn is_empty(&self) -> bool {
         self.migrations.is_empty()
+    }
+
+    /// Adds migrations gathered elsewhere (written in Rust, generated) to the set, with the same
+    /// checks as [`MigrationSet::new`] over the whole set; on a problem the set is unchanged.
+    pub fn extend(
+        &mut self,
+        more: impl IntoIterator<Item = Migration>,
+    ) -> Result<(), Vec<FileProblem>> {
+        let mut all: Vec<Migration> = self.migrations.iter().map(|m| (**m).clone()).collect();
+        all.extend(more);
+        *self = MigrationSet::new(all)?;
+        Ok(())
     }
 
     /// Gives mutable access before planning, so the executor can record checksums taken after
@@ -424,18 +449,46 @@ fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<
     Ok(())
 }
 
-/// Builds a migration from text supplied by the caller (embedded at compile time, or generated).
+/// Builds a migration from text supplied by the caller (generated, or read elsewhere).
 /// `script` is the relative path recorded in the history table.
 pub fn migration_from_text(script: &str, text: Arc<str>) -> Result<Option<Migration>, FileProblem> {
+    let checksum = crate::model::checksum_str(&text);
+    migration_from_parts(script, script, checksum, Source::Text(text)).map_err(|mut p| {
+        p.hint = None;
+        p
+    })
+}
+
+/// Builds a migration from a file embedded at compile time by
+/// [`embed_migrations!`](crate::embed_migrations), with the checksum computed then.
+/// `script` is the path relative to the embedded directory, `display_path` the path a user
+/// knows the file by.
+pub fn migration_from_embedded(
+    script: &str,
+    display_path: &str,
+    text: &'static str,
+    checksum: i32,
+) -> Result<Option<Migration>, FileProblem> {
+    migration_from_parts(script, display_path, checksum, Source::Embedded(text))
+}
+
+fn migration_from_parts(
+    script: &str,
+    display_path: &str,
+    checksum: i32,
+    source: Source,
+) -> Result<Option<Migration>, FileProblem> {
     let name = script.rsplit('/').next().unwrap_or(script);
     let (kind, version, description) = match parse_file_name(name) {
         ParsedName::NotMigration => return Ok(None),
         ParsedName::Invalid { reason } => {
             return Err(FileProblem {
-                paths: vec![script.to_string()],
+                paths: vec![display_path.to_string()],
                 line: None,
                 message: format!("not a valid migration name: {reason}"),
-                hint: None,
+                hint: Some(
+                    "migration files are named `V<version>__<description>.sql` (also U, B, D; `R__<description>.sql` for repeatables)".into(),
+                ),
             })
         }
         ParsedName::Migration {
@@ -444,23 +497,22 @@ pub fn migration_from_text(script: &str, text: Arc<str>) -> Result<Option<Migrat
             description,
         } => (kind, version, description),
     };
-    check_lengths(script, &description, script)?;
-    let checksum = crate::model::checksum_str(&text);
+    check_lengths(display_path, &description, script)?;
     Ok(Some(Migration {
         kind,
         version,
         description,
         script: script.to_string(),
-        display_path: script.to_string(),
+        display_path: display_path.to_string(),
         checksum,
         applied_checksum: checksum,
-        source: Source::Text(text),
+        source,
     }))
 }
 
 /// Computes the checksum while checking that the text is UTF-8, line by line, in bounded memory.
 fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
-    let mut hasher = crc32fast::Hasher::new();
+    let mut hasher = crate::model::LineChecksum::default();
     let mut line = Vec::with_capacity(256);
     let mut number: u32 = 0;
     loop {
@@ -479,12 +531,10 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
         if std::str::from_utf8(body).is_err() {
             return Err((Some(number), "this line is not valid UTF-8".into()));
         }
-        // `\r` alone also ends a line for Flyway, so every CR and LF is left out of the sum.
-        for piece in body.split(|&b| b == b'\n' || b == b'\r') {
-            hasher.update(piece);
-        }
+        // The hasher drops the BOM and every line terminator itself.
+        hasher.update(&line);
     }
-    Ok(hasher.finalize() as i32)
+    Ok(hasher.finish())
 }
 
 #[cfg(test)]

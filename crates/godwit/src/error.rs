@@ -41,6 +41,8 @@ pub struct MigrationFailure {
     pub report: Report,
 }
 
+/// Everything that can go wrong, classified by [`Error::category`], with a [`Error::hint`] and,
+/// when a migration failed after others were applied, the partial [`Error::report`].
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Problems with migration files: names, duplicates, encoding, placeholders, transactions.
@@ -54,7 +56,12 @@ pub enum Error {
     Plan(#[from] PlanError),
     /// The database could not be reached; `url` is redacted.
     #[error("cannot connect to {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        /// The URL, password redacted (or which pool).
+        url: String,
+        /// Why, as the server or the network said.
+        message: String,
+    },
     /// A migration failed while running.
     #[error("{} failed at {}{}: {}", .0.migration, .0.path, .0.line.map(|l| format!(":{l}")).unwrap_or_default(), .0.message)]
     Migration(Box<MigrationFailure>),
@@ -63,7 +70,12 @@ pub enum Error {
     LockTimeout(String),
     /// godwit refuses to proceed (a non-empty database without history, …).
     #[error("{message}")]
-    Refused { message: String, hint: String },
+    Refused {
+        /// What godwit refuses and why.
+        message: String,
+        /// What to do instead.
+        hint: String,
+    },
     /// Invalid settings given by the caller (table name, baseline version, …).
     #[error("{0}")]
     Config(String),
@@ -87,6 +99,7 @@ fn summarize_problems(problems: &[Problem]) -> String {
 }
 
 impl Error {
+    /// How a caller should classify the error (the CLI's exit code).
     pub fn category(&self) -> Category {
         match self {
             Error::Files(_) | Error::Config(_) => Category::Usage,
@@ -112,8 +125,12 @@ impl Error {
             Error::Connect { .. } => Some(
                 "check that the server is running and that the URL's host, port, user, password and database are right".into(),
             ),
+            Error::Migration(f) if !f.rolled_back && !records_history(&f.migration) => Some(format!(
+                "the database does not roll back DDL, so {} may be partly applied; it is not recorded in the history and runs again on the next migrate: fix the database by hand if needed, then fix the script and migrate again",
+                f.migration
+            )),
             Error::Migration(f) if !f.rolled_back => Some(format!(
-                "the database does not roll back DDL, so {} may be partly applied and is recorded as failed: fix the database by hand, then run `godwit repair` and migrate again",
+                "{} could not be rolled back (it ran without a transaction, or the database commits DDL as it goes), so it may be partly applied and is recorded as failed: fix the database by hand, then run `godwit repair` and migrate again",
                 f.migration
             )),
             Error::Migration(_) => Some(
@@ -137,6 +154,15 @@ impl Error {
             _ => Error::Database(e),
         }
     }
+}
+
+/// Whether the migration a label names writes a history row (data migrations and callbacks
+/// do not, so a failed one leaves nothing for `repair`).
+fn records_history(label: &str) -> bool {
+    let data = label
+        .strip_prefix('D')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    !data && crate::model::CallbackEvent::from_name(label).is_none()
 }
 
 impl fmt::Display for Category {

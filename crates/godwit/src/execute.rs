@@ -15,8 +15,9 @@ use crate::discover::{FileProblem, MigrationSet};
 use crate::driver::dialect::{self, NewRow};
 use crate::driver::{Dialect, Driver, DriverError, DriverResult, HistoryTable, Session};
 use crate::error::{Error, MigrationFailure};
-use crate::model::{history_type, HistoryRow, Migration, MigrationKind, Version};
+use crate::model::{history_type, HistoryRow, Migration, MigrationKind, Source, Version};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
+use crate::rust_migration::{RustCode, RustContext};
 
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
 /// files, environment and flags).
@@ -26,16 +27,23 @@ pub struct Config {
     pub table: String,
     /// Managed schemas; the first one holds the history table and becomes the default schema.
     pub schemas: Vec<String>,
+    /// The version to migrate to: `latest` (default), `current`, or a version.
     pub target: Target,
+    /// Apply a pending version older than the newest applied one instead of refusing.
     pub out_of_order: bool,
+    /// Validate files against history before migrating (default true).
     pub validate_on_migrate: bool,
+    /// Baseline a non-empty database without history at `baseline_version` instead of refusing.
     pub baseline_on_migrate: bool,
+    /// The version `baseline` and `baseline_on_migrate` mark (default `1`).
     pub baseline_version: Version,
+    /// How long to wait for another process's migration lock (default 10 minutes).
     pub lock_timeout: Duration,
     /// Allow a file to mix statements that cannot run in a transaction with others.
     pub mixed: bool,
     /// Recorded in `installed_by`; the database user when `None`.
     pub installed_by: Option<String>,
+    /// Values for `${name}` placeholders in migrations.
     pub placeholders: BTreeMap<String, String>,
 }
 
@@ -63,16 +71,22 @@ pub enum Event {
     /// Waiting for another process's lock.
     WaitingForLock,
     /// The history table was created.
-    CreatedHistory { table: String },
+    CreatedHistory {
+        /// Its name.
+        table: String,
+    },
     /// A step is about to run.
     Started {
+        /// `V3`, `R__views`, `D4`, `beforeMigrate`.
         migration: String,
+        /// From the file name.
         description: String,
     },
     /// A step finished.
     Finished(StepReport),
 }
 
+/// Called with every [`Event`] of a run; see [`crate::Migrator::with_observer`].
 pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// One step that ran.
@@ -80,12 +94,19 @@ pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 pub struct StepReport {
     /// `V3`, `R__views`, `U3`, `D4`, `beforeMigrate`.
     pub migration: String,
+    /// `Versioned`, `Repeatable`, `Undo`, `Baseline`, `Data` or `Callback`.
     pub kind: &'static str,
+    /// The version; `None` for repeatables and callbacks.
     pub version: Option<String>,
+    /// From the file name.
     pub description: String,
+    /// The path relative to its location, as the history records it.
     pub script: String,
+    /// The file as the user knows it.
     pub path: String,
+    /// How long it ran, in milliseconds.
     pub duration_ms: u64,
+    /// How many statements it ran.
     pub statements: usize,
     /// Whether it ran inside a transaction.
     pub transactional: bool,
@@ -94,21 +115,28 @@ pub struct StepReport {
 /// What a `migrate` or `undo` did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// Every step that ran, in order: migrations, data migrations and callbacks.
     pub steps: Vec<StepReport>,
-    /// The database's version before and after.
+    /// The database's version before the run.
     pub initial_version: Option<String>,
+    /// The database's version after the run.
     pub final_version: Option<String>,
     /// How many schema migrations were applied (or undone).
     pub migrations: usize,
+    /// Whether nothing was changed (a dry run).
     pub dry_run: bool,
+    /// How long the whole run took, in milliseconds.
     pub duration_ms: u64,
 }
 
 /// `info` output: the rows plus the current version.
 #[derive(Debug, Clone, Serialize)]
 pub struct Info {
+    /// The database's current version; `None` when nothing is applied.
     pub current_version: Option<String>,
+    /// The history table's name.
     pub history_table: String,
+    /// Every migration known from files or history, in order.
     pub migrations: Vec<InfoRow>,
 }
 
@@ -159,7 +187,17 @@ impl Executor<'_> {
     }
 
     /// The migration set with repeatable checksums taken after placeholder replacement.
-    fn prepared_set(&self, session: &Session, table: &HistoryTable) -> Result<MigrationSet, Error> {
+    ///
+    /// Unless `strict`, a repeatable with a placeholder that has no value keeps its raw checksum
+    /// instead of failing here: a run then plans it, and its check of every planned file
+    /// reports the missing values of all files at once. `info` is strict: it cannot tell
+    /// whether such a repeatable is outdated.
+    fn prepared_set(
+        &self,
+        session: &Session,
+        table: &HistoryTable,
+        strict: bool,
+    ) -> Result<MigrationSet, Error> {
         let mut set = self.set.clone();
         let base = self.placeholders(session, table);
         let mut problems = Vec::new();
@@ -170,7 +208,8 @@ impl Executor<'_> {
             let p = with_filename(&base, m);
             match replaced_checksum(m, &p) {
                 Ok(sum) => Arc::make_mut(m).applied_checksum = sum,
-                Err(mut more) => problems.append(&mut more),
+                Err(mut more) if strict => problems.append(&mut more),
+                Err(_) => {}
             }
         }
         if problems.is_empty() {
@@ -202,7 +241,7 @@ impl Executor<'_> {
     pub async fn info(&self, db: &mut dyn Driver) -> Result<Info, Error> {
         let table = self.table(db.session())?;
         let history = self.read_history(db, &table).await?;
-        let set = self.prepared_set(db.session(), &table)?;
+        let set = self.prepared_set(db.session(), &table, true)?;
         let catalog = Catalog::new(&set, &history);
         Ok(Info {
             current_version: catalog.current().map(|v| v.to_string()),
@@ -214,7 +253,7 @@ impl Executor<'_> {
     pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
         let table = self.table(db.session())?;
         let history = self.read_history(db, &table).await?;
-        let set = self.prepared_set(db.session(), &table)?;
+        let set = self.prepared_set(db.session(), &table, false)?;
         Ok(Catalog::new(&set, &history).validate(&self.options()))
     }
 
@@ -240,7 +279,7 @@ impl Executor<'_> {
 
     /// Takes the lock for a writing command, saying so when it has to wait.
     async fn lock(&self, db: &mut dyn Driver, table: &HistoryTable) -> Result<(), Error> {
-        let key = table.lock_key();
+        let key = table.lock_key(&db.session().schema);
         match db.lock(&key, Duration::ZERO).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind == crate::driver::DriverErrorKind::LockTimeout => {
@@ -253,15 +292,10 @@ impl Executor<'_> {
         }
     }
 
-    /// Runs `f` holding the lock, and releases it on every path.
-    async fn locked<T>(
-        &self,
-        db: &mut dyn Driver,
-        table: &HistoryTable,
-        f: impl AsyncFnOnce(&mut dyn Driver) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        self.lock(db, table).await?;
-        let result = f(&mut *db).await;
+    /// Releases the lock taken by [`Executor::lock`] after the work it guarded, whatever its
+    /// result. (Plain `async` blocks between the two, rather than an async closure, keep the
+    /// public futures `Send`: rustc cannot prove that of a higher-ranked async closure.)
+    async fn release<T>(&self, db: &mut dyn Driver, result: Result<T, Error>) -> Result<T, Error> {
         let unlocked = db.unlock().await;
         match (result, unlocked) {
             (Ok(value), Ok(())) => Ok(value),
@@ -280,8 +314,10 @@ impl Executor<'_> {
         let mut sink = Sink::new(db, dry_run);
         let table = self.table(sink.session())?;
         let installed_by = self.installed_by(sink.session());
-        let result = self
-            .locked(&mut sink, &table, async |db| {
+        let result = async {
+            let db: &mut dyn Driver = &mut sink;
+            self.lock(db, &table).await?;
+            let result = async {
                 let exists = db.history_exists(&table).await.map_err(Error::from_driver)?;
                 if exists {
                     let rows = db.read_history(&table).await.map_err(Error::from_driver)?;
@@ -308,8 +344,11 @@ impl Executor<'_> {
                     db.note(&format!("create the history table {table} and baseline at version {version}"));
                     self.create_history(db, &table, Some(&marker)).await
                 }
-            })
+            }
             .await;
+            self.release(db, result).await
+        }
+        .await;
         sink.finish(result)
     }
 
@@ -323,8 +362,10 @@ impl Executor<'_> {
         let mut sink = Sink::new(db, dry_run);
         let table = self.table(sink.session())?;
         let installed_by = self.installed_by(sink.session());
-        let result = self
-            .locked(&mut sink, &table, async |db| {
+        let result = async {
+            let db: &mut dyn Driver = &mut sink;
+            self.lock(db, &table).await?;
+            let result = async {
                 if !db
                     .history_exists(&table)
                     .await
@@ -333,7 +374,7 @@ impl Executor<'_> {
                     return Ok(Vec::new());
                 }
                 let history = db.read_history(&table).await.map_err(Error::from_driver)?;
-                let set = self.prepared_set(db.session(), &table)?;
+                let set = self.prepared_set(db.session(), &table, false)?;
                 let actions = Catalog::new(&set, &history).plan_repair();
                 if actions.is_empty() {
                     return Ok(actions);
@@ -385,8 +426,11 @@ impl Executor<'_> {
                 }
                 db.commit().await.map_err(Error::from_driver)?;
                 Ok(actions)
-            })
+            }
             .await;
+            self.release(db, result).await
+        }
+        .await;
         sink.finish(result)
     }
 
@@ -398,8 +442,10 @@ impl Executor<'_> {
     ) -> Result<Vec<String>, Error> {
         let mut sink = Sink::new(db, dry_run);
         let table = self.table(sink.session())?;
-        let result = self
-            .locked(&mut sink, &table, async |db| {
+        let result = async {
+            let db: &mut dyn Driver = &mut sink;
+            self.lock(db, &table).await?;
+            let result = async {
                 let mut statements =
                     crate::driver::clean::drop_statements(db, &self.config.schemas)
                         .await
@@ -413,8 +459,11 @@ impl Executor<'_> {
                     db.execute(sql).await.map_err(Error::from_driver)?;
                 }
                 Ok(statements)
-            })
+            }
             .await;
+            self.release(db, result).await
+        }
+        .await;
         sink.finish(result)
     }
 
@@ -432,10 +481,9 @@ impl Executor<'_> {
         dry_run: bool,
     ) -> Result<Report, Error> {
         let table = self.table(db.session())?;
-        self.locked(db, &table, async |db| {
-            self.run_inner(db, &table, kind, dry_run).await
-        })
-        .await
+        self.lock(db, &table).await?;
+        let result = self.run_inner(db, &table, kind, dry_run).await;
+        self.release(db, result).await
     }
 
     async fn run_inner(
@@ -464,7 +512,7 @@ impl Executor<'_> {
         if let Some(row) = &baseline_marker {
             history.push(row.clone());
         }
-        let set = self.prepared_set(db.session(), table)?;
+        let set = self.prepared_set(db.session(), table, false)?;
         let options = self.options();
         let catalog = Catalog::new(&set, &history);
         if matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate {
@@ -503,7 +551,7 @@ impl Executor<'_> {
                 .await
             {
                 Ok(step_report) => {
-                    if let Some(t) = step.action.history_type() {
+                    if let Some(t) = recorded_type(step) {
                         report.migrations += 1;
                         applied_rows.push(synthetic_row(&applied_rows, step, t));
                     }
@@ -578,15 +626,24 @@ impl Executor<'_> {
         baseline_marker: Option<&HistoryRow>,
     ) -> Result<(), Error> {
         let dialect = db.dialect();
-        if let Some(schema) = &table.schema {
+        // Like Flyway, the first run creates every managed schema that is missing, so that
+        // migrations may use any of them; the history table's own schema comes first.
+        let schemas = table.schema.iter().chain(
+            self.config
+                .schemas
+                .iter()
+                .filter(|s| table.schema.as_ref() != Some(*s)),
+        );
+        for schema in schemas {
             if !db.schema_exists(schema).await.map_err(Error::from_driver)? {
                 match dialect::create_schema(dialect, schema) {
                     Some(sql) => db.execute(&sql).await.map_err(Error::from_driver)?,
-                    None => {
+                    None if table.schema.as_ref() == Some(schema) => {
                         return Err(Error::Config(format!(
                             "the schema `{schema}` of the history table does not exist"
                         )))
                     }
+                    None => {}
                 }
             }
         }
@@ -637,6 +694,14 @@ impl Executor<'_> {
         placeholders: &Placeholders,
         dialect: Dialect,
     ) -> Result<TxMode, Vec<FileProblem>> {
+        if let Source::Rust(code) = &m.source {
+            // Code, not text: nothing to split or check before it runs.
+            return Ok(if code.transactional() {
+                TxMode::Transaction
+            } else {
+                TxMode::NoTransaction
+            });
+        }
         let problem = |line: Option<u32>, message: String, hint: Option<String>| FileProblem {
             paths: vec![m.display_path.clone()],
             line,
@@ -753,21 +818,16 @@ impl Executor<'_> {
                 .await
                 .map_err(|e| fail(None, String::new(), e, true))?;
         }
-        let reader = m.source.open().map_err(|e| {
-            fail(
-                None,
-                String::new(),
-                DriverError::statement(format!("cannot read: {e}")),
-                true,
-            )
-        });
         let mut executed = 0usize;
         let outcome: Result<(), (Option<u32>, String, DriverError)> = async {
-            let reader = reader.map_err(|f| {
+            if let Source::Rust(code) = &m.source {
+                return run_rust(db, code, &label, dry_run, &mut executed).await;
+            }
+            let reader = m.source.open().map_err(|e| {
                 (
                     None,
                     String::new(),
-                    DriverError::statement(f.message.clone()),
+                    DriverError::statement(format!("cannot read: {e}")),
                 )
             })?;
             let splitter =
@@ -796,9 +856,11 @@ impl Executor<'_> {
             } else {
                 let _ = db.leave_no_transaction().await;
             }
-            let changed = executed > 0 && (!transactional || !transactional_ddl);
+            // A data migration changes rows, which every database rolls back (MySQL included).
+            let rows_only = step.action == Action::Data;
+            let changed = executed > 0 && (!transactional || (!transactional_ddl && !rows_only));
             if changed {
-                if let Some(t) = step.action.history_type() {
+                if let Some(t) = recorded_type(step) {
                     let row = new_row(step, t, installed_by, elapsed, false);
                     let _ = db
                         .execute(&dialect::insert_history(db.dialect(), table, &row))
@@ -807,7 +869,7 @@ impl Executor<'_> {
             }
             return Err(fail(line, statement, e, !changed));
         }
-        let recorded = step.action.history_type();
+        let recorded = recorded_type(step);
         if !transactional {
             db.leave_no_transaction()
                 .await
@@ -915,6 +977,42 @@ fn new_row<'a>(
         execution_time_ms: elapsed.as_millis() as i64,
         success,
     }
+}
+
+/// The history `type` a step records: the planner's, with `RUST` for a versioned migration
+/// written in Rust.
+fn recorded_type(step: &Step) -> Option<&'static str> {
+    match (step.action.history_type(), &step.migration.source) {
+        (Some(history_type::SQL), Source::Rust(_)) => Some(history_type::RUST),
+        (t, _) => t,
+    }
+}
+
+/// Calls a Rust migration on the step's connection (in a dry run, only says it would).
+async fn run_rust(
+    db: &mut dyn Driver,
+    code: &RustCode,
+    label: &str,
+    dry_run: bool,
+    executed: &mut usize,
+) -> Result<(), (Option<u32>, String, DriverError)> {
+    if dry_run {
+        db.note(&format!(
+            "{label} is written in Rust: a real run calls it here, and the statements it runs are not known in advance"
+        ));
+        return Ok(());
+    }
+    let mut ctx = RustContext::new(db);
+    let result = code.run(&mut ctx).await;
+    *executed = ctx.executed();
+    result.map_err(|e| {
+        let statement = ctx.last_statement().to_string();
+        let error = match e.downcast::<DriverError>() {
+            Ok(driver) => *driver,
+            Err(other) => DriverError::statement(other.to_string()),
+        };
+        (None, statement, error)
+    })
 }
 
 /// The history row a step would leave, to compute the version after a run without reading

@@ -2,17 +2,40 @@
 //! database, undo, data migrations and a lock so that a fleet can migrate at once.
 //!
 //! The crate is the whole engine; the `godwit` binary is a thin shell around it. It never
-//! prints, reads the environment or exits: it returns values and typed errors.
+//! prints or exits, and reads one environment variable only ([`auto_migrate_enabled`]): it
+//! returns values and typed errors ([`Error`]).
 //!
-//! The code follows one idea, *decide first, then act*:
+//! # Migrating a service's database
 //!
-//! - [`model`]: versions, kinds, checksums, history rows.
-//! - [`discover`]: locations to a [`MigrationSet`], with every naming error at once.
-//! - [`plan`]: migration set + history + options to a plan, an info table or every validation
-//!   problem. Pure.
-//! - [`sql`]: dialect-aware statement splitting and placeholders (the `godwit-sql` crate).
-//! - [`execute`]: runs a plan through a driver, with the lock, transactions and callbacks.
-//! - [`driver`]: one small trait, one implementation per database.
+//! Migrations embedded at compile time ([`embed_migrations!`], with the checksums computed then),
+//! migrations written in Rust beside them ([`RustMigration`]), and a start-up migration that the
+//! operator can turn off with `GODWIT_AUTO_MIGRATE=false` ([`auto_migrate`]):
+//!
+//! ```no_run
+//! // build.rs holds `println!("cargo:rerun-if-changed=migrations");` so that adding or removing
+//! // a file rebuilds the crate (see the `embed` module).
+//! static MIGRATIONS: godwit::EmbeddedMigrations = godwit::embed_migrations!("tests/embedded");
+//!
+//! # async fn start() -> Result<(), godwit::Error> {
+//! let migrator = godwit::Migrator::embedded(&MIGRATIONS)?.with_rust_migration(
+//!     godwit::RustMigration::new("1.1", "seed people", |ctx| {
+//!         Box::pin(async move {
+//!             ctx.execute("INSERT INTO person (id, name) VALUES (1, 'Ada')").await?;
+//!             Ok(())
+//!         })
+//!     }),
+//! )?;
+//! let pool = godwit::sqlx::PgPool::connect_lazy("postgres://app@db/app")
+//!     .map_err(|e| godwit::Error::Config(e.to_string()))?;
+//! if let Some(report) = godwit::auto_migrate(&pool, &migrator).await? {
+//!     for step in &report.steps {
+//!         eprintln!("applied {} in {} ms", step.migration, step.duration_ms);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Or read the files at run time, on a connection of its own:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), godwit::Error> {
@@ -20,18 +43,45 @@
 //! let mut db = godwit::Database::connect("sqlite://app.db").await?;
 //! let report = migrator.migrate(&mut db).await?;
 //! println!("applied {} migrations", report.migrations);
+//! db.close().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! `docs/library.md` in the repository walks through all of it.
+//!
+//! # Inside
+//!
+//! The code follows one idea, *decide first, then act*:
+//!
+//! - [`model`]: versions, kinds, checksums, history rows.
+//! - [`discover`]: locations to a [`MigrationSet`], with every naming error at once.
+//! - [`embed`]: migrations embedded at compile time.
+//! - [`rust_migration`]: migrations written in Rust.
+//! - [`plan`]: migration set + history + options to a plan, an info table or every validation
+//!   problem. Pure.
+//! - [`sql`]: dialect-aware statement splitting and placeholders (the `godwit-sql` crate).
+//! - [`execute`]: runs a plan through a driver, with the lock, transactions and callbacks.
+//! - [`driver`]: one small trait, one implementation per database.
 
+#![warn(missing_docs)]
+
+mod auto;
 pub mod discover;
 pub mod driver;
+pub mod embed;
 mod error;
 pub mod execute;
 pub mod model;
 pub mod plan;
+mod pool;
+pub mod rust_migration;
 mod util;
 
 pub use godwit_sql as sql;
+/// The sqlx godwit is built with, so that an application's pools have the matching version.
+pub use sqlx;
+
+pub use godwit_macros::embed_migrations;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,6 +93,13 @@ pub use execute::{Config, Event, Info, Observer, Report, StepReport};
 pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
 pub use plan::{InfoRow, Problem, State, Target};
 pub use util::{redact_url, utc_timestamp};
+
+pub use auto::{
+    auto_migrate, auto_migrate_enabled, parse_auto_migrate, AutoMigrateTarget, AUTO_MIGRATE_VAR,
+};
+pub use embed::EmbeddedMigrations;
+pub use pool::SqlxPool;
+pub use rust_migration::{BoxError, BoxFuture, RustContext, RustMigration};
 
 use execute::{Executor, RunKind};
 
@@ -72,11 +129,48 @@ impl Database {
         }
     }
 
+    /// Migrates through a pool the application already has: one connection is checked out for
+    /// as long as the `Database` lives, and the migration lock is held on it during a run. The
+    /// pool's own connection settings apply.
+    ///
+    /// [`Database::close`] gives the connection back to the pool. A `Database` dropped without
+    /// `close` closes its connection instead (a run cancelled part way may have left the lock
+    /// or a transaction on it; closing it makes the server release both).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = godwit::sqlx::PgPool::connect("postgres://app@db/app").await?;
+    /// let migrator = godwit::Migrator::from_locations(&["migrations"])?;
+    /// let mut db = godwit::Database::from_pool(&pool).await?;
+    /// let report = migrator.migrate(&mut db).await?;
+    /// db.close().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_pool<P: SqlxPool>(pool: &P) -> Result<Database, Error> {
+        Database::from_dyn_pool(pool).await
+    }
+
+    pub(crate) async fn from_dyn_pool(pool: &dyn SqlxPool) -> Result<Database, Error> {
+        match pool.__driver().await {
+            Ok(driver) => Ok(Database { driver }),
+            Err(e) => Err(Error::Connect {
+                url: match pool.dialect() {
+                    Dialect::Postgres => "the PostgreSQL pool",
+                    Dialect::MySql => "the MySQL pool",
+                    Dialect::Sqlite => "the SQLite pool",
+                }
+                .into(),
+                message: e.message,
+            }),
+        }
+    }
+
     /// Wraps a driver built by the caller.
     pub fn from_driver(driver: Box<dyn Driver>) -> Database {
         Database { driver }
     }
 
+    /// The database's SQL dialect.
     pub fn dialect(&self) -> Dialect {
         self.driver.dialect()
     }
@@ -86,7 +180,8 @@ impl Database {
         self.driver.session()
     }
 
-    /// Closes the connection (releasing any lock it still holds).
+    /// Closes the connection (releasing any lock it still holds); a connection checked out of a
+    /// pool ([`Database::from_pool`]) goes back to the pool instead.
     pub async fn close(self) -> Result<(), Error> {
         self.driver.close().await.map_err(Error::Database)
     }
@@ -99,7 +194,18 @@ pub struct Migrator {
     observer: Option<Observer>,
 }
 
+impl std::fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field("migrations", &self.migrations)
+            .field("config", &self.config)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
 impl Migrator {
+    /// A migrator over a migration set, with the default [`Config`].
     pub fn new(migrations: MigrationSet) -> Migrator {
         Migrator {
             migrations,
@@ -115,6 +221,57 @@ impl Migrator {
         Ok(Migrator::new(set))
     }
 
+    /// The migrations embedded by [`embed_migrations!`]; naming problems are
+    /// [`Error::Files`].
+    ///
+    /// ```
+    /// static MIGRATIONS: godwit::EmbeddedMigrations = godwit::embed_migrations!("tests/embedded");
+    ///
+    /// let migrator = godwit::Migrator::embedded(&MIGRATIONS)?;
+    /// assert_eq!(migrator.migrations().len(), 2);
+    /// # Ok::<(), godwit::Error>(())
+    /// ```
+    pub fn embedded(migrations: &EmbeddedMigrations) -> Result<Migrator, Error> {
+        Ok(Migrator::new(migrations.to_set()?))
+    }
+
+    /// Registers a migration written in Rust beside the others, ordered with them by version.
+    /// A version another migration of the same kind already has, or one that does not parse, is
+    /// [`Error::Files`].
+    ///
+    /// ```
+    /// use godwit::{Migrator, MigrationSet, RustMigration};
+    ///
+    /// let migrator = Migrator::new(MigrationSet::default()).with_rust_migration(
+    ///     RustMigration::new("1", "seed", |ctx| {
+    ///         Box::pin(async move {
+    ///             ctx.execute("INSERT INTO settings (name) VALUES ('x')").await?;
+    ///             Ok(())
+    ///         })
+    ///     }),
+    /// )?;
+    /// assert_eq!(migrator.migrations().iter().next().unwrap().label(), "V1");
+    /// # Ok::<(), godwit::Error>(())
+    /// ```
+    pub fn with_rust_migration(mut self, migration: RustMigration) -> Result<Migrator, Error> {
+        let migration = migration
+            .into_migration()
+            .map_err(|p| Error::Files(vec![p]))?;
+        self.migrations.extend([migration]).map_err(Error::Files)?;
+        Ok(self)
+    }
+
+    /// Replaces the configuration (history table, target, placeholders, lock timeout, …).
+    ///
+    /// ```
+    /// use godwit::{Config, Migrator, MigrationSet};
+    ///
+    /// let mut config = Config::default();
+    /// config.table = "flyway_schema_history".into();
+    /// config.placeholders.insert("owner".into(), "app".into());
+    /// let migrator = Migrator::new(MigrationSet::default()).with_config(config);
+    /// assert_eq!(migrator.config().table, "flyway_schema_history");
+    /// ```
     pub fn with_config(mut self, config: Config) -> Migrator {
         self.config = config;
         self
@@ -126,10 +283,12 @@ impl Migrator {
         self
     }
 
+    /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    /// The migrations: files, embedded texts and Rust migrations, in order.
     pub fn migrations(&self) -> &MigrationSet {
         &self.migrations
     }

@@ -1,6 +1,7 @@
 //! Versions, migration kinds, checksums and history rows: the nouns every other module uses.
 //!
-//! Nothing in here performs I/O except [`checksum_reader`], which only reads the reader it is given.
+//! Nothing in here performs I/O except [`Source::open`] and [`checksum_reader`], which only reads
+//! the reader it is given.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -134,14 +135,20 @@ impl FromStr for Version {
 /// The events a callback script can be attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CallbackEvent {
+    /// Before a migrate starts (after the lock is taken).
     BeforeMigrate,
+    /// Before each migration of a migrate.
     BeforeEachMigrate,
+    /// After each migration of a migrate.
     AfterEachMigrate,
+    /// After a migrate succeeded.
     AfterMigrate,
+    /// After a migrate failed.
     AfterMigrateError,
 }
 
 impl CallbackEvent {
+    /// Every event, in the order they happen.
     pub const ALL: [CallbackEvent; 5] = [
         CallbackEvent::BeforeMigrate,
         CallbackEvent::BeforeEachMigrate,
@@ -161,6 +168,7 @@ impl CallbackEvent {
         }
     }
 
+    /// The event a file-name stem names (`beforeMigrate`), if any.
     pub fn from_name(name: &str) -> Option<CallbackEvent> {
         CallbackEvent::ALL.into_iter().find(|e| e.name() == name)
     }
@@ -214,8 +222,12 @@ impl MigrationKind {
 pub enum Source {
     /// A file read from disk when it runs (streamed, never held whole in memory).
     File(PathBuf),
-    /// Text embedded into the binary or supplied by the caller.
+    /// Text supplied by the caller.
     Text(Arc<str>),
+    /// Text embedded into the binary at compile time.
+    Embedded(&'static str),
+    /// A migration written in Rust: code to call, no text.
+    Rust(Arc<crate::rust_migration::RustCode>),
 }
 
 impl fmt::Debug for Source {
@@ -223,19 +235,25 @@ impl fmt::Debug for Source {
         match self {
             Source::File(p) => write!(f, "File({})", p.display()),
             Source::Text(t) => write!(f, "Text({} bytes)", t.len()),
+            Source::Embedded(t) => write!(f, "Embedded({} bytes)", t.len()),
+            Source::Rust(_) => f.write_str("Rust"),
         }
     }
 }
 
 impl Source {
-    /// Opens the text for streaming.
+    /// Opens the text for streaming; a Rust migration has no text to open.
     pub fn open(&self) -> std::io::Result<Box<dyn BufRead + Send + '_>> {
         match self {
+            Source::Rust(_) => Err(std::io::Error::other(
+                "a migration written in Rust has no text",
+            )),
             Source::File(path) => Ok(Box::new(std::io::BufReader::with_capacity(
                 64 * 1024,
                 std::fs::File::open(path)?,
             ))),
             Source::Text(text) => Ok(Box::new(text.as_bytes())),
+            Source::Embedded(text) => Ok(Box::new(text.as_bytes())),
         }
     }
 }
@@ -243,6 +261,7 @@ impl Source {
 /// One migration found in a location.
 #[derive(Debug, Clone)]
 pub struct Migration {
+    /// What it is, from its name.
     pub kind: MigrationKind,
     /// Present for versioned, undo, baseline and data migrations.
     pub version: Option<Version>,
@@ -257,6 +276,7 @@ pub struct Migration {
     /// For repeatables: the checksum of the text after placeholder replacement, which decides
     /// whether it runs again. Equal to `checksum` until placeholders are applied.
     pub applied_checksum: i32,
+    /// Where its text (or code) comes from.
     pub source: Source,
 }
 
@@ -273,117 +293,50 @@ impl Migration {
 }
 
 /// Flyway's checksum: CRC-32 over the UTF-8 bytes of each line without its terminator, a leading
-/// BOM dropped, as a signed 32-bit integer. Line terminators are `\n`, `\r\n` and a lone `\r`, as
-/// Java's `BufferedReader.readLine` sees them, so CRLF and LF files have the same checksum.
-pub fn checksum_str(text: &str) -> i32 {
-    let mut hasher = LineChecksum::default();
-    hasher.update(text.as_bytes());
-    hasher.finish()
-}
-
-/// Streams [`checksum_str`] over a reader without holding the whole text.
-pub fn checksum_reader<R: BufRead>(mut reader: R) -> std::io::Result<i32> {
-    let mut hasher = LineChecksum::default();
-    loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            break;
-        }
-        let n = buf.len();
-        hasher.update(buf);
-        reader.consume(n);
-    }
-    Ok(hasher.finish())
-}
-
-/// Incremental line-wise CRC-32 that skips terminators and a leading BOM: [`checksum_str`] fed
-/// in pieces of any size.
-#[derive(Default)]
-pub struct LineChecksum {
-    crc: crc32fast::Hasher,
-    /// Bytes seen so far at the start of the input, to drop a BOM split across buffers.
-    started: bool,
-    bom_progress: usize,
-}
-
-const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
-
-impl LineChecksum {
-    pub fn update(&mut self, mut bytes: &[u8]) {
-        if !self.started {
-            while self.bom_progress < 3 {
-                match bytes.first() {
-                    None => return,
-                    Some(&b) if b == BOM[self.bom_progress] => {
-                        self.bom_progress += 1;
-                        bytes = &bytes[1..];
-                    }
-                    Some(_) => {
-                        // Not a BOM after all: feed back the prefix we swallowed.
-                        let swallowed = &BOM[..self.bom_progress];
-                        self.bom_progress = 3;
-                        self.started = true;
-                        self.update_body(swallowed);
-                        break;
-                    }
-                }
-            }
-            self.started = true;
-        }
-        self.update_body(bytes);
-    }
-
-    fn update_body(&mut self, bytes: &[u8]) {
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'\n' || b == b'\r' {
-                if start < i {
-                    self.crc.update(&bytes[start..i]);
-                }
-                start = i + 1;
-            }
-        }
-        if start < bytes.len() {
-            self.crc.update(&bytes[start..]);
-        }
-    }
-
-    pub fn finish(self) -> i32 {
-        if !self.started && self.bom_progress > 0 && self.bom_progress < 3 {
-            // A file that is only the first bytes of a BOM: hash them as text.
-            let mut crc = self.crc;
-            crc.update(&BOM[..self.bom_progress]);
-            return crc.finalize() as i32;
-        }
-        self.crc.finalize() as i32
-    }
-}
+/// BOM dropped, as a signed 32-bit integer (one implementation, in [`godwit_sql::checksum`]).
+pub use godwit_sql::checksum::{checksum_reader, checksum_str, LineChecksum};
 
 /// The `type` column values godwit writes, and those Flyway writes that godwit understands.
 pub mod history_type {
+    /// An applied versioned or repeatable SQL migration.
     pub const SQL: &str = "SQL";
+    /// An applied baseline migration (`B` file).
     pub const SQL_BASELINE: &str = "SQL_BASELINE";
+    /// The marker `baseline` writes: nothing ran.
     pub const BASELINE: &str = "BASELINE";
+    /// An undo script that ran.
     pub const UNDO_SQL: &str = "UNDO_SQL";
+    /// `repair` marked an applied migration whose file is gone as deleted.
     pub const DELETE: &str = "DELETE";
+    /// Flyway's record of the schemas it created (ignored).
     pub const SCHEMA: &str = "SCHEMA";
+    /// An applied versioned migration written in Rust.
     pub const RUST: &str = "RUST";
 }
 
 /// One row of the history table, as read back.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HistoryRow {
+    /// 1, 2, 3 … in the order of application.
     pub installed_rank: i32,
+    /// The normalised version; `None` (or empty) for repeatables.
     pub version: Option<String>,
+    /// From the file name.
     pub description: String,
+    /// The `type` column: see [`history_type`].
     #[serde(rename = "type")]
     pub kind: String,
+    /// The file's path relative to its location.
     pub script: String,
+    /// The checksum; `None` for markers.
     pub checksum: Option<i32>,
+    /// Who applied it.
     pub installed_by: String,
     /// The timestamp as text, `YYYY-MM-DD HH:MM:SS`.
     pub installed_on: String,
+    /// How long it ran, in milliseconds.
     pub execution_time: i32,
+    /// `false` where it failed and could not be rolled back.
     pub success: bool,
 }
 
@@ -439,42 +392,5 @@ mod tests {
         for bad in ["", "a", "1.", ".1", "1..2", "1.a", "1-2", " 1", "1__2"] {
             assert!(Version::parse(bad).is_err(), "{bad:?} should not parse");
         }
-    }
-
-    #[test]
-    fn checksum_matches_flyway_vectors() {
-        assert_eq!(checksum_str("SELECT 1;\n"), 78787420);
-        assert_eq!(checksum_str("SELECT\n1;\n"), -713821291);
-        assert_eq!(checksum_str("CREATE TABLE person (id INT);\n"), 172184016);
-        assert_eq!(checksum_str(""), 0);
-    }
-
-    #[test]
-    fn checksum_is_blind_to_line_endings_bom_and_final_newline() {
-        let lf = checksum_str("SELECT\n1;\n");
-        assert_eq!(checksum_str("SELECT\r\n1;\r\n"), lf);
-        assert_eq!(checksum_str("SELECT\r1;\r"), lf);
-        assert_eq!(checksum_str("SELECT\n1;"), lf);
-        assert_eq!(checksum_str("\u{FEFF}SELECT\n1;\n"), lf);
-        assert_ne!(checksum_str("SELECT 1;"), checksum_str("SELECT 2;"));
-    }
-
-    #[test]
-    fn streamed_checksum_equals_whole_text_checksum_across_buffer_splits() {
-        let text = "\u{FEFF}CREATE TABLE a (id INT);\r\nINSERT INTO a VALUES (1);\r\n\r\nSELECT 1;";
-        let expected = checksum_str(text);
-        for cap in 1..8 {
-            let reader = std::io::BufReader::with_capacity(cap, text.as_bytes());
-            assert_eq!(checksum_reader(reader).unwrap(), expected, "capacity {cap}");
-        }
-    }
-
-    #[test]
-    fn partial_bom_is_hashed_as_text() {
-        let bytes = [0xEF, 0xBB, b'x'];
-        let reader = std::io::BufReader::with_capacity(1, &bytes[..]);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&bytes);
-        assert_eq!(checksum_reader(reader).unwrap(), crc.finalize() as i32);
     }
 }

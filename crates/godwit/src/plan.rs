@@ -51,6 +51,7 @@ impl fmt::Display for Target {
 /// The options that change what the planner decides.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// The version to migrate to.
     pub target: Target,
     /// Allow applying a pending version older than the newest applied one.
     pub out_of_order: bool,
@@ -59,8 +60,11 @@ pub struct Options {
 /// The state of one migration, as `info` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum State {
+    /// Not applied yet; the next migrate applies it.
     Pending,
+    /// Applied.
     Success,
+    /// Failed, and recorded so (where DDL is not transactional).
     Failed,
     /// Applied, but its file is gone.
     Missing,
@@ -96,6 +100,7 @@ pub enum State {
 }
 
 impl State {
+    /// How `info` shows the state.
     pub fn label(self) -> &'static str {
         match self {
             State::Pending => "Pending",
@@ -156,6 +161,7 @@ pub struct Applied {
 }
 
 impl Applied {
+    /// Replays history rows, in rank order.
     pub fn from_history(rows: &[HistoryRow]) -> Applied {
         let mut rows: Vec<&HistoryRow> = rows.iter().collect();
         rows.sort_by_key(|r| r.installed_rank);
@@ -258,15 +264,25 @@ impl Applied {
 /// One line of `godwit info`.
 #[derive(Debug, Clone, Serialize)]
 pub struct InfoRow {
+    /// `Versioned`, `Repeatable`, `Undo`, `Baseline`, `Data` or `Callback`.
     pub kind: &'static str,
+    /// The version; `None` for repeatables.
     pub version: Option<String>,
+    /// From the file name or the history.
     pub description: String,
+    /// Where it stands.
     pub state: State,
+    /// The path relative to its location.
     pub script: String,
+    /// The history row's rank, when applied.
     pub installed_rank: Option<i32>,
+    /// When it was applied.
     pub installed_on: Option<String>,
+    /// Who applied it.
     pub installed_by: Option<String>,
+    /// How long it ran, in milliseconds.
     pub execution_time: Option<i32>,
+    /// The checksum, from the history when applied, else from the file.
     pub checksum: Option<i32>,
     /// An undo script exists for it.
     pub undoable: bool,
@@ -275,23 +291,33 @@ pub struct InfoRow {
 /// What `validate` found wrong, one per disagreement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    /// What kind of disagreement.
     pub kind: ProblemKind,
     /// `V3`, `R__views`: which migration.
     pub migration: String,
     /// The file concerned, where there is one.
     pub path: Option<String>,
+    /// What is wrong.
     pub message: String,
+    /// What to do about it.
     pub hint: String,
 }
 
+/// The kinds of validation [`Problem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
+    /// A file changed after it was applied.
     ChecksumMismatch,
+    /// A file was renamed after it was applied.
     DescriptionMismatch,
+    /// An applied migration's file is gone.
     Missing,
+    /// A pending migration is older than the newest applied one.
     OutOfOrder,
+    /// The history records a failed migration.
     Failed,
+    /// A history row godwit cannot read (a bad version).
     InvalidHistory,
 }
 
@@ -318,6 +344,7 @@ pub struct Catalog<'a> {
 }
 
 impl<'a> Catalog<'a> {
+    /// Files and history side by side.
     pub fn new(set: &'a MigrationSet, history: &[HistoryRow]) -> Catalog<'a> {
         let by_version = |kind: MigrationKind| -> BTreeMap<Version, Arc<Migration>> {
             set.of_kind(kind)
@@ -347,10 +374,12 @@ impl<'a> Catalog<'a> {
         }
     }
 
+    /// The history replayed.
     pub fn applied(&self) -> &Applied {
         &self.applied
     }
 
+    /// The database's current version; `None` when nothing is applied.
     pub fn current(&self) -> Option<&Version> {
         self.applied.current()
     }
@@ -791,8 +820,13 @@ impl<'a> Catalog<'a> {
         self.check_squashed_away()?;
         let mut steps = Vec::new();
         let callbacks = |event: CallbackEvent| -> Vec<Step> {
-            self.set
-                .of_kind(MigrationKind::Callback(event))
+            let mut found: Vec<&Arc<Migration>> =
+                self.set.of_kind(MigrationKind::Callback(event)).collect();
+            // In file name order (`beforeMigrate.sql`, `beforeMigrate__10.sql`,
+            // `beforeMigrate__1_b.sql`), not by description, where `_` reads as a space.
+            found.sort_by(|a, b| file_name(&a.script).cmp(file_name(&b.script)));
+            found
+                .into_iter()
                 .map(|m| Step {
                     action: Action::Callback(event),
                     migration: m.clone(),
@@ -1013,24 +1047,37 @@ impl<'a> Catalog<'a> {
 pub enum RepairAction {
     /// Delete the row of a failed migration (or undo).
     RemoveFailed {
+        /// The row's rank.
         installed_rank: i32,
+        /// Its label (`V3`).
         migration: String,
+        /// Its script.
         script: String,
     },
     /// Record the checksum and description of the file on disk for an applied migration.
     Realign {
+        /// The row's rank.
         installed_rank: i32,
+        /// Its label (`V3`).
         migration: String,
+        /// The checksum recorded.
         old_checksum: Option<i32>,
+        /// The file's checksum, recorded instead.
         checksum: i32,
+        /// The description recorded.
         old_description: String,
+        /// The file's description, recorded instead.
         description: String,
     },
     /// Add a `DELETE` row for an applied migration whose file is gone.
     MarkDeleted {
+        /// Its label (`V3`).
         migration: String,
+        /// Its version; `None` for a repeatable.
         version: Option<String>,
+        /// Its description.
         description: String,
+        /// Its script.
         script: String,
     },
 }
@@ -1145,6 +1192,11 @@ impl Catalog<'_> {
     }
 }
 
+/// The last component of a script's path.
+fn file_name(script: &str) -> &str {
+    script.rsplit('/').next().unwrap_or(script)
+}
+
 fn file_row(m: &Migration, state: State, undoable: bool) -> InfoRow {
     InfoRow {
         kind: m.kind.label(),
@@ -1211,21 +1263,28 @@ impl Action {
     }
 }
 
+/// One step of a plan: an action on a migration.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// What to do.
     pub action: Action,
+    /// With which migration.
     pub migration: Arc<Migration>,
 }
 
+/// Whether a plan goes up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
+    /// Applying migrations.
     Up,
+    /// Undoing migrations.
     Down,
 }
 
 /// An ordered list of steps: what `migrate` or `undo` will do, decided before anything runs.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The steps, in the order they run.
     pub steps: Vec<Step>,
     /// Callbacks to run when a step fails.
     pub on_error: Vec<Step>,
@@ -1233,6 +1292,7 @@ pub struct Plan {
     pub current: Option<Version>,
     /// How many recorded (schema) migrations the plan applies or undoes.
     pub pending: usize,
+    /// Up or down.
     pub direction: Direction,
 }
 
@@ -1249,21 +1309,52 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     #[error("the target {target} names no known version (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
-    UnknownTarget { target: Version, known: Vec<String> },
+    /// The target names no known version.
+    UnknownTarget {
+        /// The target given.
+        target: Version,
+        /// The versions known from files and history.
+        known: Vec<String>,
+    },
     #[error("cannot go down: no undo script for {}", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
-    MissingUndo { versions: Vec<Version> },
+    /// Going down needs undo scripts that do not exist.
+    MissingUndo {
+        /// The versions without one.
+        versions: Vec<Version>,
+    },
     #[error("nothing to undo: no versioned migration is applied")]
+    /// No versioned migration is applied.
     NothingToUndo,
     #[error(
         "nothing to undo: the database is at version {current}, not above the target {target}"
     )]
-    TargetNotBelowCurrent { target: Version, current: Version },
+    /// An undo target that is not below the current version.
+    TargetNotBelowCurrent {
+        /// The target given.
+        target: Version,
+        /// The database's current version.
+        current: Version,
+    },
     #[error("cannot undo version {version}: it is a baseline")]
-    UndoBaseline { version: Version },
+    /// Undoing would go below a baseline.
+    UndoBaseline {
+        /// The baseline's version.
+        version: Version,
+    },
     #[error("the history records failed migrations: {}", migrations.join(", "))]
-    FailedPresent { migrations: Vec<String> },
+    /// Failed migrations block the run until `repair`.
+    FailedPresent {
+        /// Their labels.
+        migrations: Vec<String>,
+    },
     #[error("the database is at version {current}, but the migrations after it up to version {baseline} are no longer in the files (they were squashed into a baseline migration)")]
-    SquashedAway { current: Version, baseline: Version },
+    /// The migrations between the current version and a baseline migration are gone.
+    SquashedAway {
+        /// The database's current version.
+        current: Version,
+        /// The baseline migration's version.
+        baseline: Version,
+    },
 }
 
 impl PlanError {

@@ -1,3 +1,4 @@
-DROP VIEW IF EXISTS person_summary;
-CREATE VIEW person_summary AS
-SELECT country, count(*) AS people FROM person GROUP BY country;
+-- A repeatable migration: re-applied whenever this file changes.
+DROP VIEW IF EXISTS person_names;
+CREATE VIEW person_names AS
+SELECT id, name FROM person ORDER BY name;

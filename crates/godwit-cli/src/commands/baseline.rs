@@ -1,7 +1,7 @@
 //! `godwit baseline`: mark an existing database that godwit never managed.
 
 use crate::context::{self, CliError};
-use crate::output::Output;
+use crate::output::{DryRunSql, Output};
 use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
@@ -16,6 +16,7 @@ pub struct Args {
 }
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let progress = out.progress(args.dry_run);
     let mut settings = settings.clone();
     if let Some(v) = &args.baseline_version {
         settings.baseline_version = v.clone();
@@ -23,18 +24,16 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     let config = context::library_config(&settings)?;
     // The files are not needed to record a baseline: an empty set keeps a broken file from
     // blocking the adoption of a database.
-    let migrator = godwit::Migrator::new(godwit::MigrationSet::default()).with_config(config);
+    let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
+        .with_config(config)
+        .with_observer(context::observer(move |e| progress.event(e)));
     let mut db = context::connect(&settings, !args.dry_run).await?;
-    let result = if args.dry_run {
-        let mut stdout = std::io::stdout();
-        migrator.baseline(&mut db, None, Some(&mut stdout)).await
-    } else {
-        migrator.baseline(&mut db, None, None).await
-    };
+    let mut sql = DryRunSql::new(args.dry_run, out.json);
+    let result = migrator.baseline(&mut db, None, sql.writer()).await;
     let _ = db.close().await;
     let version = result?;
     if out.json {
-        out.json_value(&serde_json::json!({ "baseline_version": version.to_string(), "dry_run": args.dry_run }));
+        out.json_value(&sql.into_json(&serde_json::json!({ "baseline_version": version.to_string(), "dry_run": args.dry_run })));
     }
     if args.dry_run {
         out.success(&format!(

@@ -2,7 +2,7 @@
 //! `clean_disabled = false` and `--yes`.
 
 use crate::context::{self, CliError};
-use crate::output::Output;
+use crate::output::{DryRunSql, Output};
 use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
@@ -17,6 +17,7 @@ pub struct Args {
 }
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let progress = out.progress(args.dry_run);
     if settings.clean_disabled && !args.dry_run {
         return Err(CliError::Setting {
             message: "clean is disabled: it would drop every object in the managed schemas".into(),
@@ -31,19 +32,20 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         });
     }
     let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
-        .with_config(context::library_config(settings)?);
+        .with_config(context::library_config(settings)?)
+        .with_observer(context::observer(move |e| progress.event(e)));
     let mut db = context::connect(settings, false).await?;
     let target = settings.redacted_url().unwrap_or_default();
-    let result = if args.dry_run {
-        let mut stdout = std::io::stdout();
-        migrator.clean(&mut db, Some(&mut stdout)).await
-    } else {
-        migrator.clean(&mut db, None).await
-    };
+    let mut sql = DryRunSql::new(args.dry_run, out.json);
+    let result = migrator.clean(&mut db, sql.writer()).await;
     let _ = db.close().await;
     let statements = result?;
     if out.json {
-        out.json_value(&serde_json::json!({ "statements": statements, "dry_run": args.dry_run }));
+        out.json_value(
+            &sql.into_json(
+                &serde_json::json!({ "statements": statements, "dry_run": args.dry_run }),
+            ),
+        );
     }
     if args.dry_run {
         out.success(&format!(

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::context::{self, CliError};
-use crate::output::Output;
+use crate::output::{DryRunSql, Output};
 use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
-    let progress = out.progress();
+    let progress = out.progress(args.dry_run);
     let migrator = context::migrator(
         settings,
         Some(context::observer(move |e| progress.event(e))),
@@ -24,18 +24,17 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         "Migrating {} ({}), history table {}",
         settings.redacted_url().unwrap_or_default(),
         db.session().server_version,
-        settings.table
+        context::history_table_name(settings)
     ));
-    let report = if args.dry_run {
-        let mut stdout = std::io::stdout();
-        migrator.migrate_dry_run(&mut db, &mut stdout).await
-    } else {
-        migrator.migrate(&mut db).await
+    let mut sql = DryRunSql::new(args.dry_run, out.json);
+    let report = match sql.writer() {
+        Some(w) => migrator.migrate_dry_run(&mut db, w).await,
+        None => migrator.migrate(&mut db).await,
     };
     let _ = db.close().await;
     let report = report?;
     if out.json {
-        out.json_value(&report);
+        out.json_value(&sql.into_json(&report));
     }
     let version = report.final_version.as_deref().unwrap_or("none");
     let elapsed = Duration::from_millis(report.duration_ms);

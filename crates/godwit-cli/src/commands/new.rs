@@ -36,6 +36,10 @@ pub struct Args {
     /// Use this version instead of the next one
     #[arg(long, value_name = "VERSION")]
     pub version: Option<String>,
+
+    /// Print the files and their content, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 fn usage(message: impl Into<String>, hint: impl Into<String>) -> CliError {
@@ -56,13 +60,21 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     let Some(location) = settings.locations.first() else {
         return Err(usage("no location is configured", "set `locations`"));
     };
-    std::fs::create_dir_all(location).map_err(|e| {
-        usage(
-            format!("cannot create the location {}: {e}", location.display()),
-            "check the path and its permissions",
-        )
-    })?;
-    let set = godwit::discover::discover(&settings.locations).map_err(godwit::Error::Files)?;
+    if !args.dry_run {
+        std::fs::create_dir_all(location).map_err(|e| {
+            usage(
+                format!("cannot create the location {}: {e}", location.display()),
+                "check the path and its permissions",
+            )
+        })?;
+    }
+    let existing: Vec<PathBuf> = settings
+        .locations
+        .iter()
+        .filter(|l| l.exists())
+        .cloned()
+        .collect();
+    let set = godwit::discover::discover(&existing).map_err(godwit::Error::Files)?;
     let versions: Vec<Version> = set
         .iter()
         .filter(|m| matches!(m.kind, MigrationKind::Versioned | MigrationKind::Baseline))
@@ -143,14 +155,26 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             ));
         }
     }
-    for (path, text) in &files {
-        write_new(path, text)?;
-    }
     if out.json {
-        let paths: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
-        out.json_value(&serde_json::json!({ "created": paths }));
-    } else {
-        for (path, _) in &files {
+        let created: Vec<serde_json::Value> = files
+            .iter()
+            .map(
+                |(p, text)| serde_json::json!({ "path": p.display().to_string(), "content": text }),
+            )
+            .collect();
+        if !args.dry_run {
+            for (path, text) in &files {
+                write_new(path, text)?;
+            }
+        }
+        out.json_value(&serde_json::json!({ "created": created, "dry_run": args.dry_run }));
+        return Ok(exit::OK);
+    }
+    for (path, text) in &files {
+        if args.dry_run {
+            out.data(&format!("-- {}\n{text}", path.display()));
+        } else {
+            write_new(path, text)?;
             out.data(&path.display().to_string());
         }
     }

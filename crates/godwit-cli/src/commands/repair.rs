@@ -1,7 +1,7 @@
 //! `godwit repair`: fix the history table after a failure or a harmless edit.
 
 use crate::context::{self, CliError};
-use crate::output::Output;
+use crate::output::{DryRunSql, Output};
 use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
@@ -12,20 +12,22 @@ pub struct Args {
 }
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
-    let migrator = context::migrator(settings, None)?;
+    let progress = out.progress(args.dry_run);
+    let migrator = context::migrator(
+        settings,
+        Some(context::observer(move |e| progress.event(e))),
+    )?;
     let mut db = context::connect(settings, false).await?;
-    let result = if args.dry_run {
-        let mut stdout = std::io::stdout();
-        migrator.repair(&mut db, Some(&mut stdout)).await
-    } else {
-        migrator.repair(&mut db, None).await
-    };
+    let mut sql = DryRunSql::new(args.dry_run, out.json);
+    let result = migrator.repair(&mut db, sql.writer()).await;
     let _ = db.close().await;
     let actions = result?;
     if out.json {
-        out.json_value(&serde_json::json!({ "changes": actions, "dry_run": args.dry_run }));
+        out.json_value(
+            &sql.into_json(&serde_json::json!({ "changes": actions, "dry_run": args.dry_run })),
+        );
     }
-    let verb = if args.dry_run { "Would" } else { "Did" };
+    let verb = if args.dry_run { "Would" } else { "Repaired:" };
     for action in &actions {
         out.message(&format!("{verb} {action}"));
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::context::{self, CliError};
-use crate::output::Output;
+use crate::output::{DryRunSql, Output};
 use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
@@ -27,22 +27,21 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             _ => None,
         },
     };
-    let progress = out.progress();
+    let progress = out.progress(args.dry_run);
     let migrator = context::migrator(
         settings,
         Some(context::observer(move |e| progress.event(e))),
     )?;
     let mut db = context::connect(settings, false).await?;
-    let report = if args.dry_run {
-        let mut stdout = std::io::stdout();
-        migrator.undo_dry_run(&mut db, target, &mut stdout).await
-    } else {
-        migrator.undo(&mut db, target).await
+    let mut sql = DryRunSql::new(args.dry_run, out.json);
+    let report = match sql.writer() {
+        Some(w) => migrator.undo_dry_run(&mut db, target, w).await,
+        None => migrator.undo(&mut db, target).await,
     };
     let _ = db.close().await;
     let report = report?;
     if out.json {
-        out.json_value(&report);
+        out.json_value(&sql.into_json(&report));
     }
     let version = report.final_version.as_deref().unwrap_or("none");
     let n = report.migrations;

@@ -55,6 +55,11 @@ const PG_HINT: &str = "start PostgreSQL (e.g. `pg_ctlcluster --skip-systemctl-re
 const MYSQL_HINT: &str = "start MariaDB (e.g. `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`) or point GODWIT_TEST_MYSQL_URL at a server";
 
 impl TestDb {
+    /// The database's name on the server (the file's stem on SQLite).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn create(kind: Kind, dir: &Path) -> TestDb {
         let name = unique_name();
         match kind {

@@ -185,7 +185,7 @@ fn repair_realigns_and_marks_missing(kind: Kind) {
     assert_eq!(p.db.history("godwit_schema_history"), history);
     p.godwit(&["repair"])
         .success()
-        .stderr_has("Did realign V1")
+        .stderr_has("Repaired: realign V1")
         .stderr_has("Repaired the history table: 2 changes");
     p.godwit(&["validate"]).success();
     p.godwit(&["info"]).success().stdout_has("Deleted");

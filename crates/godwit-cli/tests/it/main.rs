@@ -3,6 +3,19 @@
 
 mod harness;
 
+mod bench_smoke;
+mod callbacks;
+mod connection;
+mod data;
+mod dialects;
 mod files;
+#[cfg(target_os = "linux")]
+mod large;
 mod lifecycle;
+mod locking;
 mod migrate;
+mod placeholders;
+mod rolling;
+mod schemas;
+mod session;
+mod transactions;

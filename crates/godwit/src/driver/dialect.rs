@@ -124,13 +124,21 @@ pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
 /// A history row to write; the rank is computed by the database under the lock.
 #[derive(Debug, Clone)]
 pub struct NewRow<'a> {
+    /// The normalised version; `None` for repeatables.
     pub version: Option<&'a str>,
+    /// The description.
     pub description: &'a str,
+    /// The `type` column: one of [`crate::model::history_type`].
     pub kind: &'a str,
+    /// The script path relative to its location.
     pub script: &'a str,
+    /// The checksum; `None` for markers.
     pub checksum: Option<i32>,
+    /// Who applied it.
     pub installed_by: &'a str,
+    /// How long it ran, in milliseconds.
     pub execution_time_ms: i64,
+    /// Whether it succeeded.
     pub success: bool,
 }
 

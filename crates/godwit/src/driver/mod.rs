@@ -13,6 +13,7 @@ use crate::model::HistoryRow;
 pub use godwit_sql::Dialect;
 
 pub mod clean;
+pub mod conn;
 pub mod dialect;
 pub mod mysql;
 pub mod postgres;
@@ -21,7 +22,9 @@ pub mod sqlite;
 /// The history table: an optional schema and a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryTable {
+    /// The schema; the connection's default schema when `None`.
     pub schema: Option<String>,
+    /// The table's name.
     pub name: String,
 }
 
@@ -46,11 +49,16 @@ impl HistoryTable {
         Ok(HistoryTable { schema, name })
     }
 
-    /// The key of the database lock: the same table always maps to the same lock.
-    pub fn lock_key(&self) -> String {
-        match &self.schema {
-            Some(s) => format!("godwit:{s}.{}", self.name),
-            None => format!("godwit:{}", self.name),
+    /// The key of the database lock: the same table always maps to the same lock, and two
+    /// history tables never share one. `default_schema` is where an unqualified table lives
+    /// (the connection's schema, or on MySQL its database); it belongs in the key because a
+    /// MySQL `GET_LOCK` name is server-wide, and PostgreSQL advisory locks span schemas.
+    pub fn lock_key(&self, default_schema: &str) -> String {
+        let schema = self.schema.as_deref().unwrap_or(default_schema);
+        if schema.is_empty() {
+            format!("godwit:{}", self.name)
+        } else {
+            format!("godwit:{schema}.{}", self.name)
         }
     }
 }
@@ -67,7 +75,9 @@ impl fmt::Display for HistoryTable {
 /// Facts about the connection, used for placeholders and the `installed_by` column.
 #[derive(Debug, Clone, Default)]
 pub struct Session {
+    /// The database user (empty on SQLite).
     pub user: String,
+    /// The database's name (the file on SQLite).
     pub database: String,
     /// The schema unqualified names resolve to (empty on SQLite).
     pub schema: String,
@@ -79,6 +89,7 @@ pub struct Session {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct DriverError {
+    /// What kind of failure it was.
     pub kind: DriverErrorKind,
     /// The database's own message.
     pub message: String,
@@ -86,6 +97,7 @@ pub struct DriverError {
     pub code: Option<String>,
 }
 
+/// The kinds of [`DriverError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverErrorKind {
     /// The server could not be reached or refused the login.
@@ -97,6 +109,7 @@ pub enum DriverErrorKind {
 }
 
 impl DriverError {
+    /// A statement error with this message and no code.
     pub fn statement(message: impl Into<String>) -> DriverError {
         DriverError {
             kind: DriverErrorKind::Statement,
@@ -138,6 +151,7 @@ impl From<sqlx::Error> for DriverError {
     }
 }
 
+/// What driver operations return.
 pub type DriverResult<T> = Result<T, DriverError>;
 
 /// The operations godwit needs from a database.
@@ -147,8 +161,10 @@ pub type DriverResult<T> = Result<T, DriverError>;
 /// `CREATE INDEX CONCURRENTLY`) never deadlock against godwit's own lock.
 #[async_trait]
 pub trait Driver: Send {
+    /// The database's SQL dialect.
     fn dialect(&self) -> Dialect;
 
+    /// The connected user, database and schema.
     fn session(&self) -> &Session;
 
     /// Whether DDL is transactional: where it is not (MySQL), a failed migration may leave
@@ -179,14 +195,18 @@ pub trait Driver: Send {
     /// Runs a query and returns every row as text columns; used to introspect for `clean`.
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>>;
 
+    /// Opens a migration's transaction.
     async fn begin(&mut self) -> DriverResult<()>;
+    /// Commits the migration's transaction.
     async fn commit(&mut self) -> DriverResult<()>;
+    /// Rolls the migration's transaction back; a no-op when none is open.
     async fn rollback(&mut self) -> DriverResult<()>;
 
-    /// Called before a migration that must run outside any transaction, and after it.
+    /// Called before a migration that must run outside any transaction.
     async fn enter_no_transaction(&mut self) -> DriverResult<()> {
         Ok(())
     }
+    /// Called after a migration that ran outside any transaction.
     async fn leave_no_transaction(&mut self) -> DriverResult<()> {
         Ok(())
     }
@@ -251,11 +271,23 @@ impl Default for ConnectOptions {
     }
 }
 
-/// A connection error for a URL, with the URL redacted.
+/// An error met while connecting. The caller scrubs the URL's password from the message.
 pub(crate) fn connection_error(e: sqlx::Error) -> DriverError {
-    let mut d = DriverError::from(e);
-    d.kind = DriverErrorKind::Connection;
-    d
+    let message = match &e {
+        // rustls reports a failed handshake (unknown issuer, wrong host name) as invalid data
+        // on the socket; say it is TLS, since nothing was "lost".
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            format!("TLS handshake failed: {io}")
+        }
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Configuration(c) => format!("invalid connection settings: {c}"),
+        _ => DriverError::from(e).message,
+    };
+    DriverError {
+        kind: DriverErrorKind::Connection,
+        message,
+        code: None,
+    }
 }
 
 /// Paces the attempts of a lock taken by polling: short waits first, at most half a second
@@ -294,17 +326,88 @@ impl LockWait {
     }
 }
 
-/// Reads every column of every row as text (the queries that use this cast to text themselves).
+/// Reads every column of every row as text: text columns as they are, integers, floating-point
+/// numbers and booleans formatted, binary data as UTF-8 (lossily). Other types (dates, decimals)
+/// are an error saying to cast them to text in the query.
 pub(crate) fn rows_as_text<R: sqlx::Row>(rows: &[R]) -> DriverResult<Vec<Vec<Option<String>>>>
 where
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i16>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<f32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     usize: sqlx::ColumnIndex<R>,
 {
     rows.iter()
-        .map(|r| {
-            (0..r.len())
-                .map(|i| r.try_get::<Option<String>, _>(i).map_err(DriverError::from))
-                .collect()
-        })
+        .map(|r| (0..r.len()).map(|i| column_as_text(r, i)).collect())
         .collect()
+}
+
+fn column_as_text<R: sqlx::Row>(row: &R, i: usize) -> DriverResult<Option<String>>
+where
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i16>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<f32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let text = match row.try_get::<Option<String>, _>(i) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    fn shown<T: ToString>(v: Option<T>) -> Option<String> {
+        v.map(|v| v.to_string())
+    }
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        return Ok(shown(v));
+    }
+    if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
+        return Ok(shown(v));
+    }
+    if let Ok(v) = row.try_get::<Option<i16>, _>(i) {
+        return Ok(shown(v));
+    }
+    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+        return Ok(shown(v));
+    }
+    if let Ok(v) = row.try_get::<Option<f32>, _>(i) {
+        return Ok(shown(v));
+    }
+    if let Ok(v) = row.try_get::<Option<bool>, _>(i) {
+        return Ok(shown(v));
+    }
+    if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+        return Ok(v.map(|b| String::from_utf8_lossy(&b).into_owned()));
+    }
+    Err(DriverError::statement(format!(
+        "{} (cast the column to text in the query)",
+        DriverError::from(text).message
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_name_the_schema_where_the_table_lives() {
+        let plain = HistoryTable::parse("godwit_schema_history", None).unwrap();
+        assert_eq!(
+            plain.lock_key("app_db"),
+            "godwit:app_db.godwit_schema_history"
+        );
+        assert_eq!(plain.lock_key(""), "godwit:godwit_schema_history");
+        // Two databases on one MySQL server never share a lock; a qualified table keys on
+        // its own schema whatever the connection's default.
+        assert_ne!(plain.lock_key("a"), plain.lock_key("b"));
+        let qualified = HistoryTable::parse("audit.history", None).unwrap();
+        assert_eq!(qualified.lock_key("public"), "godwit:audit.history");
+    }
 }

@@ -8,9 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
-use sqlx::{ConnectOptions as _, Connection, Executor as _, Row};
+use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlDatabaseError, MySqlPool};
+use sqlx::{ConnectOptions as _, Executor as _, Row};
 
+use super::conn::Conn;
 use super::dialect;
 use super::{
     connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
@@ -18,22 +19,17 @@ use super::{
 };
 use crate::model::HistoryRow;
 
+/// The MySQL and MariaDB driver.
 pub struct MySqlDriver {
-    conn: MySqlConnection,
+    conn: Conn<MySql>,
     session: Session,
     lock_name: Option<String>,
 }
 
 impl MySqlDriver {
+    /// Connects to a `mysql://` or `mariadb://` URL.
     pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<MySqlDriver> {
-        // sqlx knows the `mysql` scheme; `mariadb://` is the same protocol.
-        let normalised = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
-                format!("mysql://{rest}")
-            }
-            _ => url.to_string(),
-        };
-        let opts = MySqlConnectOptions::from_str(&normalised)
+        let opts = MySqlConnectOptions::from_str(&sqlx_url(url))
             .map_err(|e| DriverError {
                 kind: DriverErrorKind::Connection,
                 message: format!(
@@ -62,6 +58,21 @@ impl MySqlDriver {
                 d.message = crate::util::scrub(&d.message, url);
                 d
             })?;
+        MySqlDriver::with_session(Conn::Owned(conn))
+            .await
+            .map_err(connection_error)
+    }
+
+    /// Runs on a connection checked out of the caller's pool, for as long as the driver lives.
+    pub async fn from_pool(pool: &MySqlPool) -> DriverResult<MySqlDriver> {
+        let conn = pool.acquire().await.map_err(connection_error)?;
+        MySqlDriver::with_session(Conn::pooled(conn))
+            .await
+            .map_err(connection_error)
+    }
+
+    /// Reads the session facts on a fresh connection.
+    async fn with_session(conn: Conn<MySql>) -> Result<MySqlDriver, sqlx::Error> {
         let mut driver = MySqlDriver {
             conn,
             session: Session::default(),
@@ -70,9 +81,8 @@ impl MySqlDriver {
         let row = sqlx::query(
             "SELECT CAST(SUBSTRING_INDEX(USER(), '@', 1) AS CHAR), CAST(DATABASE() AS CHAR), CAST(VERSION() AS CHAR)",
         )
-        .fetch_one(&mut driver.conn)
-        .await
-        .map_err(connection_error)?;
+        .fetch_one(&mut *driver.conn)
+        .await?;
         let database: Option<String> = row.try_get(1).unwrap_or_default();
         driver.session = Session {
             user: row.try_get(0).unwrap_or_default(),
@@ -94,6 +104,41 @@ impl MySqlDriver {
     fn schema_of<'a>(&'a self, table: &'a HistoryTable) -> &'a str {
         table.schema.as_deref().unwrap_or(&self.session.schema)
     }
+}
+
+/// The URL as sqlx reads it: sqlx knows the `mysql` scheme only (`mariadb://` is the same
+/// protocol), and MySQL's own `ssl-mode` values only, while users write PostgreSQL's
+/// `sslmode=require` as often as MySQL's `ssl-mode=REQUIRED`: both are accepted.
+fn sqlx_url(url: &str) -> String {
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
+            format!("mysql://{rest}")
+        }
+        _ => url.to_string(),
+    };
+    let Some((base, query)) = url.split_once('?') else {
+        return url;
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((key, value))
+                if key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode") =>
+            {
+                let value = match value.to_ascii_lowercase().as_str() {
+                    "disable" => "DISABLED",
+                    "allow" | "prefer" => "PREFERRED",
+                    "require" => "REQUIRED",
+                    "verify-ca" => "VERIFY_CA",
+                    "verify-full" => "VERIFY_IDENTITY",
+                    _ => value,
+                };
+                format!("{key}={value}")
+            }
+            _ => param.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }
 
 /// The server's message with its error number, as the `mysql` client shows it.
@@ -146,7 +191,7 @@ impl Driver for MySqlDriver {
         let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
             .bind(&name)
             .bind(seconds)
-            .fetch_one(&mut self.conn)
+            .fetch_one(&mut *self.conn)
             .await
             .map_err(mysql_error)?;
         match got {
@@ -169,7 +214,7 @@ impl Driver for MySqlDriver {
         if let Some(name) = self.lock_name.take() {
             sqlx::query("SELECT RELEASE_LOCK(?)")
                 .bind(name)
-                .execute(&mut self.conn)
+                .execute(&mut *self.conn)
                 .await
                 .map_err(mysql_error)?;
         }
@@ -183,7 +228,7 @@ impl Driver for MySqlDriver {
         )
         .bind(schema)
         .bind(&table.name)
-        .fetch_one(&mut self.conn)
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(mysql_error)?;
         Ok(n > 0)
@@ -192,7 +237,7 @@ impl Driver for MySqlDriver {
     async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
         let sql = dialect::select_history(Dialect::MySql, table);
         let rows = sqlx::query(&sql)
-            .fetch_all(&mut self.conn)
+            .fetch_all(&mut *self.conn)
             .await
             .map_err(mysql_error)?;
         rows.iter()
@@ -230,7 +275,7 @@ impl Driver for MySqlDriver {
         .bind(&schema)
         .bind(&table.name)
         .bind(&schema)
-        .fetch_one(&mut self.conn)
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(mysql_error)?;
         Ok(n > 0)
@@ -241,7 +286,7 @@ impl Driver for MySqlDriver {
             "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?",
         )
         .bind(schema)
-        .fetch_one(&mut self.conn)
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(mysql_error)?;
         Ok(n > 0)
@@ -249,7 +294,7 @@ impl Driver for MySqlDriver {
 
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
         let rows = sqlx::query(sql)
-            .fetch_all(&mut self.conn)
+            .fetch_all(&mut *self.conn)
             .await
             .map_err(mysql_error)?;
         super::rows_as_text(&rows)
@@ -272,7 +317,35 @@ impl Driver for MySqlDriver {
     }
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {
-        let _ = self.unlock().await;
+        let unlocked = self.unlock().await;
+        if unlocked.is_err() && self.conn.is_pooled() {
+            // Never hand a connection that may still hold the lock back to the pool: dropping
+            // it closes it.
+            return unlocked;
+        }
         self.conn.close().await.map_err(DriverError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_take_postgres_style_ssl_modes_and_the_mariadb_scheme() {
+        assert_eq!(
+            sqlx_url("mariadb://u:p@h/db?sslmode=require"),
+            "mysql://u:p@h/db?sslmode=REQUIRED"
+        );
+        assert_eq!(
+            sqlx_url("mysql://h/db?charset=utf8mb4&ssl-mode=verify-full"),
+            "mysql://h/db?charset=utf8mb4&ssl-mode=VERIFY_IDENTITY"
+        );
+        assert_eq!(
+            sqlx_url("mysql://h/db?ssl-mode=REQUIRED"),
+            "mysql://h/db?ssl-mode=REQUIRED"
+        );
+        assert_eq!(sqlx_url("mysql://h/db"), "mysql://h/db");
+        assert!(MySqlConnectOptions::from_str(&sqlx_url("mysql://h/db?sslmode=disable")).is_ok());
     }
 }

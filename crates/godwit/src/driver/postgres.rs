@@ -9,9 +9,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
-use sqlx::{ConnectOptions as _, Connection, Executor as _, Row};
+use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPool, Postgres};
+use sqlx::{ConnectOptions as _, Executor as _, Row};
 
+use super::conn::Conn;
 use super::dialect;
 use super::{
     connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
@@ -19,13 +20,15 @@ use super::{
 };
 use crate::model::HistoryRow;
 
+/// The PostgreSQL driver.
 pub struct PgDriver {
-    conn: PgConnection,
+    conn: Conn<Postgres>,
     session: Session,
     lock_key: Option<i64>,
 }
 
 impl PgDriver {
+    /// Connects to a `postgres://` or `postgresql://` URL.
     pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<PgDriver> {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| DriverError {
@@ -49,6 +52,21 @@ impl PgDriver {
                 code: None,
             })?
             .map_err(|e| pg_connection_error(e, url))?;
+        PgDriver::with_session(Conn::Owned(conn))
+            .await
+            .map_err(|e| pg_connection_error(e, url))
+    }
+
+    /// Runs on a connection checked out of the caller's pool, for as long as the driver lives.
+    pub async fn from_pool(pool: &PgPool) -> DriverResult<PgDriver> {
+        let conn = pool.acquire().await.map_err(connection_error)?;
+        PgDriver::with_session(Conn::pooled(conn))
+            .await
+            .map_err(connection_error)
+    }
+
+    /// Reads the session facts on a fresh connection.
+    async fn with_session(conn: Conn<Postgres>) -> Result<PgDriver, sqlx::Error> {
         let mut driver = PgDriver {
             conn,
             session: Session::default(),
@@ -57,9 +75,8 @@ impl PgDriver {
         let row = sqlx::query(
             "SELECT current_user::text, current_database()::text, current_schema()::text, current_setting('server_version')",
         )
-        .fetch_one(&mut driver.conn)
-        .await
-        .map_err(|e| pg_connection_error(e, url))?;
+        .fetch_one(&mut *driver.conn)
+        .await?;
         driver.session = Session {
             user: row.try_get(0).unwrap_or_default(),
             database: row.try_get(1).unwrap_or_default(),
@@ -145,7 +162,7 @@ impl Driver for PgDriver {
         loop {
             let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                 .bind(k)
-                .fetch_one(&mut self.conn)
+                .fetch_one(&mut *self.conn)
                 .await
                 .map_err(pg_error)?;
             if got {
@@ -161,7 +178,7 @@ impl Driver for PgDriver {
         if let Some(k) = self.lock_key.take() {
             sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(k)
-                .execute(&mut self.conn)
+                .execute(&mut *self.conn)
                 .await
                 .map_err(pg_error)?;
         }
@@ -174,7 +191,7 @@ impl Driver for PgDriver {
         )
         .bind(&table.schema)
         .bind(&table.name)
-        .fetch_one(&mut self.conn)
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(pg_error)?;
         Ok(exists)
@@ -183,7 +200,7 @@ impl Driver for PgDriver {
     async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
         let sql = dialect::select_history(Dialect::Postgres, table);
         let rows = sqlx::query(&sql)
-            .fetch_all(&mut self.conn)
+            .fetch_all(&mut *self.conn)
             .await
             .map_err(pg_error)?;
         rows.iter()
@@ -235,7 +252,7 @@ impl Driver for PgDriver {
         .bind(&schemas)
         .bind(&table.name)
         .bind(&table.schema)
-        .fetch_one(&mut self.conn)
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(pg_error)?;
         Ok(found)
@@ -246,7 +263,7 @@ impl Driver for PgDriver {
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
         )
         .bind(schema)
-        .fetch_one(&mut self.conn)
+        .fetch_one(&mut *self.conn)
         .await
         .map_err(pg_error)?;
         Ok(exists)
@@ -254,7 +271,7 @@ impl Driver for PgDriver {
 
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
         let rows = sqlx::query(sql)
-            .fetch_all(&mut self.conn)
+            .fetch_all(&mut *self.conn)
             .await
             .map_err(pg_error)?;
         super::rows_as_text(&rows)
@@ -277,7 +294,12 @@ impl Driver for PgDriver {
     }
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {
-        let _ = self.unlock().await;
+        let unlocked = self.unlock().await;
+        if unlocked.is_err() && self.conn.is_pooled() {
+            // Never hand a connection that may still hold the lock back to the pool: dropping
+            // it closes it.
+            return unlocked;
+        }
         self.conn.close().await.map_err(DriverError::from)
     }
 }

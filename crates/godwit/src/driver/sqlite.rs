@@ -10,9 +10,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions as _, Connection, Executor as _, Row};
+use sqlx::sqlite::{Sqlite, SqliteConnectOptions, SqlitePool};
+use sqlx::{ConnectOptions as _, Executor as _, Row};
 
+use super::conn::Conn;
 use super::dialect::{self, quote_ident};
 use super::{
     connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
@@ -20,18 +21,22 @@ use super::{
 };
 use crate::model::HistoryRow;
 
+/// The SQLite driver.
 pub struct SqliteDriver {
-    conn: SqliteConnection,
+    conn: Conn<Sqlite>,
     session: Session,
     /// The run-long IMMEDIATE transaction is open.
     locked: bool,
     /// A migration's own transaction (or savepoint) is open.
     in_step: bool,
+    /// How long a statement waits for another connection's lock (the lock timeout).
+    busy_timeout: Duration,
 }
 
 const SAVEPOINT: &str = "godwit_migration";
 
 impl SqliteDriver {
+    /// Opens a `sqlite://path` or `sqlite::memory:` URL.
     pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<SqliteDriver> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| DriverError {
@@ -64,7 +69,7 @@ impl SqliteDriver {
             .await
             .map_err(connection_error)?;
         Ok(SqliteDriver {
-            conn,
+            conn: Conn::Owned(conn),
             session: Session {
                 user: String::new(),
                 database,
@@ -73,12 +78,46 @@ impl SqliteDriver {
             },
             locked: false,
             in_step: false,
+            busy_timeout: options.lock_timeout,
+        })
+    }
+
+    /// Runs on a connection checked out of the caller's pool, for as long as the driver lives.
+    /// The pool's own settings apply (sqlx turns foreign keys on by default, for one), and its
+    /// busy timeout is the one restored after taking the lock.
+    pub async fn from_pool(pool: &SqlitePool) -> DriverResult<SqliteDriver> {
+        let database = pool.connect_options().get_filename().display().to_string();
+        let mut conn = pool.acquire().await.map_err(connection_error)?;
+        let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(connection_error)?;
+        let busy_ms: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(connection_error)?;
+        Ok(SqliteDriver {
+            conn: Conn::pooled(conn),
+            session: Session {
+                user: String::new(),
+                database,
+                schema: "main".into(),
+                server_version: format!("SQLite {version}"),
+            },
+            locked: false,
+            in_step: false,
+            busy_timeout: Duration::from_millis(u64::try_from(busy_ms).unwrap_or(0)),
         })
     }
 
     async fn run(&mut self, sql: &str) -> DriverResult<()> {
         self.conn.execute(sqlx::raw_sql(sql)).await?;
         Ok(())
+    }
+
+    async fn set_busy_timeout(&mut self, timeout: Duration) -> DriverResult<()> {
+        let ms = timeout.as_millis().min(i32::MAX as u128);
+        self.run(&format!("PRAGMA busy_timeout = {ms}")).await
     }
 
     fn master(schema: Option<&str>) -> String {
@@ -99,11 +138,17 @@ impl Driver for SqliteDriver {
         &self.session
     }
 
-    async fn lock(&mut self, _key: &str, _timeout: Duration) -> DriverResult<()> {
+    async fn lock(&mut self, _key: &str, timeout: Duration) -> DriverResult<()> {
         if self.locked {
             return Ok(());
         }
-        match self.run("BEGIN IMMEDIATE").await {
+        // SQLite waits for the write lock in its busy handler: bound that wait by `timeout`
+        // for this one statement (the executor first tries without waiting), then give the
+        // connection its usual busy timeout back.
+        self.set_busy_timeout(timeout).await?;
+        let began = self.run("BEGIN IMMEDIATE").await;
+        self.set_busy_timeout(self.busy_timeout).await?;
+        match began {
             Ok(()) => {
                 self.locked = true;
                 Ok(())
@@ -111,7 +156,11 @@ impl Driver for SqliteDriver {
             Err(e) if e.message.contains("locked") || e.message.contains("busy") => {
                 Err(DriverError {
                     kind: DriverErrorKind::LockTimeout,
-                    message: format!("another process kept the database locked: {}", e.message),
+                    message: format!(
+                        "another process held the database's write lock for longer than {} ({})",
+                        crate::util::format_duration(timeout),
+                        e.message
+                    ),
                     code: e.code,
                 })
             }
@@ -134,14 +183,14 @@ impl Driver for SqliteDriver {
         );
         let n: i64 = sqlx::query_scalar(&sql)
             .bind(&table.name)
-            .fetch_one(&mut self.conn)
+            .fetch_one(&mut *self.conn)
             .await?;
         Ok(n > 0)
     }
 
     async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
         let sql = dialect::select_history(Dialect::Sqlite, table);
-        let rows = sqlx::query(&sql).fetch_all(&mut self.conn).await?;
+        let rows = sqlx::query(&sql).fetch_all(&mut *self.conn).await?;
         rows.iter()
             .map(|r| {
                 Ok(HistoryRow {
@@ -176,14 +225,14 @@ impl Driver for SqliteDriver {
         );
         let n: i64 = sqlx::query_scalar(&sql)
             .bind(&table.name)
-            .fetch_one(&mut self.conn)
+            .fetch_one(&mut *self.conn)
             .await?;
         Ok(n > 0)
     }
 
     async fn schema_exists(&mut self, schema: &str) -> DriverResult<bool> {
         let rows = sqlx::query("PRAGMA database_list")
-            .fetch_all(&mut self.conn)
+            .fetch_all(&mut *self.conn)
             .await?;
         Ok(rows
             .iter()
@@ -192,7 +241,7 @@ impl Driver for SqliteDriver {
 
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
         let rows = sqlx::query(sql)
-            .fetch_all(&mut self.conn)
+            .fetch_all(&mut *self.conn)
             .await
             .map_err(DriverError::from)?;
         super::rows_as_text(&rows)
@@ -252,7 +301,12 @@ impl Driver for SqliteDriver {
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {
         if self.locked {
-            let _ = self.run("ROLLBACK").await;
+            let rolled_back = self.run("ROLLBACK").await;
+            if rolled_back.is_err() && self.conn.is_pooled() {
+                // Never hand a connection with a transaction open back to the pool: dropping
+                // it closes it.
+                return rolled_back;
+            }
         }
         self.conn.close().await.map_err(DriverError::from)
     }

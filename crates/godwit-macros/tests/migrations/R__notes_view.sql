@@ -1,0 +1,2 @@
+DROP VIEW IF EXISTS notes_view;
+CREATE VIEW notes_view AS SELECT id, title FROM notes;

@@ -1,0 +1,2 @@
+DROP VIEW IF EXISTS people;
+CREATE VIEW people AS SELECT name FROM person;

@@ -1,0 +1,562 @@
+//! The library as a service uses it: migrations embedded or written in Rust, a pool the
+//! application already has, auto-migrate. On real SQLite files and real PostgreSQL and MariaDB
+//! databases made for each test.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use godwit::sqlx::{self, Connection as _, Row as _};
+use godwit::{
+    Database, EmbeddedMigrations, Error, MigrationSet, Migrator, RustContext, RustMigration,
+};
+
+// The library has no build script; the rebuild test (embed_rebuild.rs) covers one that does.
+#[allow(deprecated)]
+static EMBEDDED: EmbeddedMigrations = godwit::embed_migrations!("tests/embedded");
+
+fn pg_admin_url() -> String {
+    std::env::var("GODWIT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn mysql_admin_url() -> String {
+    std::env::var("GODWIT_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "godwit_lib_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn with_database(admin: &str, name: &str) -> String {
+    let (base, query) = match admin.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin, None),
+    };
+    let cut = base.rfind('/').map_or(base.len(), |i| i);
+    let mut url = format!("{}/{name}", &base[..cut]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// A PostgreSQL or MariaDB database that exists for one test, dropped when the test ends.
+struct ServerDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl ServerDb {
+    async fn postgres() -> ServerDb {
+        let admin = pg_admin_url();
+        let name = unique_name();
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("cannot reach PostgreSQL at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_PG_URL at a server")
+        });
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .expect("create database");
+        ServerDb {
+            url: with_database(&admin, &name),
+            admin,
+            name,
+        }
+    }
+
+    async fn mysql() -> ServerDb {
+        let admin = mysql_admin_url();
+        let name = unique_name();
+        let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("cannot reach MariaDB at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_MYSQL_URL at a server")
+        });
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .expect("create database");
+        ServerDb {
+            url: with_database(&admin, &name),
+            admin,
+            name,
+        }
+    }
+}
+
+impl Drop for ServerDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Tests run inside a runtime, which cannot block on another one: drop from a thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if admin.starts_with("postgres") {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                        let _ =
+                            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
+                    }
+                } else if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+                        .execute(&mut c)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("app.db").display())
+}
+
+fn text_set(files: &[(&str, &str)]) -> MigrationSet {
+    let migrations = files
+        .iter()
+        .map(|(name, text)| {
+            godwit::discover::migration_from_text(name, Arc::from(*text))
+                .expect("valid name")
+                .expect("a migration")
+        })
+        .collect();
+    MigrationSet::new(migrations).expect("a valid set")
+}
+
+/// Backfills `slug` from `title`, in Rust: lower case, runs of other characters as one `-`.
+fn slug_migration() -> RustMigration {
+    RustMigration::new("1.1", "backfill slugs", |ctx| {
+        Box::pin(async move {
+            let rows = ctx
+                .query_text("SELECT id, title FROM notes WHERE slug IS NULL ORDER BY id")
+                .await?;
+            for row in rows {
+                let (Some(id), Some(title)) = (&row[0], &row[1]) else {
+                    continue;
+                };
+                let sql = format!(
+                    "UPDATE notes SET slug = {} WHERE id = {}",
+                    ctx.quote_literal(&slugify(title)),
+                    id.parse::<i64>()?
+                );
+                ctx.execute(&sql).await?;
+            }
+            Ok(())
+        })
+    })
+    .with_checksum(7)
+}
+
+fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_matches('-').to_string()
+}
+
+fn notes_migrator() -> Migrator {
+    let set = text_set(&[
+        (
+            "V1__create_notes.sql",
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, title VARCHAR(100), slug VARCHAR(100));\n\
+             INSERT INTO notes (id, title) VALUES (1, 'Hello, World!');\n\
+             INSERT INTO notes (id, title) VALUES (2, 'It''s  Rust');\n",
+        ),
+        (
+            "V2__more_notes.sql",
+            "INSERT INTO notes (id, title) VALUES (3, 'Later');\n",
+        ),
+    ]);
+    Migrator::new(set)
+        .with_rust_migration(slug_migration())
+        .expect("a valid Rust migration")
+}
+
+async fn history(db: &mut Database, migrator: &Migrator) -> Vec<(String, String)> {
+    migrator
+        .info(db)
+        .await
+        .expect("info")
+        .migrations
+        .into_iter()
+        .filter(|r| r.installed_rank.is_some())
+        .map(|r| (r.version.unwrap_or_default(), r.description))
+        .collect()
+}
+
+#[tokio::test]
+async fn rust_migrations_run_in_version_order_and_are_recorded_as_rust() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let migrator = notes_migrator();
+    let labels: Vec<String> = migrator.migrations().iter().map(|m| m.label()).collect();
+    assert_eq!(labels, ["V1", "V1.1", "V2"]);
+
+    let mut db = Database::connect(&url).await.unwrap();
+    let report = migrator.migrate(&mut db).await.unwrap();
+    assert_eq!(report.migrations, 3);
+    let kinds: Vec<(&str, &str)> = report
+        .steps
+        .iter()
+        .map(|s| (s.migration.as_str(), s.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("V1", "Versioned"),
+            ("V1.1", "Versioned"),
+            ("V2", "Versioned")
+        ]
+    );
+    assert_eq!(report.steps[1].statements, 2, "one UPDATE per row");
+    assert_eq!(report.final_version.as_deref(), Some("2"));
+    db.close().await.unwrap();
+
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let slugs: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT id, slug FROM notes ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    // V2's row came after the Rust migration: it is left for the application.
+    assert_eq!(
+        slugs,
+        [
+            (1, Some("hello-world".to_string())),
+            (2, Some("it-s-rust".to_string())),
+            (3, None)
+        ]
+    );
+    let rows: Vec<(String, String, Option<i32>)> = sqlx::query_as(
+        "SELECT version, type, checksum FROM godwit_schema_history ORDER BY installed_rank",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|(v, t, _)| (v.as_str(), t.as_str()))
+            .collect::<Vec<_>>(),
+        [("1", "SQL"), ("1.1", "RUST"), ("2", "SQL")]
+    );
+    assert_eq!(rows[1].2, Some(7));
+    pool.close().await;
+
+    // Nothing pending, and the history validates (the Rust checksum included).
+    let mut db = Database::connect(&url).await.unwrap();
+    assert_eq!(migrator.migrate(&mut db).await.unwrap().migrations, 0);
+    assert!(migrator.validate(&mut db).await.unwrap().is_empty());
+    // A changed checksum is reported like an edited file.
+    let changed = Migrator::new(text_set(&[]))
+        .with_rust_migration(slug_migration().with_checksum(8))
+        .unwrap();
+    let problems = changed.validate(&mut db).await.unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.migration == "V1.1" && p.message.contains("checksum 7 applied, 8")),
+        "{problems:?}"
+    );
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_rust_migration_rolls_back_with_its_history_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let migrator = Migrator::new(text_set(&[(
+        "V1__create.sql",
+        "CREATE TABLE t (x INTEGER);\n",
+    )]))
+    .with_rust_migration(RustMigration::new("2", "half done", |ctx| {
+        Box::pin(async move {
+            ctx.execute("INSERT INTO t VALUES (1)").await?;
+            ctx.execute("INSERT INTO missing_table VALUES (2)").await?;
+            Ok(())
+        })
+    }))
+    .unwrap()
+    .with_rust_migration(RustMigration::new("3", "refuses", |_ctx| {
+        Box::pin(async move { Err("never reached".into()) })
+    }))
+    .unwrap();
+    let mut db = Database::connect(&url).await.unwrap();
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    let Error::Migration(failure) = &err else {
+        panic!("expected a migration failure: {err:?}");
+    };
+    assert_eq!(failure.migration, "V2");
+    assert!(failure.message.contains("missing_table"), "{failure:?}");
+    assert_eq!(failure.statement, "INSERT INTO missing_table VALUES (2)");
+    assert!(failure.rolled_back);
+    assert_eq!(failure.report.migrations, 1);
+    let info = migrator.info(&mut db).await.unwrap();
+    assert_eq!(info.current_version.as_deref(), Some("1"));
+    db.close().await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "the Rust migration's insert was rolled back");
+    pool.close().await;
+
+    // An error that is not the database's is reported with its own message.
+    let only_refuses = Migrator::new(text_set(&[]))
+        .with_rust_migration(RustMigration::new("3", "refuses", |_ctx| {
+            Box::pin(async move { Err("the data is not ready".into()) })
+        }))
+        .unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let mut db = Database::connect(&sqlite_url(&other)).await.unwrap();
+    let err = only_refuses.migrate(&mut db).await.unwrap_err();
+    assert!(err.to_string().contains("the data is not ready"), "{err}");
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn rust_data_migrations_rerun_and_dry_runs_only_say_they_would_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let migrator = Migrator::new(text_set(&[(
+        "V1__create.sql",
+        "CREATE TABLE t (x INTEGER);\n",
+    )]))
+    .with_rust_migration(RustMigration::data(
+        "1",
+        "count",
+        move |ctx: &mut RustContext<'_>| {
+            let counted = counted.clone();
+            Box::pin(async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                assert_eq!(ctx.dialect(), godwit::Dialect::Sqlite);
+                ctx.execute("INSERT INTO t VALUES (1)").await?;
+                Ok(())
+            })
+        },
+    ))
+    .unwrap();
+    let mut db = Database::connect(&url).await.unwrap();
+    let mut out = Vec::new();
+    let report = migrator.migrate_dry_run(&mut db, &mut out).await.unwrap();
+    assert!(report.dry_run);
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("-- D1 is written in Rust: a real run calls it here"),
+        "{text}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "a dry run calls no code");
+
+    migrator.migrate(&mut db).await.unwrap();
+    migrator.migrate(&mut db).await.unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "data migrations run on every migrate"
+    );
+    let rows = history(&mut db, &migrator).await;
+    assert_eq!(rows, [("1".to_string(), "create".to_string())]);
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_rust_migrations_are_file_problems() {
+    let bad_version = Migrator::new(text_set(&[]))
+        .with_rust_migration(RustMigration::new("1.x", "bad", |_ctx| {
+            Box::pin(async move { Ok(()) })
+        }))
+        .unwrap_err();
+    assert!(matches!(bad_version, Error::Files(_)), "{bad_version:?}");
+    assert!(
+        bad_version.to_string().contains("V1.x__bad (Rust)"),
+        "{bad_version}"
+    );
+
+    let duplicate = Migrator::new(text_set(&[("V1__create.sql", "SELECT 1;")]))
+        .with_rust_migration(RustMigration::new("1.0", "again", |_ctx| {
+            Box::pin(async move { Ok(()) })
+        }))
+        .unwrap_err();
+    let Error::Files(problems) = &duplicate else {
+        panic!("{duplicate:?}");
+    };
+    assert_eq!(
+        problems[0].paths,
+        ["V1__create.sql", "V1.0__again (Rust)"],
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn embedded_checksums_equal_the_ones_discovered_on_disk() {
+    let embedded = EMBEDDED.to_set().unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/embedded");
+    let on_disk = godwit::discover::discover(&[dir]).unwrap();
+    let sums = |set: &MigrationSet| -> Vec<(String, String, i32)> {
+        set.iter()
+            .map(|m| (m.label(), m.script.clone(), m.checksum))
+            .collect()
+    };
+    assert_eq!(sums(&embedded), sums(&on_disk));
+    assert_eq!(EMBEDDED.location(), "tests/embedded");
+    assert!(embedded
+        .iter()
+        .all(|m| m.display_path.starts_with("tests/embedded/")));
+}
+
+#[tokio::test]
+async fn migrating_is_a_send_future_for_spawned_tasks() {
+    fn assert_send<T: Send>(t: T) -> T {
+        t
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let migrator = Arc::new(Migrator::embedded(&EMBEDDED).unwrap());
+    let task = tokio::spawn(assert_send(async move {
+        let mut db = Database::connect(&url).await?;
+        let report = migrator.migrate(&mut db).await?;
+        db.close().await?;
+        Ok::<_, Error>(report)
+    }));
+    assert_eq!(task.await.unwrap().unwrap().migrations, 2);
+}
+
+#[tokio::test]
+async fn auto_migrate_migrates_a_url_and_an_open_database() {
+    // GODWIT_AUTO_MIGRATE is left alone here (the example service's tests set it for a
+    // process of their own): unset, it means yes.
+    if std::env::var_os(godwit::AUTO_MIGRATE_VAR).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let migrator = Migrator::embedded(&EMBEDDED).unwrap();
+    let report = godwit::auto_migrate(url.as_str(), &migrator)
+        .await
+        .unwrap()
+        .expect("auto-migrate is on");
+    assert_eq!(report.migrations, 2);
+    let mut db = Database::connect(&url).await.unwrap();
+    let again = godwit::auto_migrate(&mut db, &migrator).await.unwrap();
+    assert_eq!(again.map(|r| r.migrations), Some(0));
+    db.close().await.unwrap();
+}
+
+/// Migrates through the application's pool: one connection checked out, given back after.
+async fn migrate_through_pool<P: godwit::SqlxPool>(pool: &P, idle: impl Fn(&P) -> usize) {
+    let migrator = notes_migrator();
+    let mut db = Database::from_pool(pool).await.unwrap();
+    let report = migrator.migrate(&mut db).await.unwrap();
+    assert_eq!(report.migrations, 3);
+    db.close().await.unwrap();
+    // The connection went back to the pool, without the lock: a second run gets it at once.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(idle(pool), 1);
+    let report = godwit::auto_migrate(godwit::AutoMigrateTarget::Pool(pool), &migrator)
+        .await
+        .unwrap();
+    if std::env::var_os(godwit::AUTO_MIGRATE_VAR).is_none() {
+        assert_eq!(report.map(|r| r.migrations), Some(0));
+    }
+}
+
+#[tokio::test]
+async fn postgres_pool() {
+    let server = ServerDb::postgres().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&server.url)
+        .await
+        .unwrap();
+    migrate_through_pool(&pool, |p| p.num_idle()).await;
+    // The pool's single connection serves the application afterwards.
+    let row = sqlx::query("SELECT slug FROM notes WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>(0), "hello-world");
+    let locks: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(locks, 0);
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn mysql_pool() {
+    let server = ServerDb::mysql().await;
+    let pool = sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(&server.url)
+        .await
+        .unwrap();
+    migrate_through_pool(&pool, |p| p.num_idle()).await;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM notes WHERE id = 2")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(slug, "it-s-rust");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("app.db"))
+        .create_if_missing(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    migrate_through_pool(&pool, |p| p.num_idle()).await;
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn a_database_dropped_without_close_closes_its_pooled_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("app.db"))
+        .create_if_missing(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let db = Database::from_pool(&pool).await.unwrap();
+    assert_eq!(pool.size(), 1);
+    drop(db);
+    for _ in 0..100 {
+        if pool.size() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(pool.size(), 0, "the connection was closed, not given back");
+    pool.close().await;
+}

@@ -1,0 +1,406 @@
+//! The example service as an operator runs it: eight instances started at the same moment on
+//! one fresh database all come up, and each migration is applied exactly once; with
+//! `GODWIT_AUTO_MIGRATE=false` the database is left untouched. On a PostgreSQL and a MariaDB
+//! database made for each test and dropped after it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use godwit::sqlx::{self, Connection as _, Row as _};
+
+const INSTANCES: usize = 8;
+
+/// How long an instance may take to migrate and listen (eight of them share two cores).
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Server {
+    Postgres,
+    MariaDb,
+}
+
+/// A database that exists for one test.
+struct TestDb {
+    server: Server,
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    fn create(server: Server) -> TestDb {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "godwit_svc_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let admin = match server {
+            Server::Postgres => std::env::var("GODWIT_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+            Server::MariaDb => std::env::var("GODWIT_TEST_MYSQL_URL")
+                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+        };
+        let create = format!("CREATE DATABASE {name}");
+        runtime().block_on(async {
+            match server {
+                Server::Postgres => {
+                    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                        panic!("cannot reach PostgreSQL at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_PG_URL at a server")
+                    });
+                    sqlx::raw_sql(&create).execute(&mut c).await.unwrap();
+                }
+                Server::MariaDb => {
+                    let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap_or_else(|e| {
+                        panic!("cannot reach MariaDB at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_MYSQL_URL at a server")
+                    });
+                    sqlx::raw_sql(&create).execute(&mut c).await.unwrap();
+                }
+            }
+        });
+        let (base, query) = match admin.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin.as_str(), String::new()),
+        };
+        let cut = base.rfind('/').unwrap_or(base.len());
+        let url = format!("{}/{name}{query}", &base[..cut]);
+        TestDb {
+            server,
+            admin,
+            name,
+            url,
+        }
+    }
+
+    /// Every row of a query, each column read as text.
+    fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        fn text<R: sqlx::Row>(row: &R, i: usize) -> Option<String>
+        where
+            usize: sqlx::ColumnIndex<R>,
+            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        {
+            row.try_get::<Option<String>, _>(i)
+                .or_else(|_| {
+                    row.try_get::<Option<i64>, _>(i)
+                        .map(|v| v.map(|v| v.to_string()))
+                })
+                .or_else(|_| {
+                    row.try_get::<Option<i32>, _>(i)
+                        .map(|v| v.map(|v| v.to_string()))
+                })
+                .expect("a text or integer column")
+        }
+        runtime().block_on(async {
+            match self.server {
+                Server::Postgres => {
+                    let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                    let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
+                    rows.iter()
+                        .map(|r| (0..r.len()).map(|i| text(r, i)).collect())
+                        .collect()
+                }
+                Server::MariaDb => {
+                    let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
+                    let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
+                    rows.iter()
+                        .map(|r| (0..r.len()).map(|i| text(r, i)).collect())
+                        .collect()
+                }
+            }
+        })
+    }
+
+    /// The tables and views in the database.
+    fn tables(&self) -> Vec<String> {
+        let sql = match self.server {
+            Server::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+            }
+            Server::MariaDb => {
+                "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
+            }
+        };
+        self.rows(sql)
+            .into_iter()
+            .filter_map(|mut r| r.remove(0))
+            .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin, name, server) = (self.admin.clone(), self.name.clone(), self.server);
+        runtime().block_on(async move {
+            match server {
+                Server::Postgres => {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::raw_sql(&sql).execute(&mut c).await;
+                    }
+                }
+                Server::MariaDb => {
+                    if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name}");
+                        let _ = sqlx::raw_sql(&sql).execute(&mut c).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// One running instance of the service; killed when dropped, so no test leaves one behind.
+struct Instance {
+    child: Child,
+    /// `listening on <address>`, or what the instance said before it exited.
+    started: mpsc::Receiver<Result<String, String>>,
+    stderr: Option<JoinHandle<String>>,
+    address: Option<String>,
+}
+
+impl Instance {
+    fn start(url: &str, env: &[(&str, &str)]) -> Instance {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_example-service"));
+        command
+            .env("DATABASE_URL", url)
+            .env("PORT", "0")
+            .env_remove("GODWIT_AUTO_MIGRATE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start example-service");
+        let stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let (tx, started) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = match lines.next() {
+                Some(Ok(line)) => match line.strip_prefix("listening on ") {
+                    Some(address) => Ok(address.to_string()),
+                    None => Err(format!("unexpected first line: {line}")),
+                },
+                _ => Err("exited without listening".to_string()),
+            };
+            let _ = tx.send(first);
+            // Keep draining so that the service never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Instance {
+            child,
+            started,
+            stderr: Some(stderr),
+            address: None,
+        }
+    }
+
+    /// Waits for `listening on`, failing with what the instance logged.
+    fn wait_listening(&mut self, deadline: Instant) -> String {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.started.recv_timeout(left) {
+            Ok(Ok(address)) => {
+                self.address = Some(address.clone());
+                address
+            }
+            Ok(Err(why)) => panic!("the instance did not start ({why}):\n{}", self.stop()),
+            Err(_) => panic!(
+                "the instance did not listen within {START_TIMEOUT:?}:\n{}",
+                self.stop()
+            ),
+        }
+    }
+
+    /// Stops the instance and returns everything it logged.
+    fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Sends one HTTP/1.1 request and returns the status code and body.
+    fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let address = self.address.as_deref().expect("the instance is listening");
+        let mut stream = TcpStream::connect(address).expect("connect to the instance");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let body = body.unwrap_or("");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("a response");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the history holds: version (or empty), description, type — in rank order.
+fn history(db: &TestDb) -> Vec<(String, String, String)> {
+    let sql = "SELECT COALESCE(version, ''), description, type FROM godwit_schema_history ORDER BY installed_rank";
+    db.rows(sql)
+        .into_iter()
+        .map(|r| {
+            let mut r = r.into_iter().map(Option::unwrap_or_default);
+            (
+                r.next().unwrap_or_default(),
+                r.next().unwrap_or_default(),
+                r.next().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn eight_instances_start_at_once_and_migrate_once(server: Server) {
+    let db = TestDb::create(server);
+    let mut instances: Vec<Instance> = (0..INSTANCES)
+        .map(|_| Instance::start(&db.url, &[]))
+        .collect();
+    let deadline = Instant::now() + START_TIMEOUT;
+    for instance in &mut instances {
+        instance.wait_listening(deadline);
+    }
+    for instance in &instances {
+        let (status, body) = instance.request("GET", "/health", None);
+        assert_eq!((status, body.as_str()), (200, "ok\n"));
+    }
+
+    // Each migration exactly once, in order; the data migration (D2) is never recorded.
+    let expected = [
+        ("1", "create notes", "SQL"),
+        ("2", "add title", "SQL"),
+        ("3", "add slug", "SQL"),
+        ("3.1", "backfill slugs", "RUST"),
+        ("", "note titles", "SQL"),
+    ];
+    let rows = history(&db);
+    let rows: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(v, d, t)| (v.as_str(), d.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(rows, expected);
+
+    // The instances serve the migrated table: a note written through one is read through
+    // another, with the slug the service computes.
+    let (status, created) = instances[0].request(
+        "POST",
+        "/notes",
+        Some(r#"{"title": "Hello, World!", "body": "first"}"#),
+    );
+    assert_eq!(status, 201, "{created}");
+    let (status, listed) = instances[INSTANCES - 1].request("GET", "/notes", None);
+    assert_eq!(status, 200, "{listed}");
+    assert!(listed.contains(r#""slug":"hello-world""#), "{listed}");
+
+    // One instance applied everything; the others waited for the lock and found nothing to do.
+    let logs: Vec<String> = instances.iter_mut().map(Instance::stop).collect();
+    for label in ["V1", "V2", "V3", "V3.1", "R__note_titles"] {
+        let appliers = logs
+            .iter()
+            .filter(|log| log.contains(&format!("applied {label} (")))
+            .count();
+        assert_eq!(
+            appliers, 1,
+            "{label} applied by {appliers} instances:\n{logs:#?}"
+        );
+    }
+    // The data migration runs on every migrate: once per instance.
+    let data_runs = logs
+        .iter()
+        .filter(|log| log.contains("applied D2 ("))
+        .count();
+    assert_eq!(data_runs, INSTANCES, "{logs:#?}");
+}
+
+#[test]
+fn eight_instances_on_postgres() {
+    eight_instances_start_at_once_and_migrate_once(Server::Postgres);
+}
+
+#[test]
+fn eight_instances_on_mariadb() {
+    eight_instances_start_at_once_and_migrate_once(Server::MariaDb);
+}
+
+#[test]
+fn auto_migrate_false_leaves_the_database_untouched() {
+    let db = TestDb::create(Server::Postgres);
+    let mut instance = Instance::start(&db.url, &[("GODWIT_AUTO_MIGRATE", "false")]);
+    instance.wait_listening(Instant::now() + START_TIMEOUT);
+    let (status, body) = instance.request("GET", "/health", None);
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // Nothing to serve until the operator migrates.
+    let (status, _) = instance.request("GET", "/notes", None);
+    assert_eq!(status, 500);
+    let log = instance.stop();
+    assert!(
+        log.contains("GODWIT_AUTO_MIGRATE=false: not migrating"),
+        "{log}"
+    );
+    assert!(!log.contains("applied"), "{log}");
+    assert_eq!(db.tables(), Vec::<String>::new());
+}
+
+#[test]
+fn a_bad_auto_migrate_value_stops_the_service_before_it_migrates() {
+    let db = TestDb::create(Server::Postgres);
+    let mut instance = Instance::start(&db.url, &[("GODWIT_AUTO_MIGRATE", "flase")]);
+    let started = instance
+        .started
+        .recv_timeout(START_TIMEOUT)
+        .expect("the instance ends");
+    assert!(started.is_err(), "it must not listen: {started:?}");
+    let status = instance.child.wait().expect("the instance exits");
+    assert!(!status.success());
+    let log = instance.stop();
+    assert!(
+        log.contains("GODWIT_AUTO_MIGRATE=\"flase\" is not a boolean"),
+        "{log}"
+    );
+    assert_eq!(db.tables(), Vec::<String>::new());
+}
