@@ -724,6 +724,13 @@ impl Executor<'_> {
         for statement in splitter {
             match statement {
                 Ok(s) => {
+                    if dialect == Dialect::Postgres && is_copy_from_stdin(&s.sql) {
+                        return Err(vec![problem(
+                            Some(s.line),
+                            "`COPY ... FROM STDIN` reads its rows from the client's copy protocol, which only psql speaks; godwit would wait for them forever".into(),
+                            Some("load the rows with INSERT statements, or with COPY from a file on the database server".into()),
+                        )]);
+                    }
                     if s.non_transactional {
                         if first_non_tx.is_none() {
                             first_non_tx = Some((s.line, excerpt(&s.sql)));
@@ -1089,6 +1096,19 @@ fn peek_first_line(
     Ok(())
 }
 
+/// `COPY <table> FROM STDIN`: the data would follow on the client's copy protocol.
+fn is_copy_from_stdin(sql: &str) -> bool {
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(64)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    words.first().is_some_and(|w| w == "COPY")
+        && words
+            .windows(2)
+            .any(|p| p[0] == "FROM" && p[1].trim_end_matches(';').starts_with("STDIN"))
+}
+
 /// The first line of a statement, shortened, for messages.
 pub(crate) fn excerpt(sql: &str) -> String {
     let first = sql
@@ -1258,6 +1278,17 @@ impl Driver for Sink<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_from_stdin_is_recognised() {
+        assert!(is_copy_from_stdin("COPY t (a, b) FROM stdin"));
+        assert!(is_copy_from_stdin(
+            "copy public.t from STDIN with (format csv)"
+        ));
+        assert!(!is_copy_from_stdin("COPY t FROM '/srv/t.csv'"));
+        assert!(!is_copy_from_stdin("COPY t TO STDOUT"));
+        assert!(!is_copy_from_stdin("SELECT 'COPY x FROM STDIN'"));
+    }
 
     #[test]
     fn excerpts_are_one_short_line() {

@@ -122,6 +122,12 @@ impl Database {
     pub async fn connect_with(url: &str, options: &ConnectOptions) -> Result<Database, Error> {
         match driver::connect(url, options).await {
             Ok(driver) => Ok(Database { driver }),
+            // A URL godwit cannot use is bad configuration, not an unreachable server.
+            Err(e) if e.kind == driver::DriverErrorKind::Config => Err(Error::Config(format!(
+                "{} (URL `{}`)",
+                util::scrub(&e.message, url),
+                redact_url(url)
+            ))),
             Err(e) => Err(Error::Connect {
                 url: redact_url(url),
                 message: util::scrub(&e.message, url),

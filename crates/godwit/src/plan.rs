@@ -22,6 +22,9 @@ pub enum Target {
     Current,
     /// Go up or down to exactly this version.
     Version(Version),
+    /// Go down to an empty database (`none`, what `godwit current` prints for one), undoing
+    /// every applied migration; a rollback script can pass back whatever `current` printed.
+    Empty,
 }
 
 impl FromStr for Target {
@@ -31,8 +34,9 @@ impl FromStr for Target {
         match t.to_ascii_lowercase().as_str() {
             "latest" | "" => Ok(Target::Latest),
             "current" => Ok(Target::Current),
+            "none" => Ok(Target::Empty),
             _ => Version::parse(t).map(Target::Version).map_err(|e| {
-                format!("{e}; a target is `latest`, `current` or a version such as `3` or `1.2`")
+                format!("{e}; a target is `latest`, `current`, `none` or a version such as `3` or `1.2`")
             }),
         }
     }
@@ -43,6 +47,7 @@ impl fmt::Display for Target {
         match self {
             Target::Latest => f.write_str("latest"),
             Target::Current => f.write_str("current"),
+            Target::Empty => f.write_str("none"),
             Target::Version(v) => write!(f, "{v}"),
         }
     }
@@ -404,7 +409,7 @@ impl<'a> Catalog<'a> {
         }
         match target {
             Target::Latest => self.baselines.values().next_back(),
-            Target::Current => None,
+            Target::Current | Target::Empty => None,
             Target::Version(t) => self
                 .baselines
                 .range(..=t.clone())
@@ -754,7 +759,7 @@ impl<'a> Catalog<'a> {
                 return State::BelowBaseline;
             }
         }
-        if matches!(options.target, Target::Current) {
+        if matches!(options.target, Target::Current | Target::Empty) {
             return State::AboveTarget;
         }
         if target.as_ref().is_some_and(|t| version > t) {
@@ -771,6 +776,7 @@ impl<'a> Catalog<'a> {
         let current = self.current().cloned();
         match &options.target {
             Target::Current => current,
+            Target::Empty => None,
             Target::Version(t) => Some(t.clone()),
             Target::Latest => {
                 let newest_file = self.versioned.keys().next_back().cloned();
@@ -811,10 +817,19 @@ impl<'a> Catalog<'a> {
     pub fn plan_migrate(&self, options: &Options) -> Result<Plan, PlanError> {
         self.check_target(&options.target)?;
         let current = self.current().cloned();
-        if let (Target::Version(t), Some(c)) = (&options.target, &current) {
-            if t < c {
-                return self.plan_down(t.clone());
+        match (&options.target, &current) {
+            (Target::Version(t), Some(c)) if t < c => return self.plan_down(t.clone()),
+            (Target::Empty, Some(_)) => return self.plan_down_to(None),
+            (Target::Empty, None) => {
+                return Ok(Plan {
+                    steps: Vec::new(),
+                    on_error: Vec::new(),
+                    current: None,
+                    pending: 0,
+                    direction: Direction::Down,
+                })
             }
+            _ => {}
         }
         self.check_failed()?;
         self.check_squashed_away()?;
@@ -846,7 +861,7 @@ impl<'a> Catalog<'a> {
             Target::Version(v) => Some(v.clone()),
             _ => None,
         };
-        if !matches!(options.target, Target::Current) {
+        if !matches!(options.target, Target::Current | Target::Empty) {
             for (version, m) in &self.versioned {
                 if self.applied.is_applied(version) || self.below_baseline(version) {
                     continue;

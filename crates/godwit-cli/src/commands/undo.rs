@@ -14,8 +14,13 @@ pub struct Args {
 }
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let mut to_empty = false;
     let target = match settings.target.trim().to_ascii_lowercase().as_str() {
         "latest" | "" => None,
+        "none" => {
+            to_empty = true;
+            None
+        }
         "current" => return Err(CliError::Setting {
             message: "`undo --target current` would undo nothing".into(),
             hint:
@@ -34,9 +39,12 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     )?;
     let mut db = context::connect(settings, false).await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
-    let report = match sql.writer() {
-        Some(w) => migrator.undo_dry_run(&mut db, target, w).await,
-        None => migrator.undo(&mut db, target).await,
+    // Down to `none` is a migrate to an empty database: every applied version is undone.
+    let report = match (sql.writer(), to_empty) {
+        (Some(w), true) => migrator.migrate_dry_run(&mut db, w).await,
+        (None, true) => migrator.migrate(&mut db).await,
+        (Some(w), false) => migrator.undo_dry_run(&mut db, target, w).await,
+        (None, false) => migrator.undo(&mut db, target).await,
     };
     let _ = db.close().await;
     let report = report?;

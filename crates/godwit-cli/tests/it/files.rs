@@ -123,3 +123,39 @@ fn config_file_paths_are_relative_to_the_file() {
         .stderr_has("Applied V1 a");
     assert!(p.path().join("app/db/app.db").exists());
 }
+
+#[test]
+fn unknown_url_scheme_is_bad_configuration() {
+    let p = Project::new(Kind::Sqlite);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);");
+    p.godwit(&["migrate", "--url", "oracle://scott:tiger@db/orcl"])
+        .code(2)
+        .stderr_has("unsupported URL scheme")
+        .stderr_has("scott:***@");
+}
+
+#[test]
+fn refused_sqlite_run_leaves_no_database_file() {
+    let p = Project::new(Kind::Sqlite);
+    p.migration("V1__a.sql", "CREATE TABLE ${missing} (id INT);");
+    p.godwit(&["migrate"]).code(2);
+    assert!(
+        !p.db.sqlite_exists(),
+        "a refused run created the SQLite file"
+    );
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);");
+    p.godwit(&["migrate"]).success();
+    assert!(p.db.sqlite_exists());
+}
+
+#[test]
+fn postgres_copy_from_stdin_is_refused_before_anything_runs() {
+    let p = Project::new(Kind::Postgres);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);")
+        .migration("V2__load.sql", "COPY a (id) FROM stdin;\n1\n2\n\\.\n");
+    p.godwit(&["migrate"])
+        .code(2)
+        .stderr_has("migrations/V2__load.sql:1")
+        .stderr_has("COPY ... FROM STDIN");
+    assert!(!p.db.tables().contains(&"a".to_string()));
+}

@@ -267,3 +267,30 @@ fn new_writes_the_next_files() {
     assert!(p.path().join("migrations/U2__add_email.sql").exists());
     p.godwit(&["validate"]).success();
 }
+
+on_every_database!(target_none_undoes_everything);
+
+fn target_none_undoes_everything(kind: Kind) {
+    let p = Project::new(kind);
+    // A rollback script passes back what `current` printed before the upgrade: `none` here.
+    let before = p.godwit(&["current"]).stdout;
+    assert_eq!(before, "none\n");
+    three_reversible(&p);
+    p.godwit(&["migrate"]).success();
+    p.godwit(&["migrate", "--target", before.trim(), "--dry-run"])
+        .success()
+        .stdout_has("DROP TABLE a;");
+    p.godwit(&["migrate", "--target", "none"])
+        .success()
+        .stderr_has("Undid V1")
+        .stderr_has("now at version none");
+    assert_eq!(p.godwit(&["current"]).stdout, "none\n");
+    p.godwit(&["migrate"])
+        .success()
+        .stderr_has("now at version 3");
+    p.godwit(&["undo", "--target", "none"])
+        .success()
+        .stderr_has("now at version none");
+    let tables = p.db.tables();
+    assert_eq!(tables, ["godwit_schema_history"], "{tables:?}");
+}

@@ -171,8 +171,14 @@ pub fn insert_history(dialect: Dialect, table: &HistoryTable, row: &NewRow<'_>) 
         Dialect::MySql => "next_rank.r".to_string(),
         _ => format!("COALESCE(MAX({}), 0) + 1", q("installed_rank")),
     };
+    // `installed_on` is when the migration finished. PostgreSQL's column default, `now()`, is
+    // when its transaction began, so it is given explicitly there.
+    let (on_column, on_value) = match dialect {
+        Dialect::Postgres => (format!(", {}", q("installed_on")), ", clock_timestamp()"),
+        Dialect::MySql | Dialect::Sqlite => (String::new(), ""),
+    };
     format!(
-        "INSERT INTO {t} ({}, {}, {}, {}, {}, {}, {}, {}, {}) SELECT {rank_expr}, {version}, {}, {}, {}, {checksum}, {}, {execution_time}, {success} FROM {source}",
+        "INSERT INTO {t} ({}, {}, {}, {}, {}, {}, {}, {}, {}{on_column}) SELECT {rank_expr}, {version}, {}, {}, {}, {checksum}, {}, {execution_time}, {success}{on_value} FROM {source}",
         q("installed_rank"),
         q("version"),
         q("description"),
@@ -297,7 +303,7 @@ mod tests {
         };
         let pg = insert_history(Dialect::Postgres, &table(), &row);
         assert!(pg.contains("COALESCE(MAX(\"installed_rank\"), 0) + 1, '1.2', 'add o''brien'"));
-        assert!(pg.ends_with("12, TRUE FROM \"godwit_schema_history\""));
+        assert!(pg.ends_with("12, TRUE, clock_timestamp() FROM \"godwit_schema_history\""));
         let my = insert_history(Dialect::MySql, &table(), &row);
         assert!(my.contains("AS next_rank"));
     }

@@ -106,6 +106,8 @@ pub enum DriverErrorKind {
     Statement,
     /// The lock was not obtained in time.
     LockTimeout,
+    /// The URL is not one godwit can use (unknown scheme, unparsable): bad configuration.
+    Config,
 }
 
 impl DriverError {
@@ -230,7 +232,7 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<Box<dy
         "mysql" | "mariadb" => Ok(Box::new(mysql::MySqlDriver::connect(url, options).await?)),
         "sqlite" => Ok(Box::new(sqlite::SqliteDriver::connect(url, options).await?)),
         _ => Err(DriverError {
-            kind: DriverErrorKind::Connection,
+            kind: DriverErrorKind::Config,
             message: format!(
                 "unsupported URL scheme `{scheme}`: use postgres://, mysql://, mariadb:// or sqlite://"
             ),

@@ -31,7 +31,7 @@ impl MySqlDriver {
     pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<MySqlDriver> {
         let opts = MySqlConnectOptions::from_str(&sqlx_url(url))
             .map_err(|e| DriverError {
-                kind: DriverErrorKind::Connection,
+                kind: DriverErrorKind::Config,
                 message: format!(
                     "invalid MySQL URL: {}",
                     crate::util::scrub(&e.to_string(), url)

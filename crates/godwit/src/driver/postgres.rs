@@ -32,7 +32,7 @@ impl PgDriver {
     pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<PgDriver> {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| DriverError {
-                kind: DriverErrorKind::Connection,
+                kind: DriverErrorKind::Config,
                 message: format!(
                     "invalid PostgreSQL URL: {}",
                     crate::util::scrub(&e.to_string(), url)

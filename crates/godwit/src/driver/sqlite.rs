@@ -31,6 +31,9 @@ pub struct SqliteDriver {
     in_step: bool,
     /// How long a statement waits for another connection's lock (the lock timeout).
     busy_timeout: Duration,
+    /// The file this connection created, removed again on close if nothing was written to it,
+    /// so that a run refused for bad input leaves no empty database behind.
+    created: Option<std::path::PathBuf>,
 }
 
 const SAVEPOINT: &str = "godwit_migration";
@@ -40,7 +43,7 @@ impl SqliteDriver {
     pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<SqliteDriver> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| DriverError {
-                kind: DriverErrorKind::Connection,
+                kind: DriverErrorKind::Config,
                 message: format!("invalid SQLite URL: {e}"),
                 code: None,
             })?
@@ -56,6 +59,11 @@ impl SqliteDriver {
             && !database.is_empty()
             && database != ":memory:"
             && !opts.get_filename().exists();
+        let created = (options.create_if_missing
+            && !database.is_empty()
+            && database != ":memory:"
+            && !opts.get_filename().exists())
+        .then(|| opts.get_filename().to_path_buf());
         let opts = if missing {
             SqliteConnectOptions::from_str("sqlite::memory:")
                 .map_err(connection_error)?
@@ -79,6 +87,7 @@ impl SqliteDriver {
             locked: false,
             in_step: false,
             busy_timeout: options.lock_timeout,
+            created,
         })
     }
 
@@ -107,6 +116,7 @@ impl SqliteDriver {
             locked: false,
             in_step: false,
             busy_timeout: Duration::from_millis(u64::try_from(busy_ms).unwrap_or(0)),
+            created: None,
         })
     }
 
@@ -308,6 +318,23 @@ impl Driver for SqliteDriver {
                 return rolled_back;
             }
         }
-        self.conn.close().await.map_err(DriverError::from)
+        // A file this run created and left without a single object is not a database anyone
+        // asked for: a run refused for bad input must leave nothing behind.
+        let unused = match &self.created {
+            Some(_) => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master")
+                .fetch_one(&mut *self.conn)
+                .await
+                .is_ok_and(|n| n == 0),
+            None => false,
+        };
+        let closed = self.conn.close().await.map_err(DriverError::from);
+        if let (true, Some(path)) = (unused, &self.created) {
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        closed
     }
 }
