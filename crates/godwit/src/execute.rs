@@ -573,6 +573,8 @@ impl Executor<'_> {
                             )
                             .await;
                     }
+                    // What was applied before the failure is reported as applied: make it durable.
+                    let _ = db.sync().await;
                     report.final_version = Applied::from_history(&applied_rows)
                         .current()
                         .map(|v| v.to_string());
@@ -582,6 +584,8 @@ impl Executor<'_> {
                 }
             }
         }
+        // Success is reported only once everything applied is on disk.
+        db.sync().await.map_err(Error::from_driver)?;
         report.final_version = Applied::from_history(&applied_rows)
             .current()
             .map(|v| v.to_string());
@@ -839,6 +843,10 @@ impl Executor<'_> {
             })?;
             let splitter =
                 Splitter::new(reader, db.dialect()).with_placeholders(placeholders.clone());
+            // Inside a transaction, statements go to the server in batches (as few round trips
+            // as the protocol allows); memory stays bounded by the batch size.
+            let mut batch: Vec<godwit_sql::Statement> = Vec::new();
+            let mut batch_bytes = 0usize;
             for statement in splitter {
                 let s = statement.map_err(|e| {
                     (
@@ -847,12 +855,21 @@ impl Executor<'_> {
                         DriverError::statement(e.to_string()),
                     )
                 })?;
-                db.execute(&s.sql)
-                    .await
-                    .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
-                executed += 1;
+                if !transactional {
+                    db.execute(&s.sql)
+                        .await
+                        .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
+                    executed += 1;
+                    continue;
+                }
+                batch_bytes += s.sql.len();
+                batch.push(s);
+                if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_STATEMENTS {
+                    flush_batch(db, &mut batch, &mut executed).await?;
+                    batch_bytes = 0;
+                }
             }
-            Ok(())
+            flush_batch(db, &mut batch, &mut executed).await
         }
         .await;
         let elapsed = started.elapsed();
@@ -891,14 +908,18 @@ impl Executor<'_> {
                 true,
             );
             let sql = dialect::insert_history(db.dialect(), table, &row);
-            if let Err(e) = db.execute(&sql).await {
+            let written = if transactional {
+                db.execute_and_commit(&sql).await
+            } else {
+                db.execute(&sql).await
+            };
+            if let Err(e) = written {
                 if transactional {
                     let _ = db.rollback().await;
                 }
                 return Err(fail(None, excerpt(&sql), e, transactional));
             }
-        }
-        if transactional {
+        } else if transactional {
             db.commit()
                 .await
                 .map_err(|e| fail(None, "COMMIT".into(), e, true))?;
@@ -1096,6 +1117,34 @@ fn peek_first_line(
     Ok(())
 }
 
+/// A batch is sent once it holds this many bytes of SQL or this many statements.
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_STATEMENTS: usize = 5_000;
+
+/// Sends the statements collected so far as one batch.
+async fn flush_batch(
+    db: &mut dyn Driver,
+    batch: &mut Vec<godwit_sql::Statement>,
+    executed: &mut usize,
+) -> Result<(), (Option<u32>, String, DriverError)> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let texts: Vec<&str> = batch.iter().map(|s| s.sql.as_str()).collect();
+    match db.execute_batch(&texts).await {
+        Ok(()) => {
+            *executed += batch.len();
+            batch.clear();
+            Ok(())
+        }
+        Err((index, e)) => {
+            *executed += index;
+            let failed = &batch[index.min(batch.len() - 1)];
+            Err((Some(failed.line), excerpt(&failed.sql), e))
+        }
+    }
+}
+
 /// `COPY <table> FROM STDIN`: the data would follow on the client's copy protocol.
 fn is_copy_from_stdin(sql: &str) -> bool {
     let words: Vec<String> = sql
@@ -1263,6 +1312,29 @@ impl Driver for Sink<'_, '_> {
         }
         self.statement(sql);
         Ok(())
+    }
+    async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        if !self.is_dry_run() {
+            return self.inner.execute_batch(statements).await;
+        }
+        for sql in statements {
+            self.statement(sql);
+        }
+        Ok(())
+    }
+    async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
+        if !self.is_dry_run() {
+            return self.inner.execute_and_commit(sql).await;
+        }
+        self.statement(sql);
+        self.write("COMMIT;");
+        Ok(())
+    }
+    async fn sync(&mut self) -> DriverResult<()> {
+        if self.is_dry_run() {
+            return Ok(());
+        }
+        self.inner.sync().await
     }
     fn note(&mut self, text: &str) {
         if self.is_dry_run() {

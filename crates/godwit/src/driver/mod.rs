@@ -219,6 +219,29 @@ pub trait Driver: Send {
     /// Runs one statement (or several, where the dialect allows it in one message).
     async fn execute(&mut self, sql: &str) -> DriverResult<()>;
 
+    /// Runs statements in order, in as few round trips as the protocol allows, stopping at
+    /// the first failure, which it reports with the index of the failing statement. Only
+    /// called inside a transaction.
+    async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        for (i, sql) in statements.iter().enumerate() {
+            self.execute(sql).await.map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` (a history row) and commits the transaction, in one round trip where the
+    /// protocol allows it.
+    async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
+        self.execute(sql).await?;
+        self.commit().await
+    }
+
+    /// Makes every commit so far durable. Drivers that let migration commits defer their disk
+    /// flush (PostgreSQL) flush here, once, before a run reports success or failure.
+    async fn sync(&mut self) -> DriverResult<()> {
+        Ok(())
+    }
+
     /// Closes the connection cleanly.
     async fn close(self: Box<Self>) -> DriverResult<()>;
 }
@@ -411,5 +434,42 @@ mod tests {
         assert_ne!(plain.lock_key("a"), plain.lock_key("b"));
         let qualified = HistoryTable::parse("audit.history", None).unwrap();
         assert_eq!(qualified.lock_key("public"), "godwit:audit.history");
+    }
+}
+
+/// Joins statements into one message. The separator starts on a new line so that a statement
+/// ending in a `--` comment cannot swallow it.
+pub(crate) fn join_statements(prefix: &str, statements: &[&str], suffix: &str) -> String {
+    let len = prefix.len() + suffix.len() + statements.iter().map(|s| s.len() + 3).sum::<usize>();
+    let mut message = String::with_capacity(len);
+    message.push_str(prefix);
+    for sql in statements {
+        message.push_str(sql);
+        message.push_str("\n;\n");
+    }
+    message.push_str(suffix);
+    message
+}
+
+/// Runs a multi-statement message and counts the statements that completed, so that a failure
+/// can be pinned on the statement that caused it.
+pub(crate) async fn run_counted<'c, DB, E>(
+    executor: E,
+    message: &'c str,
+) -> Result<(), (usize, sqlx::Error)>
+where
+    DB: sqlx::Database,
+    E: sqlx::Executor<'c, Database = DB>,
+{
+    use futures_util::TryStreamExt as _;
+    let mut stream = executor.fetch_many(sqlx::raw_sql(message));
+    let mut done = 0usize;
+    loop {
+        match stream.try_next().await {
+            Ok(Some(sqlx::Either::Left(_))) => done += 1,
+            Ok(Some(sqlx::Either::Right(_))) => {}
+            Ok(None) => return Ok(()),
+            Err(e) => return Err((done, e)),
+        }
     }
 }

@@ -24,7 +24,15 @@ pub struct MySqlDriver {
     conn: Conn<MySql>,
     session: Session,
     lock_name: Option<String>,
+    /// `begin` was called: the next message starts the transaction (saves a round trip).
+    pending_begin: bool,
 }
+
+/// How a migration's transaction starts, sent in front of its first statements.
+const BEGIN: &str = "START TRANSACTION;\n";
+
+/// Statements per message at most: MySQL answers each one with its own result.
+const BATCH_STATEMENTS: usize = 2_000;
 
 impl MySqlDriver {
     /// Connects to a `mysql://` or `mariadb://` URL.
@@ -77,6 +85,7 @@ impl MySqlDriver {
             conn,
             session: Session::default(),
             lock_name: None,
+            pending_begin: false,
         };
         let row = sqlx::query(
             "SELECT CAST(SUBSTRING_INDEX(USER(), '@', 1) AS CHAR), CAST(DATABASE() AS CHAR), CAST(VERSION() AS CHAR)",
@@ -293,6 +302,9 @@ impl Driver for MySqlDriver {
     }
 
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
+        if std::mem::take(&mut self.pending_begin) {
+            self.run("START TRANSACTION").await?;
+        }
         let rows = sqlx::query(sql)
             .fetch_all(&mut *self.conn)
             .await
@@ -301,19 +313,84 @@ impl Driver for MySqlDriver {
     }
 
     async fn begin(&mut self) -> DriverResult<()> {
-        self.run("START TRANSACTION").await
+        self.pending_begin = true;
+        Ok(())
     }
 
     async fn commit(&mut self) -> DriverResult<()> {
+        if std::mem::take(&mut self.pending_begin) {
+            return Ok(());
+        }
         self.run("COMMIT").await
     }
 
     async fn rollback(&mut self) -> DriverResult<()> {
+        if std::mem::take(&mut self.pending_begin) {
+            return Ok(());
+        }
         self.run("ROLLBACK").await
     }
 
     async fn execute(&mut self, sql: &str) -> DriverResult<()> {
+        if std::mem::take(&mut self.pending_begin) {
+            if sql.contains(';') {
+                self.run(BEGIN).await?;
+            } else {
+                return self.run(&format!("{BEGIN}{sql}")).await;
+            }
+        }
         self.run(sql).await
+    }
+
+    async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        // Statements are sent together, several per message (MySQL's multi-statement
+        // protocol). A statement that holds a `;` itself (a routine body written with
+        // DELIMITER) goes in a message of its own, where the server cannot misread it.
+        let mut start = 0;
+        while start < statements.len() {
+            let alone = statements[start].contains(';');
+            let mut end = start + 1;
+            if !alone {
+                while end < statements.len()
+                    && end - start < BATCH_STATEMENTS
+                    && !statements[end].contains(';')
+                {
+                    end += 1;
+                }
+            }
+            let mut begin = if std::mem::take(&mut self.pending_begin) {
+                BEGIN
+            } else {
+                ""
+            };
+            if alone && !begin.is_empty() {
+                self.run(begin).await.map_err(|e| (start, e))?;
+                begin = "";
+            }
+            let skip = usize::from(!begin.is_empty());
+            let message = if alone {
+                statements[start].to_string()
+            } else {
+                super::join_statements(begin, &statements[start..end], "")
+            };
+            super::run_counted(&mut *self.conn, &message)
+                .await
+                .map_err(|(done, e)| {
+                    let index = (start + done.saturating_sub(skip)).min(end - 1);
+                    (index, mysql_error(e))
+                })?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
+        let begin = if std::mem::take(&mut self.pending_begin) {
+            BEGIN
+        } else {
+            ""
+        };
+        self.run(&format!("{begin}{sql};\nCOMMIT")).await
     }
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {

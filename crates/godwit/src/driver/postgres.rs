@@ -25,7 +25,20 @@ pub struct PgDriver {
     conn: Conn<Postgres>,
     session: Session,
     lock_key: Option<i64>,
+    /// `begin` was called: the next message starts the transaction (saves a round trip).
+    pending_begin: bool,
+    /// A migration committed without waiting for its WAL flush; `sync` makes it durable.
+    deferred: bool,
 }
+
+/// How a migration's transaction starts. Its commit does not wait for the disk: a run flushes
+/// once, in `sync`, before it reports anything as applied. A crash before that loses the last
+/// migrations whole and in order (each with its history row), leaving the database at an
+/// earlier version that the next run continues from. Each commit still releases that
+/// migration's locks at once.
+const BEGIN: &str = "BEGIN;\nSET LOCAL synchronous_commit TO OFF;\n";
+/// The statements `BEGIN` sends before the caller's.
+const BEGIN_STATEMENTS: usize = 2;
 
 impl PgDriver {
     /// Connects to a `postgres://` or `postgresql://` URL.
@@ -71,6 +84,8 @@ impl PgDriver {
             conn,
             session: Session::default(),
             lock_key: None,
+            pending_begin: false,
+            deferred: false,
         };
         let row = sqlx::query(
             "SELECT current_user::text, current_database()::text, current_schema()::text, current_setting('server_version')",
@@ -99,6 +114,15 @@ impl PgDriver {
             .await
             .map_err(pg_error)?;
         Ok(())
+    }
+
+    /// The transaction start still to send, if `begin` was called and nothing sent since.
+    fn take_begin(&mut self) -> &'static str {
+        if std::mem::take(&mut self.pending_begin) {
+            BEGIN
+        } else {
+            ""
+        }
     }
 }
 
@@ -270,6 +294,10 @@ impl Driver for PgDriver {
     }
 
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
+        let begin = self.take_begin();
+        if !begin.is_empty() {
+            self.run(begin).await?;
+        }
         let rows = sqlx::query(sql)
             .fetch_all(&mut *self.conn)
             .await
@@ -278,19 +306,67 @@ impl Driver for PgDriver {
     }
 
     async fn begin(&mut self) -> DriverResult<()> {
-        self.run("BEGIN").await
+        self.pending_begin = true;
+        Ok(())
     }
 
     async fn commit(&mut self) -> DriverResult<()> {
-        self.run("COMMIT").await
+        if std::mem::take(&mut self.pending_begin) {
+            return Ok(());
+        }
+        self.run("COMMIT").await?;
+        self.deferred = true;
+        Ok(())
     }
 
     async fn rollback(&mut self) -> DriverResult<()> {
+        if std::mem::take(&mut self.pending_begin) {
+            return Ok(());
+        }
         self.run("ROLLBACK").await
     }
 
     async fn execute(&mut self, sql: &str) -> DriverResult<()> {
-        self.run(sql).await
+        let begin = self.take_begin();
+        if begin.is_empty() {
+            self.run(sql).await
+        } else {
+            self.run(&format!("{begin}{sql}")).await
+        }
+    }
+
+    async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        let begin = self.take_begin();
+        let skip = if begin.is_empty() {
+            0
+        } else {
+            BEGIN_STATEMENTS
+        };
+        let message = super::join_statements(begin, statements, "");
+        super::run_counted(&mut *self.conn, &message)
+            .await
+            .map_err(|(done, e)| {
+                let index = done
+                    .saturating_sub(skip)
+                    .min(statements.len().saturating_sub(1));
+                (index, pg_error(e))
+            })
+    }
+
+    async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
+        let begin = self.take_begin();
+        self.run(&format!("{begin}{sql}\n;\nCOMMIT")).await?;
+        self.deferred = true;
+        Ok(())
+    }
+
+    async fn sync(&mut self) -> DriverResult<()> {
+        if std::mem::take(&mut self.deferred) {
+            // A transaction that gets an xid writes a commit record; committing it synchronously
+            // waits until the WAL is on disk up to that record, which covers every earlier commit.
+            self.run("BEGIN;\nSELECT txid_current();\nCOMMIT").await?;
+        }
+        Ok(())
     }
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {
