@@ -417,26 +417,6 @@ where
     )))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_keys_name_the_schema_where_the_table_lives() {
-        let plain = HistoryTable::parse("godwit_schema_history", None).unwrap();
-        assert_eq!(
-            plain.lock_key("app_db"),
-            "godwit:app_db.godwit_schema_history"
-        );
-        assert_eq!(plain.lock_key(""), "godwit:godwit_schema_history");
-        // Two databases on one MySQL server never share a lock; a qualified table keys on
-        // its own schema whatever the connection's default.
-        assert_ne!(plain.lock_key("a"), plain.lock_key("b"));
-        let qualified = HistoryTable::parse("audit.history", None).unwrap();
-        assert_eq!(qualified.lock_key("public"), "godwit:audit.history");
-    }
-}
-
 /// Joins statements into one message. The separator starts on a new line so that a statement
 /// ending in a `--` comment cannot swallow it.
 pub(crate) fn join_statements(prefix: &str, statements: &[&str], suffix: &str) -> String {
@@ -471,5 +451,25 @@ where
             Ok(None) => return Ok(()),
             Err(e) => return Err((done, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_name_the_schema_where_the_table_lives() {
+        let plain = HistoryTable::parse("godwit_schema_history", None).unwrap();
+        assert_eq!(
+            plain.lock_key("app_db"),
+            "godwit:app_db.godwit_schema_history"
+        );
+        assert_eq!(plain.lock_key(""), "godwit:godwit_schema_history");
+        // Two databases on one MySQL server never share a lock; a qualified table keys on
+        // its own schema whatever the connection's default.
+        assert_ne!(plain.lock_key("a"), plain.lock_key("b"));
+        let qualified = HistoryTable::parse("audit.history", None).unwrap();
+        assert_eq!(qualified.lock_key("public"), "godwit:audit.history");
     }
 }
