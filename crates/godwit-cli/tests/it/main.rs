@@ -8,6 +8,7 @@ mod callbacks;
 mod connection;
 mod data;
 mod dialects;
+mod durability;
 mod files;
 #[cfg(target_os = "linux")]
 mod large;
