@@ -342,13 +342,15 @@ pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>>
                 }),
             }
         }
-        for path in files {
-            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            if !seen_files.insert(canonical) {
-                continue;
-            }
-            let relative = path.strip_prefix(location).unwrap_or(&path);
-            match load_file(&path, relative) {
+        // Overlapping locations (`migrations` and `migrations/sub`) must not list a file twice:
+        // each location is resolved once, and a file is known by that root plus its path.
+        let root = std::fs::canonicalize(location).unwrap_or_else(|_| location.clone());
+        files.retain(|path| {
+            let relative = path.strip_prefix(location).unwrap_or(path);
+            seen_files.insert(root.join(relative))
+        });
+        for loaded in load_files(location, &files) {
+            match loaded {
                 Ok(Some(m)) => migrations.push(m),
                 Ok(None) => {}
                 Err(p) => problems.push(p),
@@ -363,6 +365,44 @@ pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>>
             Err(problems)
         }
     }
+}
+
+/// Reads and checksums files, on a few threads when there are many (validating a project with
+/// thousands of applied files is mostly this). The results keep the order of `files`.
+fn load_files(location: &Path, files: &[PathBuf]) -> Vec<Result<Option<Migration>, FileProblem>> {
+    let load = |path: &PathBuf| {
+        let relative = path.strip_prefix(location).unwrap_or(path);
+        load_file(path, relative)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if files.len() < 64 || threads < 2 {
+        return files.iter().map(load).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .zip(files.chunks(chunk))
+            .flat_map(|(handle, part)| {
+                handle.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|p| {
+                            Err(FileProblem {
+                                paths: vec![p.display().to_string()],
+                                line: None,
+                                message: "reading this file failed unexpectedly".into(),
+                                hint: None,
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }
 
 fn relative_script(relative: &Path) -> String {
@@ -404,14 +444,22 @@ fn load_file(path: &Path, relative: &Path) -> Result<Option<Migration>, FileProb
         message: format!("cannot read: {e}"),
         hint: None,
     })?;
-    let checksum = scan_text(std::io::BufReader::with_capacity(64 * 1024, file)).map_err(
-        |(line, message)| FileProblem {
-            paths: vec![display_path.clone()],
-            line,
-            message,
-            hint: Some("migration files must be UTF-8 text".into()),
-        },
-    )?;
+    // Small files (nearly all) are read whole; large ones are streamed in bounded memory.
+    let small = file.metadata().is_ok_and(|m| m.len() <= 256 * 1024);
+    let scanned = if small {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut bytes)
+            .map_err(|e| (None, format!("cannot read: {e}")))
+            .and_then(|_| scan_text(bytes.as_slice()))
+    } else {
+        scan_text(std::io::BufReader::with_capacity(64 * 1024, file))
+    };
+    let checksum = scanned.map_err(|(line, message)| FileProblem {
+        paths: vec![display_path.clone()],
+        line,
+        message,
+        hint: Some("migration files must be UTF-8 text".into()),
+    })?;
     Ok(Some(Migration {
         kind,
         version,

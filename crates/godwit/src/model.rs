@@ -49,23 +49,16 @@ impl Version {
         &self.text
     }
 
-    /// The parts that matter for comparison: leading zeros of each part stripped, trailing zero
-    /// parts dropped.
-    fn significant_parts(&self) -> impl Iterator<Item = &str> + Clone {
-        let parts: Vec<&str> = self
-            .text
-            .split('.')
-            .map(|p| {
-                let t = p.trim_start_matches('0');
-                if t.is_empty() {
-                    "0"
-                } else {
-                    t
-                }
-            })
-            .collect();
-        let keep = parts.iter().rposition(|p| *p != "0").map_or(0, |i| i + 1);
-        parts.into_iter().take(keep)
+    /// Each part with its leading zeros stripped (`007` -> `7`, `0` stays `0`).
+    fn parts(&self) -> impl Iterator<Item = &str> {
+        self.text.split('.').map(|p| {
+            let t = p.trim_start_matches('0');
+            if t.is_empty() {
+                "0"
+            } else {
+                t
+            }
+        })
     }
 }
 
@@ -75,13 +68,27 @@ fn compare_digits(a: &str, b: &str) -> Ordering {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        let mut a = self.significant_parts();
-        let mut b = other.significant_parts();
+        // Part by part, without allocating: sorting and looking up versions is on the hot path
+        // of every run. Missing parts count as zero, so `1.0` equals `1`.
+        let mut a = self.parts();
+        let mut b = other.parts();
         loop {
             match (a.next(), b.next()) {
                 (None, None) => return Ordering::Equal,
-                (Some(_), None) => return Ordering::Greater,
-                (None, Some(_)) => return Ordering::Less,
+                (Some(x), None) => {
+                    return if x == "0" && a.all(|p| p == "0") {
+                        Ordering::Equal
+                    } else {
+                        Ordering::Greater
+                    };
+                }
+                (None, Some(y)) => {
+                    return if y == "0" && b.all(|p| p == "0") {
+                        Ordering::Equal
+                    } else {
+                        Ordering::Less
+                    };
+                }
                 (Some(x), Some(y)) => match compare_digits(x, y) {
                     Ordering::Equal => continue,
                     other => return other,
@@ -107,7 +114,17 @@ impl Eq for Version {}
 
 impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for part in self.significant_parts() {
+        // Trailing zero parts are left out, consistently with `Eq` (`1.0` = `1`).
+        let mut zeros = 0usize;
+        for part in self.parts() {
+            if part == "0" {
+                zeros += 1;
+                continue;
+            }
+            for _ in 0..zeros {
+                "0".hash(state);
+            }
+            zeros = 0;
             part.hash(state);
         }
     }

@@ -94,6 +94,17 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
 
 /// The query that reads the history, oldest first, with `installed_on` as text.
 pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
+    format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        history_columns(dialect).join(", "),
+        qualified(dialect, table),
+        quote_ident(dialect, "installed_rank"),
+    )
+}
+
+/// The ten columns a history read returns, in [`crate::model::HistoryRow`]'s order, with
+/// `installed_on` as text and `success` as an integer where the column is not a boolean.
+pub fn history_columns(dialect: Dialect) -> Vec<String> {
     let q = |s: &str| quote_ident(dialect, s);
     let installed_on = match dialect {
         Dialect::Postgres => format!("to_char({}, 'YYYY-MM-DD HH24:MI:SS')", q("installed_on")),
@@ -106,8 +117,7 @@ pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
         Dialect::MySql => format!("CAST({} AS SIGNED)", q("success")),
         Dialect::Sqlite => format!("CAST({} AS INTEGER)", q("success")),
     };
-    format!(
-        "SELECT {}, {}, {}, {}, {}, {}, {}, {installed_on}, {}, {success} FROM {} ORDER BY {}",
+    vec![
         q("installed_rank"),
         q("version"),
         q("description"),
@@ -115,10 +125,10 @@ pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
         q("script"),
         q("checksum"),
         q("installed_by"),
+        installed_on,
         q("execution_time"),
-        qualified(dialect, table),
-        q("installed_rank"),
-    )
+        success,
+    ]
 }
 
 /// A history row to write; the rank is computed by the database under the lock.

@@ -417,6 +417,16 @@ where
     )))
 }
 
+/// Whether a host names this machine (a TCP loopback address or a Unix socket directory).
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.starts_with('/')
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Joins statements into one message. The separator starts on a new line so that a statement
 /// ending in a `--` comment cannot swallow it.
 pub(crate) fn join_statements(prefix: &str, statements: &[&str], suffix: &str) -> String {

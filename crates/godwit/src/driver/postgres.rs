@@ -54,6 +54,15 @@ impl PgDriver {
             })?
             .application_name("godwit")
             .disable_statement_logging();
+        // On the loopback interface TLS protects nothing and its handshake costs more than the
+        // rest of a no-op run, so godwit does not negotiate it there unless the URL asks.
+        let opts = if !url.to_ascii_lowercase().contains("sslmode=")
+            && super::is_loopback(opts.get_host())
+        {
+            opts.ssl_mode(sqlx::postgres::PgSslMode::Disable)
+        } else {
+            opts
+        };
         let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
             .await
             .map_err(|_| DriverError {
