@@ -881,8 +881,11 @@ impl Executor<'_> {
                 let _ = db.leave_no_transaction().await;
             }
             // A data migration changes rows, which every database rolls back (MySQL included).
+            // Outside a transaction even the failing statement may leave something behind
+            // (a failed CREATE INDEX CONCURRENTLY leaves an INVALID index), so the failure is
+            // recorded whatever ran before it.
             let rows_only = step.action == Action::Data;
-            let changed = executed > 0 && (!transactional || (!transactional_ddl && !rows_only));
+            let changed = !transactional || (executed > 0 && !transactional_ddl && !rows_only);
             if changed {
                 if let Some(t) = recorded_type(step) {
                     let row = new_row(step, t, installed_by, elapsed, false);

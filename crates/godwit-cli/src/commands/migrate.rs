@@ -41,8 +41,13 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     let summary = match (report.dry_run, report.migrations) {
         (true, 0) => format!("Dry run: nothing to migrate, database at version {version}"),
         (true, n) => format!(
-            "Dry run: {n} migration{} would run, database would be at version {version}",
-            plural(n)
+            "Dry run: {n} migration{} would {}, database would be at version {version}",
+            plural(n),
+            if report.steps.iter().any(|s| s.kind == "Undo") {
+                "be undone"
+            } else {
+                "run"
+            }
         ),
         (false, 0) => format!("Database is up to date at version {version}"),
         (false, n) => format!(
