@@ -38,6 +38,10 @@ pub struct SqliteDriver {
 
 const SAVEPOINT: &str = "godwit_migration";
 
+/// Statements (and bytes of SQL) sent to the SQLite worker in one call at most.
+const SQLITE_GROUP: usize = 128;
+const SQLITE_GROUP_BYTES: usize = 32 * 1024;
+
 impl SqliteDriver {
     /// Opens a `sqlite://path` or `sqlite::memory:` URL.
     pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<SqliteDriver> {
@@ -308,6 +312,28 @@ impl Driver for SqliteDriver {
         } else {
             self.run("ROLLBACK").await
         }
+    }
+
+    async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        // Every call crosses to sqlx's SQLite worker thread and back, which costs more than a
+        // small INSERT: statements go over in groups. sqlx keeps a message's prepared
+        // statements until the message ends, so groups stay small.
+        let mut start = 0;
+        while start < statements.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < statements.len() && end - start < SQLITE_GROUP && bytes < SQLITE_GROUP_BYTES
+            {
+                bytes += statements[end].len();
+                end += 1;
+            }
+            let message = super::join_statements("", &statements[start..end], "");
+            super::run_counted(&mut *self.conn, &message)
+                .await
+                .map_err(|(done, e)| ((start + done).min(end - 1), DriverError::from(e)))?;
+            start = end;
+        }
+        Ok(())
     }
 
     async fn enter_no_transaction(&mut self) -> DriverResult<()> {
