@@ -111,72 +111,25 @@ impl TestDb {
 
     /// Runs SQL directly (not through godwit) and returns the first column of every row as text.
     pub fn query(&self, sql: &str) -> Vec<Option<String>> {
-        use sqlx::Row;
         runtime().block_on(async {
             match self.kind {
                 Kind::Sqlite => {
                     let mut c = sqlx::SqliteConnection::connect(&self.url)
                         .await
                         .expect("connect");
-                    let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
-                    rows.iter()
-                        .map(|r| {
-                            r.try_get::<Option<String>, _>(0)
-                                .or_else(|_| {
-                                    r.try_get::<Option<i64>, _>(0)
-                                        .map(|v| v.map(|v| v.to_string()))
-                                })
-                                .expect("text or integer column")
-                        })
-                        .collect()
+                    first_column(&sqlx::query(sql).fetch_all(&mut c).await.expect(sql))
                 }
                 Kind::Postgres => {
                     let mut c = sqlx::PgConnection::connect(&self.url)
                         .await
                         .expect("connect");
-                    let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql);
-                    rows.iter()
-                        .map(|r| {
-                            r.try_get::<Option<String>, _>(0)
-                                .or_else(|_| {
-                                    r.try_get::<Option<i64>, _>(0)
-                                        .map(|v| v.map(|v| v.to_string()))
-                                })
-                                .or_else(|_| {
-                                    r.try_get::<Option<i32>, _>(0)
-                                        .map(|v| v.map(|v| v.to_string()))
-                                })
-                                .or_else(|_| {
-                                    r.try_get::<Option<bool>, _>(0)
-                                        .map(|v| v.map(|v| v.to_string()))
-                                })
-                                .expect("text, integer or boolean column")
-                        })
-                        .collect()
+                    first_column(&sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql))
                 }
                 Kind::MySql => {
                     let mut c = sqlx::MySqlConnection::connect(&self.url)
                         .await
                         .expect("connect");
-                    let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql);
-                    rows.iter()
-                        .map(|r| {
-                            r.try_get::<Option<String>, _>(0)
-                                .or_else(|_| {
-                                    r.try_get::<Option<i64>, _>(0)
-                                        .map(|v| v.map(|v| v.to_string()))
-                                })
-                                .or_else(|_| {
-                                    r.try_get::<Option<i32>, _>(0)
-                                        .map(|v| v.map(|v| v.to_string()))
-                                })
-                                .or_else(|_| {
-                                    r.try_get::<Option<bool>, _>(0)
-                                        .map(|v| v.map(|v| v.to_string()))
-                                })
-                                .expect("text or integer column")
-                        })
-                        .collect()
+                    first_column(&sqlx::raw_sql(sql).fetch_all(&mut c).await.expect(sql))
                 }
             }
         })
@@ -313,6 +266,29 @@ impl TestDb {
         .flatten()
         .collect()
     }
+}
+
+/// The first column of every row as text (text, integer or boolean columns).
+fn first_column<R: sqlx::Row>(rows: &[R]) -> Vec<Option<String>>
+where
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<bool>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    fn text<T: ToString>(v: Option<T>) -> Option<String> {
+        v.map(|v| v.to_string())
+    }
+    rows.iter()
+        .map(|r| {
+            r.try_get::<Option<String>, _>(0)
+                .or_else(|_| r.try_get::<Option<i64>, _>(0).map(text))
+                .or_else(|_| r.try_get::<Option<i32>, _>(0).map(text))
+                .or_else(|_| r.try_get::<Option<bool>, _>(0).map(text))
+                .expect("a text, integer or boolean column")
+        })
+        .collect()
 }
 
 fn replace_db(url: &str, name: &str) -> String {
