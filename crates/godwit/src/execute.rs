@@ -834,6 +834,9 @@ impl Executor<'_> {
             if let Source::Rust(code) = &m.source {
                 return run_rust(db, code, &label, dry_run, &mut executed).await;
             }
+            if transactional && is_large(&m.source) {
+                return run_pipelined(db, m, placeholders, &mut executed).await;
+            }
             let reader = m.source.open().map_err(|e| {
                 (
                     None,
@@ -1123,6 +1126,77 @@ fn peek_first_line(
 /// A batch is sent once it holds this many bytes of SQL or this many statements.
 const BATCH_BYTES: usize = 1 << 20;
 const BATCH_STATEMENTS: usize = 5_000;
+
+/// Files larger than this are split on a second thread while the server executes the previous
+/// batch: for a big data migration, splitting and executing then overlap instead of taking turns.
+const PIPELINE_BYTES: u64 = 4 << 20;
+
+fn is_large(source: &Source) -> bool {
+    match source {
+        Source::File(path) => std::fs::metadata(path).is_ok_and(|m| m.len() > PIPELINE_BYTES),
+        _ => false,
+    }
+}
+
+/// Runs a large file inside the current transaction, split by a worker thread into batches that
+/// wait in a short queue (two batches at most, so memory stays bounded).
+async fn run_pipelined(
+    db: &mut dyn Driver,
+    m: &Arc<Migration>,
+    placeholders: &Placeholders,
+    executed: &mut usize,
+) -> Result<(), (Option<u32>, String, DriverError)> {
+    type Item = Result<Vec<godwit_sql::Statement>, SplitError>;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Item>(2);
+    let migration = Arc::clone(m);
+    let placeholders = placeholders.clone();
+    let dialect = db.dialect();
+    let worker = std::thread::spawn(move || {
+        let reader = match migration.source.open() {
+            Ok(r) => r,
+            Err(source) => {
+                let _ = tx.blocking_send(Err(SplitError::Io { line: 1, source }));
+                return;
+            }
+        };
+        let mut batch = Vec::new();
+        let mut bytes = 0usize;
+        for statement in Splitter::new(reader, dialect).with_placeholders(placeholders) {
+            match statement {
+                Ok(s) => {
+                    bytes += s.sql.len();
+                    batch.push(s);
+                    if bytes >= BATCH_BYTES || batch.len() >= BATCH_STATEMENTS {
+                        // The receiver is gone when a batch failed: stop splitting.
+                        if tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
+                            return;
+                        }
+                        bytes = 0;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Ok(batch));
+        }
+    });
+    while let Some(item) = rx.recv().await {
+        let mut batch = item.map_err(|e| {
+            (
+                Some(e.line()),
+                String::new(),
+                DriverError::statement(e.to_string()),
+            )
+        })?;
+        flush_batch(db, &mut batch, executed).await?;
+    }
+    let _ = worker.join();
+    Ok(())
+}
 
 /// Sends the statements collected so far as one batch.
 async fn flush_batch(

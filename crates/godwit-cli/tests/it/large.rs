@@ -134,3 +134,37 @@ fn mysql_sends_one_query_per_statement() {
     // 50 INSERTs, CREATE PROCEDURE, CALL, and the second probe itself.
     assert_eq!(n[1] - n[0], 50 + 2 + 1, "{n:?}");
 }
+
+on_every_database!(failure_deep_in_a_large_file_names_its_line);
+
+/// A file big enough to be split on a second thread while it runs: a failure near its end is
+/// still pinned to its line, and on PostgreSQL and SQLite nothing of the file remains.
+fn failure_deep_in_a_large_file_names_its_line(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration(
+        "V1__t.sql",
+        "CREATE TABLE big (id INT, note VARCHAR(100));\n",
+    );
+    let mut text = String::new();
+    let rows = 60_000;
+    for i in 0..rows {
+        text.push_str(&format!(
+            "INSERT INTO big (id, note) VALUES ({i}, 'row {i} padded to make the file large');\n"
+        ));
+    }
+    text.push_str("INSERT INTO no_such_table VALUES (1);\n");
+    assert!(
+        text.len() > 4 << 20,
+        "the file must be large enough to be pipelined"
+    );
+    p.migration("V2__bulk.sql", &text);
+    p.godwit(&["migrate"])
+        .code(1)
+        .stderr_has(&format!("migrations/V2__bulk.sql:{}", rows + 1))
+        .stderr_has("no_such_table");
+    let count = p.db.query("SELECT COUNT(*) FROM big");
+    match kind {
+        Kind::MySql => {}
+        _ => assert_eq!(count, [Some("0".to_string())]),
+    }
+}
