@@ -71,7 +71,7 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "SCHEMA", value_delimiter = ',', global = true)]
     pub schemas: Vec<String>,
 
-    /// Migrate to this version: latest, current, or a version number
+    /// Migrate to this version: latest, current, none (empty) or a version number
     #[arg(
         long,
         value_name = "VERSION",
@@ -684,7 +684,8 @@ static KEYS: &[KeyDoc] = &[
         default_toml: Some("\"latest\""),
         summary: "The version that `migrate` brings the database to.",
         details: "`latest` (every pending migration), `current` (the database's current \
-                  version), or a version such as `\"2.1\"`. A version below the current one makes \
+                  version), `none` (down to an empty database, undoing everything) or a version \
+                  such as `\"2.1\"`. A version below the current one makes \
                   `migrate` go down, running undo scripts. Write versions as strings: TOML reads \
                   `1.10` as the number 1.1, so godwit refuses a decimal number here.",
         example: "target = \"2.1\"",

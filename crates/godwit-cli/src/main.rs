@@ -15,7 +15,7 @@ use crate::output::Output;
 /// Version database schemas with plain SQL files: Flyway's conventions, undo, data migrations
 /// and a lock so that a fleet can migrate at once
 #[derive(Parser, Debug)]
-#[command(name = "godwit", version, about, long_about = None, max_term_width = 100)]
+#[command(name = "godwit", version, long_about = None, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
