@@ -160,9 +160,8 @@ impl Executor<'_> {
         }
     }
 
-    fn table(&self, session: &Session) -> Result<HistoryTable, Error> {
+    fn table(&self) -> Result<HistoryTable, Error> {
         let default_schema = self.config.schemas.first().map(String::as_str);
-        let _ = session;
         HistoryTable::parse(&self.config.table, default_schema).map_err(Error::Config)
     }
 
@@ -173,16 +172,19 @@ impl Executor<'_> {
         }
     }
 
-    /// Reads the history without creating anything; an absent table is an empty history.
+    /// Reads the history without creating anything; `None` when there is no history table.
     async fn read_history(
         &self,
         db: &mut dyn Driver,
         table: &HistoryTable,
-    ) -> Result<Vec<HistoryRow>, Error> {
+    ) -> Result<Option<Vec<HistoryRow>>, Error> {
         if db.history_exists(table).await.map_err(Error::from_driver)? {
-            db.read_history(table).await.map_err(Error::from_driver)
+            db.read_history(table)
+                .await
+                .map(Some)
+                .map_err(Error::from_driver)
         } else {
-            Ok(Vec::new())
+            Ok(None)
         }
     }
 
@@ -239,8 +241,8 @@ impl Executor<'_> {
     }
 
     pub async fn info(&self, db: &mut dyn Driver) -> Result<Info, Error> {
-        let table = self.table(db.session())?;
-        let history = self.read_history(db, &table).await?;
+        let table = self.table()?;
+        let history = self.read_history(db, &table).await?.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, true)?;
         let catalog = Catalog::new(&set, &history);
         Ok(Info {
@@ -251,15 +253,15 @@ impl Executor<'_> {
     }
 
     pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
-        let table = self.table(db.session())?;
-        let history = self.read_history(db, &table).await?;
+        let table = self.table()?;
+        let history = self.read_history(db, &table).await?.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, false)?;
         Ok(Catalog::new(&set, &history).validate(&self.options()))
     }
 
     pub async fn current(&self, db: &mut dyn Driver) -> Result<Option<Version>, Error> {
-        let table = self.table(db.session())?;
-        let history = self.read_history(db, &table).await?;
+        let table = self.table()?;
+        let history = self.read_history(db, &table).await?.unwrap_or_default();
         Ok(Applied::from_history(&history).current().cloned())
     }
 
@@ -312,15 +314,15 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<(), Error> {
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table(sink.session())?;
+        let table = self.table()?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             self.lock(db, &table).await?;
             let result = async {
-                let exists = db.history_exists(&table).await.map_err(Error::from_driver)?;
-                if exists {
-                    let rows = db.read_history(&table).await.map_err(Error::from_driver)?;
+                let existing = self.read_history(db, &table).await?;
+                let exists = existing.is_some();
+                if let Some(rows) = existing {
                     if !rows.is_empty() {
                         let current = Applied::from_history(&rows)
                             .current()
@@ -360,20 +362,15 @@ impl Executor<'_> {
     ) -> Result<Vec<crate::plan::RepairAction>, Error> {
         use crate::plan::RepairAction;
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table(sink.session())?;
+        let table = self.table()?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             self.lock(db, &table).await?;
             let result = async {
-                if !db
-                    .history_exists(&table)
-                    .await
-                    .map_err(Error::from_driver)?
-                {
+                let Some(history) = self.read_history(db, &table).await? else {
                     return Ok(Vec::new());
-                }
-                let history = db.read_history(&table).await.map_err(Error::from_driver)?;
+                };
                 let set = self.prepared_set(db.session(), &table, false)?;
                 let actions = Catalog::new(&set, &history).plan_repair();
                 if actions.is_empty() {
@@ -441,7 +438,7 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<String>, Error> {
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table(sink.session())?;
+        let table = self.table()?;
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             self.lock(db, &table).await?;
@@ -480,7 +477,7 @@ impl Executor<'_> {
         kind: RunKind,
         dry_run: bool,
     ) -> Result<Report, Error> {
-        let table = self.table(db.session())?;
+        let table = self.table()?;
         self.lock(db, &table).await?;
         let result = self.run_inner(db, &table, kind, dry_run).await;
         self.release(db, result).await
@@ -495,12 +492,9 @@ impl Executor<'_> {
     ) -> Result<Report, Error> {
         let started = Instant::now();
         let dialect = db.dialect();
-        let exists = db.history_exists(table).await.map_err(Error::from_driver)?;
-        let mut history = if exists {
-            db.read_history(table).await.map_err(Error::from_driver)?
-        } else {
-            Vec::new()
-        };
+        let existing = self.read_history(db, table).await?;
+        let exists = existing.is_some();
+        let mut history = existing.unwrap_or_default();
         let installed_by = self.installed_by(db.session());
         // A database godwit never managed: refuse, or baseline it (in memory for now; the
         // marker row is written with the history table, once every check has passed).

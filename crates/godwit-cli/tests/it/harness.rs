@@ -62,51 +62,22 @@ impl TestDb {
 
     pub fn create(kind: Kind, dir: &Path) -> TestDb {
         let name = unique_name();
-        match kind {
-            Kind::Sqlite => TestDb {
-                kind,
-                url: format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
-                name,
-            },
-            Kind::Postgres => {
-                let admin = pg_admin_url();
-                runtime().block_on(async {
-                    let mut c = sqlx::PgConnection::connect(&admin)
-                        .await
-                        .unwrap_or_else(|e| {
-                            panic!("cannot reach PostgreSQL at {admin}: {e}\n{PG_HINT}")
-                        });
-                    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                        .execute(&mut c)
-                        .await
-                        .expect("create test database");
-                });
-                TestDb {
-                    kind,
-                    url: replace_db(&admin, &name),
-                    name,
+        let url = match kind {
+            Kind::Sqlite => format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+            Kind::Postgres | Kind::MySql => {
+                let admin = admin_url(kind);
+                if let Err(e) = admin_exec(kind, &format!("CREATE DATABASE {name}")) {
+                    let hint = if kind == Kind::Postgres {
+                        PG_HINT
+                    } else {
+                        MYSQL_HINT
+                    };
+                    panic!("cannot create a test database at {admin}: {e}\n{hint}");
                 }
+                replace_db(&admin, &name)
             }
-            Kind::MySql => {
-                let admin = mysql_admin_url();
-                runtime().block_on(async {
-                    let mut c = sqlx::MySqlConnection::connect(&admin)
-                        .await
-                        .unwrap_or_else(|e| {
-                            panic!("cannot reach MariaDB/MySQL at {admin}: {e}\n{MYSQL_HINT}")
-                        });
-                    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                        .execute(&mut c)
-                        .await
-                        .expect("create test database");
-                });
-                TestDb {
-                    kind,
-                    url: replace_db(&admin, &name),
-                    name,
-                }
-            }
-        }
+        };
+        TestDb { kind, url, name }
     }
 
     /// Runs SQL directly (not through godwit) and returns the first column of every row as text.
@@ -310,25 +281,39 @@ fn replace_db(url: &str, name: &str) -> String {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        match self.kind {
-            Kind::Sqlite => {}
-            Kind::Postgres => runtime().block_on(async {
-                if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut c)
-                        .await;
-                }
-            }),
-            Kind::MySql => runtime().block_on(async {
-                if let Ok(mut c) = sqlx::MySqlConnection::connect(&mysql_admin_url()).await {
-                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                        .execute(&mut c)
-                        .await;
-                }
-            }),
-        }
+        let drop_sql = match self.kind {
+            Kind::Sqlite => return,
+            Kind::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            Kind::MySql => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        let _ = admin_exec(self.kind, &drop_sql);
     }
+}
+
+/// The URL of the server's administrative database for a server kind.
+fn admin_url(kind: Kind) -> String {
+    match kind {
+        Kind::MySql => mysql_admin_url(),
+        _ => pg_admin_url(),
+    }
+}
+
+/// Runs one statement on the server's administrative database (creating and dropping test
+/// databases).
+fn admin_exec(kind: Kind, sql: &str) -> Result<(), sqlx::Error> {
+    let url = admin_url(kind);
+    runtime().block_on(async {
+        match kind {
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&url).await?;
+                sqlx::raw_sql(sql).execute(&mut c).await.map(drop)
+            }
+            _ => {
+                let mut c = sqlx::PgConnection::connect(&url).await?;
+                sqlx::raw_sql(sql).execute(&mut c).await.map(drop)
+            }
+        }
+    })
 }
 
 /// A temporary project directory with a `migrations` folder and a database.
