@@ -18,8 +18,17 @@ use std::sync::Arc;
 /// never parsed into a fixed-width integer that could overflow.
 #[derive(Clone)]
 pub struct Version {
+    inner: Arc<VersionRepr>,
+}
+
+struct VersionRepr {
     /// The normalised text: parts joined by `.` exactly as written (`2_0_1` becomes `2.0.1`).
-    text: String,
+    text: Box<str>,
+    /// The sort key, computed once: each part without its leading zeros, as a 4-byte big-endian
+    /// length followed by its digits, trailing zero parts left out. Comparing keys byte by byte
+    /// compares versions numerically (a longer part is a larger number; a key that is a prefix of
+    /// another is the smaller version), and equal keys are equal versions (`1.0` = `1`).
+    key: Box<[u8]>,
 }
 
 impl Version {
@@ -29,6 +38,8 @@ impl Version {
             return Err("the version is empty".into());
         }
         let text = input.replace('_', ".");
+        let mut key = Vec::with_capacity(text.len() + 8);
+        let mut kept = 0;
         for part in text.split('.') {
             if part.is_empty() {
                 return Err(format!(
@@ -40,61 +51,35 @@ impl Version {
                     "`{input}` is not a version; versions are integers separated by `.` or `_`"
                 ));
             }
+            let digits = part.trim_start_matches('0');
+            let Ok(len) = u32::try_from(digits.len()) else {
+                return Err(format!("`{input}` is too long to be a version"));
+            };
+            key.extend_from_slice(&len.to_be_bytes());
+            key.extend_from_slice(digits.as_bytes());
+            if !digits.is_empty() {
+                kept = key.len();
+            }
         }
-        Ok(Version { text })
+        key.truncate(kept);
+        Ok(Version {
+            inner: Arc::new(VersionRepr {
+                text: text.into_boxed_str(),
+                key: key.into_boxed_slice(),
+            }),
+        })
     }
 
     /// The normalised text stored in the history table.
     pub fn as_str(&self) -> &str {
-        &self.text
+        &self.inner.text
     }
-
-    /// Each part with its leading zeros stripped (`007` -> `7`, `0` stays `0`).
-    fn parts(&self) -> impl Iterator<Item = &str> {
-        self.text.split('.').map(|p| {
-            let t = p.trim_start_matches('0');
-            if t.is_empty() {
-                "0"
-            } else {
-                t
-            }
-        })
-    }
-}
-
-fn compare_digits(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Part by part, without allocating: sorting and looking up versions is on the hot path
-        // of every run. Missing parts count as zero, so `1.0` equals `1`.
-        let mut a = self.parts();
-        let mut b = other.parts();
-        loop {
-            match (a.next(), b.next()) {
-                (None, None) => return Ordering::Equal,
-                (Some(x), None) => {
-                    return if x == "0" && a.all(|p| p == "0") {
-                        Ordering::Equal
-                    } else {
-                        Ordering::Greater
-                    };
-                }
-                (None, Some(y)) => {
-                    return if y == "0" && b.all(|p| p == "0") {
-                        Ordering::Equal
-                    } else {
-                        Ordering::Less
-                    };
-                }
-                (Some(x), Some(y)) => match compare_digits(x, y) {
-                    Ordering::Equal => continue,
-                    other => return other,
-                },
-            }
-        }
+        // Sorting and looking up versions is on the hot path of every run: one byte comparison.
+        self.inner.key.cmp(&other.inner.key)
     }
 }
 
@@ -106,7 +91,7 @@ impl PartialOrd for Version {
 
 impl PartialEq for Version {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        self.inner.key == other.inner.key
     }
 }
 
@@ -114,31 +99,20 @@ impl Eq for Version {}
 
 impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // Trailing zero parts are left out, consistently with `Eq` (`1.0` = `1`).
-        let mut zeros = 0usize;
-        for part in self.parts() {
-            if part == "0" {
-                zeros += 1;
-                continue;
-            }
-            for _ in 0..zeros {
-                "0".hash(state);
-            }
-            zeros = 0;
-            part.hash(state);
-        }
+        // Consistent with `Eq`: equal versions have equal keys.
+        self.inner.key.hash(state);
     }
 }
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&self.inner.text)
     }
 }
 
 impl fmt::Debug for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Version({})", self.text)
+        write!(f, "Version({})", self.inner.text)
     }
 }
 
@@ -388,6 +362,21 @@ mod tests {
         assert_eq!(v("01.002"), v("1.2"));
         assert_eq!(v("0"), v("0.0"));
         assert!(v("0.1") > v("0"));
+        assert!(v("1.0.5") < v("1.5"));
+        assert!(v("1.0.5") > v("1"));
+        assert!(v("1.0.5") > v("1.0.0"));
+        assert!(v("10") > v("9.99.99"));
+        assert!(v("0.0.1") > v("0"));
+        let mut sorted: Vec<Version> = ["3", "1.10", "1.9", "01.2", "1.0.1", "1", "0.9", "10"]
+            .iter()
+            .map(|s| v(s))
+            .collect();
+        sorted.sort();
+        let text: Vec<&str> = sorted.iter().map(Version::as_str).collect();
+        assert_eq!(
+            text,
+            ["0.9", "1", "1.0.1", "01.2", "1.9", "1.10", "3", "10"]
+        );
     }
 
     #[test]
