@@ -158,6 +158,8 @@ pub struct Settings {
     pub lock_timeout: Duration,
     /// Whether a migration may mix non-transactional statements with others.
     pub mixed: bool,
+    /// Whether file checksums are cached between runs.
+    pub checksum_cache: bool,
     /// The name recorded in `installed_by`; `None` means the database user.
     pub installed_by: Option<String>,
     /// Placeholder values by lowercased name.
@@ -179,6 +181,7 @@ impl Default for Settings {
             clean_disabled: true,
             lock_timeout: Duration::from_secs(10 * 60),
             mixed: false,
+            checksum_cache: true,
             installed_by: None,
             placeholders: BTreeMap::new(),
         }
@@ -212,6 +215,7 @@ impl fmt::Debug for Settings {
             .field("clean_disabled", &self.clean_disabled)
             .field("lock_timeout", &self.lock_timeout)
             .field("mixed", &self.mixed)
+            .field("checksum_cache", &self.checksum_cache)
             .field("installed_by", &self.installed_by)
             .field("placeholders", &self.placeholders)
             .finish()
@@ -782,6 +786,23 @@ static KEYS: &[KeyDoc] = &[
                   or one whose first line is `-- godwit:no-transaction`, needs no setting.",
         example: "mixed = true",
         slot: Slot::Bool(|s| &mut s.mixed),
+    },
+    KeyDoc {
+        key: "checksum_cache",
+        env: &["GODWIT_CHECKSUM_CACHE"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Remember the checksums of migration files between runs, so that files that \
+                  have not changed are not read again.",
+        details: "A file's checksum is reused only while its size, modification time, change \
+                  time and inode are all what they were when it was read (git's index works the \
+                  same way), and files about to be applied are checksummed again from the text \
+                  that runs. The cache lives in `$XDG_CACHE_HOME/godwit` (or \
+                  `~/.cache/godwit`), one small file per location; deleting it is always safe. \
+                  Turn it off to read every file on every run.",
+        example: "checksum_cache = false",
+        slot: Slot::Bool(|s| &mut s.checksum_cache),
     },
     KeyDoc {
         key: "installed_by",
@@ -2086,6 +2107,15 @@ mod tests {
                 toml: |t| format!("mixed = {t}"),
                 flag_args: |_| Vec::new(),
                 get: |s| s.mixed.to_string(),
+            },
+            Case {
+                key: "checksum_cache",
+                env: Some("GODWIT_CHECKSUM_CACHE"),
+                flag: false,
+                token: top_false,
+                toml: |t| format!("checksum_cache = {t}"),
+                flag_args: |_| Vec::new(),
+                get: |s| s.checksum_cache.to_string(),
             },
             Case {
                 key: "installed_by",

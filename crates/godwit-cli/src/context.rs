@@ -1,6 +1,6 @@
-//! Turns settings into a library configuration, a migrator and a database connection, in the
-//! order that keeps bad input from touching the database: configuration, then files, then the
-//! connection.
+//! Turns settings into a library configuration, a migrator and a database connection. Bad
+//! configuration is refused before anything else; the files are read while the connection is set
+//! up, and problems with them are reported as if they had been read first, with nothing written.
 
 use std::sync::Arc;
 
@@ -66,17 +66,70 @@ pub fn library_config(settings: &Settings) -> Result<godwit::Config, CliError> {
     })
 }
 
-/// Reads the migration files; every problem with them is reported before connecting.
-pub fn migrator(
+/// Reads the migration files and connects, at the same time: the files are read on other threads
+/// while the connection is being set up, so a run waits for the slower of the two, not for both.
+///
+/// Problems with the files win over a connection failure, as if the files had been read first,
+/// and nothing is written for them: the connection is closed unused (a SQLite file it created is
+/// removed again).
+pub async fn open(
     settings: &Settings,
     observer: Option<godwit::Observer>,
-) -> Result<Migrator, CliError> {
+    write: bool,
+) -> Result<(Migrator, Database), CliError> {
     let config = library_config(settings)?;
-    let mut migrator = Migrator::from_locations(&settings.locations)?.with_config(config);
-    if let Some(o) = observer {
-        migrator = migrator.with_observer(o);
+    let locations = settings.locations.clone();
+    let cache_dir = settings.checksum_cache.then(cache_dir).flatten();
+    let discover = move || {
+        godwit::discover::discover_cached(&locations, cache_dir.as_deref())
+            .map(Migrator::new)
+            .map_err(godwit::Error::Files)
+    };
+    let reading = std::thread::Builder::new()
+        .name("godwit-discover".into())
+        .spawn(discover.clone());
+    let db = connect(settings, write).await;
+    let migrator = match reading {
+        Ok(handle) => handle.join().unwrap_or_else(|_| {
+            Err(godwit::Error::Config(
+                "reading the migration files failed unexpectedly (a bug in godwit: please report it)"
+                    .into(),
+            ))
+        }),
+        // No thread to spare: read them here.
+        Err(_) => discover(),
+    };
+    match (migrator, db) {
+        (Ok(migrator), Ok(db)) => {
+            let mut migrator = migrator.with_config(config);
+            if let Some(o) = observer {
+                migrator = migrator.with_observer(o);
+            }
+            Ok((migrator, db))
+        }
+        (Err(e), Ok(db)) => {
+            let _ = db.close().await;
+            Err(e.into())
+        }
+        (Err(e), Err(_)) => Err(e.into()),
+        (Ok(_), Err(e)) => Err(e),
     }
-    Ok(migrator)
+}
+
+/// Where the checksum cache is kept: `$XDG_CACHE_HOME/godwit`, else `~/.cache/godwit`.
+fn cache_dir() -> Option<std::path::PathBuf> {
+    let absolute = |v: std::ffi::OsString| {
+        let p = std::path::PathBuf::from(v);
+        p.is_absolute().then_some(p)
+    };
+    std::env::var_os("XDG_CACHE_HOME")
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|h| h.join(".cache"))
+        })
+        .map(|dir| dir.join("godwit"))
 }
 
 /// Connects to the configured database. `write` commands may create a missing SQLite file.

@@ -44,6 +44,65 @@ pub fn checksum_reader<R: BufRead>(mut reader: R) -> std::io::Result<i32> {
     Ok(hasher.finish())
 }
 
+/// A reader that checksums what is read through it: [`ChecksumReader::finish`] gives the
+/// checksum of everything consumed, so a file can be checked and checksummed in one pass.
+///
+/// ```
+/// use std::io::Read;
+/// use godwit_sql::checksum::ChecksumReader;
+///
+/// let mut reader = ChecksumReader::new(&b"SELECT 1;\r\n"[..]);
+/// let mut text = String::new();
+/// reader.read_to_string(&mut text).unwrap();
+/// assert_eq!(reader.finish(), 78787420);
+/// ```
+pub struct ChecksumReader<R> {
+    inner: R,
+    hasher: LineChecksum,
+}
+
+impl<R: BufRead> ChecksumReader<R> {
+    /// Wraps a reader.
+    pub fn new(inner: R) -> Self {
+        ChecksumReader {
+            inner,
+            hasher: LineChecksum::default(),
+        }
+    }
+
+    /// The checksum of everything read so far.
+    pub fn finish(self) -> i32 {
+        self.hasher.finish()
+    }
+}
+
+impl<R: BufRead> std::io::Read for ChecksumReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for ChecksumReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        // What `fill_buf` returned is still buffered: asking again reads nothing.
+        if let Ok(buffered) = self.inner.fill_buf() {
+            self.hasher.update(&buffered[..amount.min(buffered.len())]);
+        }
+        self.inner.consume(amount);
+    }
+}
+
 /// Incremental checksum: [`checksum_str`] fed in pieces of any size (a BOM or a CRLF split
 /// across two pieces is handled).
 #[derive(Default)]
@@ -85,13 +144,11 @@ impl LineChecksum {
 
     fn update_body(&mut self, bytes: &[u8]) {
         let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'\n' || b == b'\r' {
-                if start < i {
-                    self.crc.update(&bytes[start..i]);
-                }
-                start = i + 1;
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            if start < i {
+                self.crc.update(&bytes[start..i]);
             }
+            start = i + 1;
         }
         if start < bytes.len() {
             self.crc.update(&bytes[start..]);

@@ -1,11 +1,12 @@
 //! Locations on disk (or embedded texts) to a [`MigrationSet`], with every naming error at once.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::checksum_cache::{ChecksumCache, Stamp};
 use crate::model::{CallbackEvent, Migration, MigrationKind, Source, Version};
 
 /// The longest description and script path the history table can hold.
@@ -164,11 +165,11 @@ impl MigrationSet {
     /// Builds a set from migrations gathered elsewhere (embedded, written in Rust, …), checking
     /// for duplicates and undo scripts without their versioned migration.
     pub fn new(mut migrations: Vec<Migration>) -> Result<MigrationSet, Vec<FileProblem>> {
+        migrations.sort_by(order);
         let problems = check_set(&migrations);
         if !problems.is_empty() {
             return Err(problems);
         }
-        migrations.sort_by_key(sort_key);
         Ok(MigrationSet {
             migrations: migrations.into_iter().map(Arc::new).collect(),
         })
@@ -213,46 +214,47 @@ impl MigrationSet {
     }
 }
 
-fn sort_key(m: &Migration) -> (u8, Option<Version>, String, String) {
-    (
-        kind_rank(m.kind),
-        m.version.clone(),
-        m.description.clone(),
-        m.script.clone(),
-    )
+/// The set's order: by kind, then version (repeatables by description, callbacks by description
+/// and script). Used with a stable sort, migrations that claim the same version or repeatable
+/// keep the order they were given in, which is the order their problem lists them.
+fn order(a: &Migration, b: &Migration) -> std::cmp::Ordering {
+    kind_rank(a.kind)
+        .cmp(&kind_rank(b.kind))
+        .then_with(|| match a.kind {
+            MigrationKind::Repeatable => a.description.cmp(&b.description),
+            MigrationKind::Callback(_) => {
+                (&a.description, &a.script).cmp(&(&b.description, &b.script))
+            }
+            _ => a.version.cmp(&b.version),
+        })
 }
 
+/// Finds duplicates and orphan undo scripts in a set sorted by [`order`], where the files that
+/// share a version (`1.0` = `1`) or a repeatable description are next to each other.
 fn check_set(migrations: &[Migration]) -> Vec<FileProblem> {
     let mut problems = Vec::new();
-    let mut by_key: BTreeMap<(u8, String), Vec<&Migration>> = BTreeMap::new();
-    let mut seen_versions: HashMap<(MigrationKind, Version), String> = HashMap::new();
-    for m in migrations {
-        match (&m.kind, &m.version) {
-            (MigrationKind::Callback(_), _) => {}
-            (kind, Some(version)) => {
-                // Group equal versions (1.0 = 1) under the first spelling seen.
-                let canonical = seen_versions
-                    .entry((*kind, version.clone()))
-                    .or_insert_with(|| version.as_str().to_string())
-                    .clone();
-                by_key
-                    .entry((kind_rank(*kind), canonical))
-                    .or_default()
-                    .push(m);
+    let same = |a: &Migration, b: &Migration| {
+        a.kind == b.kind
+            && match a.kind {
+                MigrationKind::Callback(_) => false,
+                MigrationKind::Repeatable => a.description == b.description,
+                _ => a.version.is_some() && a.version == b.version,
             }
-            (MigrationKind::Repeatable, None) => by_key
-                .entry((kind_rank(MigrationKind::Repeatable), m.description.clone()))
-                .or_default()
-                .push(m),
-            _ => {}
-        }
-    }
-    for ((_, key), group) in &by_key {
+    };
+    for group in migrations.chunk_by(|a, b| same(a, b)) {
         if group.len() > 1 {
-            let first = group[0];
-            let what = match first.kind {
-                MigrationKind::Repeatable => format!("repeatable migration `{key}`"),
-                kind => format!("{} migration version {key}", kind.label().to_lowercase()),
+            let first = &group[0];
+            let what = match (first.kind, &first.version) {
+                (MigrationKind::Repeatable, _) => {
+                    format!("repeatable migration `{}`", first.description)
+                }
+                (kind, Some(version)) => {
+                    format!(
+                        "{} migration version {version}",
+                        kind.label().to_lowercase()
+                    )
+                }
+                (kind, None) => format!("{} migration", kind.label().to_lowercase()),
             };
             problems.push(FileProblem {
                 paths: group.iter().map(|m| m.display_path.clone()).collect(),
@@ -297,6 +299,16 @@ fn kind_rank(kind: MigrationKind) -> u8 {
 
 /// Reads every location recursively. Every problem found is returned at once.
 pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>> {
+    discover_cached(locations, None)
+}
+
+/// [`discover`], with a cache of checksums in `cache_dir`: a file whose size, times and inode
+/// are what they were when it was last read is not read again. The command-line tool keeps its
+/// cache in the user's cache directory; see `checksum_cache` in `docs/configuration.md`.
+pub fn discover_cached(
+    locations: &[PathBuf],
+    cache_dir: Option<&Path>,
+) -> Result<MigrationSet, Vec<FileProblem>> {
     let mut problems = Vec::new();
     let mut migrations = Vec::new();
     let mut seen_files: HashSet<PathBuf> = HashSet::new();
@@ -324,15 +336,19 @@ pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>>
                 continue;
             }
         }
-        let mut files = Vec::new();
+        // Walked unsorted, then sorted once by the path below the location, directory by
+        // directory (as a depth-first walk in name order would list them), comparing bytes.
+        let mut files: Vec<(String, PathBuf)> = Vec::new();
         for entry in walkdir::WalkDir::new(location)
             .follow_links(true)
-            .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b"."))
         {
             match entry {
-                Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
+                Ok(entry) if entry.file_type().is_file() => {
+                    let path = entry.into_path();
+                    files.push((relative_script(location, &path), path));
+                }
                 Ok(_) => {}
                 Err(e) => problems.push(FileProblem {
                     paths: vec![e.path().unwrap_or(location.as_path()).display().to_string()],
@@ -342,20 +358,32 @@ pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>>
                 }),
             }
         }
-        // Overlapping locations (`migrations` and `migrations/sub`) must not list a file twice:
-        // each location is resolved once, and a file is known by that root plus its path.
-        let root = std::fs::canonicalize(location).unwrap_or_else(|_| location.clone());
-        files.retain(|path| {
-            let relative = path.strip_prefix(location).unwrap_or(path);
-            seen_files.insert(root.join(relative))
-        });
-        for loaded in load_files(location, &files) {
+        files.sort_unstable_by(|a, b| walk_order(&a.0, &b.0));
+        if locations.len() > 1 {
+            // Overlapping locations (`migrations` and `migrations/sub`) must not list a file
+            // twice: each location is resolved once, and a file is known by that root plus its
+            // path.
+            let root = std::fs::canonicalize(location).unwrap_or_else(|_| location.clone());
+            files.retain(|(script, _)| seen_files.insert(root.join(script)));
+        }
+        let mut cache = match cache_dir {
+            Some(dir) => ChecksumCache::open(dir, location),
+            None => ChecksumCache::default(),
+        };
+        let first = migrations.len();
+        for loaded in load_files(&cache, files) {
             match loaded {
-                Ok(Some(m)) => migrations.push(m),
+                Ok(Some((m, stamp))) => {
+                    if let Some(stamp) = stamp {
+                        cache.learn(m.script.clone(), stamp, m.checksum);
+                    }
+                    migrations.push(m);
+                }
                 Ok(None) => {}
                 Err(p) => problems.push(p),
             }
         }
+        cache.save(migrations[first..].iter().map(|m| m.script.as_str()));
     }
     match MigrationSet::new(migrations) {
         Ok(set) if problems.is_empty() => Ok(set),
@@ -367,54 +395,79 @@ pub fn discover(locations: &[PathBuf]) -> Result<MigrationSet, Vec<FileProblem>>
     }
 }
 
-/// Reads and checksums files, on a few threads when there are many (validating a project with
-/// thousands of applied files is mostly this). The results keep the order of `files`.
-fn load_files(location: &Path, files: &[PathBuf]) -> Vec<Result<Option<Migration>, FileProblem>> {
-    let load = |path: &PathBuf| {
-        let relative = path.strip_prefix(location).unwrap_or(path);
-        load_file(path, relative)
-    };
+/// The path of a file below its location, `/`-separated: the `script` column of the history.
+fn relative_script(location: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(location).unwrap_or(path);
+    let text = relative.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        text.into_owned()
+    } else {
+        relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// Orders scripts directory by directory, as a depth-first walk in name order lists them: `/`
+/// sorts before every other byte, so `a/x.sql` comes before `a-b/y.sql`.
+fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    a.bytes().map(key).cmp(b.bytes().map(key))
+}
+
+/// Reads and checksums files (`(script, path)` pairs), on a few threads when there are many
+/// (validating a project with thousands of applied files is mostly this). The results keep the
+/// order of `files`.
+fn load_files(cache: &ChecksumCache, files: Vec<(String, PathBuf)>) -> Vec<Loaded> {
+    let load = |file| load_file(cache, file);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if files.len() < 64 || threads < 2 {
-        return files.iter().map(load).collect();
+        return files.into_iter().map(load).collect();
     }
     let chunk = files.len().div_ceil(threads);
+    let mut parts = Vec::new();
+    let mut files = files.into_iter();
+    loop {
+        let part: Vec<_> = files.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(load).collect::<Vec<_>>()))
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let first = part[0].1.clone();
+                (
+                    scope.spawn(move || part.into_iter().map(load).collect::<Vec<_>>()),
+                    first,
+                )
+            })
             .collect();
         handles
             .into_iter()
-            .zip(files.chunks(chunk))
-            .flat_map(|(handle, part)| {
+            .flat_map(|(handle, first)| {
                 handle.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|p| {
-                            Err(FileProblem {
-                                paths: vec![p.display().to_string()],
-                                line: None,
-                                message: "reading this file failed unexpectedly".into(),
-                                hint: None,
-                            })
-                        })
-                        .collect()
+                    vec![Err(FileProblem {
+                        paths: vec![first.display().to_string()],
+                        line: None,
+                        message: "reading this file, or one after it, failed unexpectedly".into(),
+                        hint: Some("this is a bug in godwit: please report it".into()),
+                    })]
                 })
             })
             .collect()
     })
 }
 
-fn relative_script(relative: &Path) -> String {
-    relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
+/// A migration read from a file (or not a migration), with the file's stamp when it was read
+/// rather than found in the checksum cache.
+type Loaded = Result<Option<(Migration, Option<Stamp>)>, FileProblem>;
 
-fn load_file(path: &Path, relative: &Path) -> Result<Option<Migration>, FileProblem> {
-    let display_path = path.display().to_string();
+fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Ok(None);
     };
@@ -422,7 +475,7 @@ fn load_file(path: &Path, relative: &Path) -> Result<Option<Migration>, FileProb
         ParsedName::NotMigration => return Ok(None),
         ParsedName::Invalid { reason } => {
             return Err(FileProblem {
-                paths: vec![display_path],
+                paths: vec![path.display().to_string()],
                 line: None,
                 message: format!("not a valid migration name: {reason}"),
                 hint: Some(
@@ -436,40 +489,74 @@ fn load_file(path: &Path, relative: &Path) -> Result<Option<Migration>, FileProb
             description,
         } => (kind, version, description),
     };
-    let script = relative_script(relative);
+    let display_path = path.display().to_string();
     check_lengths(&display_path, &description, &script)?;
-    let file = std::fs::File::open(path).map_err(|e| FileProblem {
-        paths: vec![display_path.clone()],
-        line: None,
-        message: format!("cannot read: {e}"),
-        hint: None,
-    })?;
-    // Small files (nearly all) are read whole; large ones are streamed in bounded memory.
-    let small = file.metadata().is_ok_and(|m| m.len() <= 256 * 1024);
-    let scanned = if small {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut bytes)
-            .map_err(|e| (None, format!("cannot read: {e}")))
-            .and_then(|_| scan_text(bytes.as_slice()))
-    } else {
-        scan_text(std::io::BufReader::with_capacity(64 * 1024, file))
-    };
-    let checksum = scanned.map_err(|(line, message)| FileProblem {
-        paths: vec![display_path.clone()],
-        line,
-        message,
-        hint: Some("migration files must be UTF-8 text".into()),
-    })?;
-    Ok(Some(Migration {
+    let migration = |checksum, script| Migration {
         kind,
         version,
         description,
         script,
-        display_path,
+        display_path: display_path.clone(),
         checksum,
         applied_checksum: checksum,
-        source: Source::File(path.to_path_buf()),
-    }))
+        source: Source::File(path.clone()),
+    };
+    let cached = cache
+        .knows(&script)
+        .then(|| std::fs::metadata(&path).ok())
+        .flatten()
+        .and_then(|meta| Stamp::of(&meta))
+        .and_then(|stamp| cache.get(&script, &stamp));
+    if let Some(checksum) = cached {
+        return Ok(Some((migration(checksum, script), None)));
+    }
+    let problem = |line, message| FileProblem {
+        paths: vec![display_path.clone()],
+        line,
+        message,
+        hint: Some("migration files must be UTF-8 text".into()),
+    };
+    let file = std::fs::File::open(&path).map_err(|e| FileProblem {
+        hint: None,
+        ..problem(None, format!("cannot read: {e}"))
+    })?;
+    // Small files (nearly all) are read whole with one `read`; large ones are streamed in
+    // bounded memory.
+    let meta = file.metadata().ok();
+    let checksum = match &meta {
+        Some(meta) if meta.len() <= SMALL_FILE => read_small(&file, meta.len() as usize)
+            .map_err(|e| (None, format!("cannot read: {e}")))
+            .and_then(|bytes| scan_bytes(&bytes)),
+        _ => scan_text(std::io::BufReader::with_capacity(64 * 1024, file)),
+    }
+    .map_err(|(line, message)| problem(line, message))?;
+    let stamp = meta.as_ref().and_then(Stamp::of);
+    Ok(Some((migration(checksum, script), stamp)))
+}
+
+/// Files up to this size are read whole.
+const SMALL_FILE: u64 = 256 * 1024;
+
+/// Reads a file of (about) `len` bytes whole: one `read` when the size is right, which is what
+/// `read_to_end` does not manage without asking the size again.
+fn read_small(mut file: &std::fs::File, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0; len + 1];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    if filled == len + 1 {
+        // The file grew since its size was read.
+        file.read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
 }
 
 fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<(), FileProblem> {
@@ -556,6 +643,26 @@ fn migration_from_parts(
         applied_checksum: checksum,
         source,
     }))
+}
+
+/// [`scan_text`] of a text in memory: the UTF-8 check over the whole text at once.
+fn scan_bytes(bytes: &[u8]) -> Result<i32, (Option<u32>, String)> {
+    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(body) {
+        let line = body[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        return Err((
+            Some(u32::try_from(line).unwrap_or(u32::MAX)),
+            "this line is not valid UTF-8".into(),
+        ));
+    }
+    let mut hasher = crate::model::LineChecksum::default();
+    // The hasher drops the BOM and every line terminator itself.
+    hasher.update(bytes);
+    Ok(hasher.finish())
 }
 
 /// Computes the checksum while checking that the text is UTF-8, line by line, in bounded memory.
@@ -770,5 +877,17 @@ mod tests {
         let text = "\u{FEFF}SELECT\r\n1;\r\n";
         assert_eq!(scan_text(text.as_bytes()).unwrap(), -713821291);
         assert_eq!(scan_text(&b""[..]).unwrap(), 0);
+        for text in [
+            &b"\xEF\xBB\xBFa\r\nb\n\nc"[..],
+            b"",
+            b"x",
+            b"\n\n",
+            b"a\rb\r\n",
+        ] {
+            assert_eq!(scan_bytes(text), scan_text(text), "{text:?}");
+        }
+        for bad in [&b"ok\n\xE9\n"[..], b"\xFF", b"a\nb\nc\xC3"] {
+            assert_eq!(scan_bytes(bad), scan_text(bad), "{bad:?}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use godwit_sql::checksum::ChecksumReader;
 use godwit_sql::{Placeholders, SplitError, Splitter};
 use serde::Serialize;
 
@@ -536,7 +537,14 @@ impl Executor<'_> {
             dry_run,
             ..Report::default()
         };
-        let mut applied_rows = history.clone();
+        // The rows this run records, for the version it reports at the end.
+        let mut applied_rows: Vec<HistoryRow> = Vec::new();
+        let mut next_rank = history
+            .iter()
+            .map(|r| r.installed_rank)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
         for (index, step) in plan.steps.iter().enumerate() {
             let mode = modes[index];
             let placeholders = with_filename(&base, &step.migration);
@@ -547,7 +555,8 @@ impl Executor<'_> {
                 Ok(step_report) => {
                     if let Some(t) = recorded_type(step) {
                         report.migrations += 1;
-                        applied_rows.push(synthetic_row(&applied_rows, step, t));
+                        applied_rows.push(synthetic_row(next_rank, step, t));
+                        next_rank = next_rank.saturating_add(1);
                     }
                     self.emit(Event::Finished(step_report.clone()));
                     report.steps.push(step_report);
@@ -569,9 +578,7 @@ impl Executor<'_> {
                     }
                     // What was applied before the failure is reported as applied: make it durable.
                     let _ = db.sync().await;
-                    report.final_version = Applied::from_history(&applied_rows)
-                        .current()
-                        .map(|v| v.to_string());
+                    report.final_version = final_version(&plan, &history, applied_rows);
                     report.duration_ms = started.elapsed().as_millis() as u64;
                     failure.report = report;
                     return Err(Error::Migration(failure));
@@ -580,9 +587,7 @@ impl Executor<'_> {
         }
         // Success is reported only once everything applied is on disk.
         db.sync().await.map_err(Error::from_driver)?;
-        report.final_version = Applied::from_history(&applied_rows)
-            .current()
-            .map(|v| v.to_string());
+        report.final_version = final_version(&plan, &history, applied_rows);
         report.duration_ms = started.elapsed().as_millis() as u64;
         Ok(report)
     }
@@ -718,7 +723,10 @@ impl Executor<'_> {
         };
         let mut first_non_tx: Option<(u32, String)> = None;
         let mut first_tx: Option<u32> = None;
-        let splitter = Splitter::new(reader, dialect).with_placeholders(placeholders.clone());
+        // The text is checksummed as it is checked: what runs is what gets recorded, even if
+        // the file changed since it was discovered (or its checksum came from the cache).
+        let mut tapped = ChecksumReader::new(reader);
+        let splitter = Splitter::new(&mut tapped, dialect).with_placeholders(placeholders.clone());
         for statement in splitter {
             match statement {
                 Ok(s) => {
@@ -761,6 +769,17 @@ impl Executor<'_> {
                     let line = e.line();
                     return Err(vec![problem(Some(line), e.to_string(), None)]);
                 }
+            }
+        }
+        if matches!(m.source, Source::File(_)) {
+            let rest = std::io::copy(&mut tapped, &mut std::io::sink());
+            let checksum = tapped.finish();
+            if rest.is_err() || checksum != m.checksum {
+                return Err(vec![problem(
+                    None,
+                    "the file changed while godwit was reading it".into(),
+                    Some("run the command again once the file is saved".into()),
+                )]);
             }
         }
         if directive {
@@ -1045,10 +1064,23 @@ async fn run_rust(
 
 /// The history row a step would leave, to compute the version after a run without reading
 /// the history again.
-fn synthetic_row(rows: &[HistoryRow], step: &Step, kind: &str) -> HistoryRow {
+/// The version a run leaves the database at: the history it started from replayed with the rows
+/// it recorded.
+fn final_version(plan: &Plan, history: &[HistoryRow], recorded: Vec<HistoryRow>) -> Option<String> {
+    if recorded.is_empty() {
+        return plan.current.as_ref().map(|v| v.to_string());
+    }
+    let mut rows = history.to_vec();
+    rows.extend(recorded);
+    Applied::from_history(&rows)
+        .current()
+        .map(|v| v.to_string())
+}
+
+fn synthetic_row(installed_rank: i32, step: &Step, kind: &str) -> HistoryRow {
     let m = &step.migration;
     HistoryRow {
-        installed_rank: rows.iter().map(|r| r.installed_rank).max().unwrap_or(0) + 1,
+        installed_rank,
         version: m.version.as_ref().map(|v| v.to_string()),
         description: m.description.clone(),
         kind: kind.to_string(),

@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod auto;
+mod checksum_cache;
 pub mod discover;
 pub mod driver;
 pub mod embed;

@@ -140,7 +140,7 @@ impl fmt::Display for State {
 struct VersionRecord {
     status: Status,
     /// The row that applied it (or tried to).
-    applied: HistoryRow,
+    applied: Arc<HistoryRow>,
     out_of_order: bool,
 }
 
@@ -159,23 +159,35 @@ enum Status {
 #[derive(Debug, Clone, Default)]
 pub struct Applied {
     versions: BTreeMap<Version, VersionRecord>,
-    repeatables: BTreeMap<String, (Status, HistoryRow)>,
+    repeatables: BTreeMap<String, (Status, Arc<HistoryRow>)>,
     baseline_marker: Option<Version>,
-    invalid_rows: Vec<HistoryRow>,
+    invalid_rows: Vec<Arc<HistoryRow>>,
     next_rank: i32,
+}
+
+/// History rows shared, sorted by rank.
+fn ranked(rows: &[HistoryRow]) -> Vec<Arc<HistoryRow>> {
+    let mut rows: Vec<Arc<HistoryRow>> = rows.iter().cloned().map(Arc::new).collect();
+    rows.sort_by_key(|r| r.installed_rank);
+    rows
 }
 
 impl Applied {
     /// Replays history rows, in rank order.
     pub fn from_history(rows: &[HistoryRow]) -> Applied {
-        let mut rows: Vec<&HistoryRow> = rows.iter().collect();
-        rows.sort_by_key(|r| r.installed_rank);
+        Applied::replay(&ranked(rows))
+    }
+
+    /// Replays history rows already sorted by rank.
+    fn replay(rows: &[Arc<HistoryRow>]) -> Applied {
         let mut applied = Applied {
             next_rank: rows
                 .last()
                 .map_or(1, |r| r.installed_rank.saturating_add(1)),
             ..Applied::default()
         };
+        // The highest version applied so far, kept up to date row by row.
+        let mut highest: Option<Version> = None;
         for row in rows {
             if row.kind == history_type::SCHEMA {
                 continue;
@@ -204,15 +216,16 @@ impl Applied {
                         } else {
                             Status::UndoFailed
                         };
+                        highest = applied.current().cloned();
                     }
                 }
                 history_type::DELETE => {
                     if let Some(rec) = applied.versions.get_mut(&version) {
                         rec.status = Status::Deleted;
+                        highest = applied.current().cloned();
                     }
                 }
                 kind => {
-                    let highest = applied.current().cloned();
                     let status = if kind == history_type::BASELINE {
                         applied.baseline_marker = Some(version.clone());
                         Status::BaselineMarker
@@ -222,15 +235,21 @@ impl Applied {
                         Status::Failed
                     };
                     let out_of_order =
-                        status == Status::Applied && highest.is_some_and(|h| h > version);
-                    applied.versions.insert(
-                        version,
+                        status == Status::Applied && highest.as_ref().is_some_and(|h| *h > version);
+                    let counts = matches!(status, Status::Applied | Status::BaselineMarker);
+                    let replaced = applied.versions.insert(
+                        version.clone(),
                         VersionRecord {
                             status,
                             applied: row.clone(),
                             out_of_order,
                         },
                     );
+                    if replaced.is_some() {
+                        highest = applied.current().cloned();
+                    } else if counts && highest.as_ref().is_none_or(|h| version > *h) {
+                        highest = Some(version);
+                    }
                 }
             }
         }
@@ -345,7 +364,10 @@ pub struct Catalog<'a> {
     /// The highest version of any V or B file.
     max_file_version: Option<Version>,
     /// Every history row, in rank order.
-    rows: Vec<HistoryRow>,
+    rows: Vec<Arc<HistoryRow>>,
+    /// The highest baseline the history records: a baseline marker, or an applied baseline
+    /// migration. Versions up to it are covered and never pending.
+    baseline_reached: Option<Version>,
 }
 
 impl<'a> Catalog<'a> {
@@ -366,11 +388,22 @@ impl<'a> Catalog<'a> {
             .chain(baselines.keys().next_back())
             .max()
             .cloned();
-        let mut rows = history.to_vec();
-        rows.sort_by_key(|r| r.installed_rank);
+        let rows = ranked(history);
+        let applied = Applied::replay(&rows);
+        let baseline_reached = applied
+            .versions
+            .iter()
+            .filter(|(_, r)| {
+                r.applied.kind == history_type::SQL_BASELINE && r.status == Status::Applied
+            })
+            .map(|(v, _)| v)
+            .chain(applied.baseline_marker.as_ref())
+            .max()
+            .cloned();
         Catalog {
             set,
-            applied: Applied::from_history(history),
+            applied,
+            baseline_reached,
             versioned,
             undo,
             baselines,
@@ -585,15 +618,7 @@ impl<'a> Catalog<'a> {
     }
 
     fn below_baseline(&self, v: &Version) -> bool {
-        self.applied
-            .baseline_marker
-            .as_ref()
-            .is_some_and(|b| v <= b)
-            || self.applied.versions.iter().any(|(bv, r)| {
-                r.applied.kind == history_type::SQL_BASELINE
-                    && r.status == Status::Applied
-                    && v <= bv
-            })
+        self.baseline_reached.as_ref().is_some_and(|b| v <= b)
     }
 
     /// Every migration known from files or history, in order, with its state.

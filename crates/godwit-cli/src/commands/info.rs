@@ -5,8 +5,7 @@ use crate::output::Output;
 use crate::{config::Settings, exit};
 
 pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
-    let migrator = context::migrator(settings, None)?;
-    let mut db = context::connect(settings, false).await?;
+    let (migrator, mut db) = context::open(settings, None, false).await?;
     let info = migrator.info(&mut db).await;
     let _ = db.close().await;
     let info = info?;

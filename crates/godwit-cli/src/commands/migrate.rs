@@ -15,11 +15,12 @@ pub struct Args {
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
     let progress = out.progress(args.dry_run);
-    let migrator = context::migrator(
+    let (migrator, mut db) = context::open(
         settings,
         Some(context::observer(move |e| progress.event(e))),
-    )?;
-    let mut db = context::connect(settings, !args.dry_run).await?;
+        !args.dry_run,
+    )
+    .await?;
     out.message(&format!(
         "Migrating {} ({}), history table {}",
         settings.redacted_url().unwrap_or_default(),

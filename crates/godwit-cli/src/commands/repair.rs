@@ -13,11 +13,12 @@ pub struct Args {
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
     let progress = out.progress(args.dry_run);
-    let migrator = context::migrator(
+    let (migrator, mut db) = context::open(
         settings,
         Some(context::observer(move |e| progress.event(e))),
-    )?;
-    let mut db = context::connect(settings, false).await?;
+        false,
+    )
+    .await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let result = migrator.repair(&mut db, sql.writer()).await;
     let _ = db.close().await;

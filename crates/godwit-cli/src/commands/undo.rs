@@ -33,11 +33,12 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         },
     };
     let progress = out.progress(args.dry_run);
-    let migrator = context::migrator(
+    let (migrator, mut db) = context::open(
         settings,
         Some(context::observer(move |e| progress.event(e))),
-    )?;
-    let mut db = context::connect(settings, false).await?;
+        false,
+    )
+    .await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     // Down to `none` is a migrate to an empty database: every applied version is undone.
     let report = match (sql.writer(), to_empty) {

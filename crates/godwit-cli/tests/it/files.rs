@@ -159,3 +159,47 @@ fn postgres_copy_from_stdin_is_refused_before_anything_runs() {
         .stderr_has("COPY ... FROM STDIN");
     assert!(!p.db.tables().contains(&"a".to_string()));
 }
+
+/// The checksum cache must never hide an edit: an applied file changed to the same size with its
+/// modification time put back is still a checksum mismatch; a corrupt cache is ignored; and with
+/// the cache off nothing is written to the cache directory.
+#[test]
+fn checksum_cache_never_hides_an_edit() {
+    let p = Project::new(Kind::Sqlite);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n")
+        .migration("V2__b.sql", "CREATE TABLE b (id INT);\n");
+    p.godwit(&["migrate"]).success();
+    let cache_dir = p.path().join(".cache/godwit");
+    let caches: Vec<_> = std::fs::read_dir(&cache_dir)
+        .expect("migrate leaves a checksum cache in ~/.cache/godwit")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(caches.len(), 1, "{caches:?}");
+    // Let the clock move past the cache's own time, so that its entries are trusted.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    p.godwit(&["validate"]).success();
+
+    let file = p.path().join("migrations/V1__a.sql");
+    let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::fs::write(&file, "CREATE TABLE z (id INT);\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    p.godwit(&["validate"])
+        .code(1)
+        .stderr_has("V1 was changed after it was applied");
+
+    std::fs::write(&caches[0], "godwit checksum cache 1\n\u{0}garbage\n").unwrap();
+    p.godwit(&["validate"])
+        .code(1)
+        .stderr_has("V1 was changed after it was applied");
+
+    let q = Project::new(Kind::Sqlite);
+    q.migration("V1__a.sql", "CREATE TABLE a (id INT);\n");
+    q.godwit_env(&["migrate"], &[("GODWIT_CHECKSUM_CACHE", "false")])
+        .success();
+    assert!(!q.path().join(".cache/godwit").exists());
+}
