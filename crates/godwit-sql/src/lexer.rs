@@ -260,6 +260,11 @@ impl Lexer {
                     continue;
                 }
             }
+            if is_space(line[i]) {
+                // Whitespace only separates tokens (no delimiter starts with it).
+                i += 1;
+                continue;
+            }
             if let Some(delimiter_len) = self.delimiter_len_at(line, i) {
                 if self.ends_statement_here() {
                     let statement = if self.cur.has_content {
@@ -403,11 +408,18 @@ impl Lexer {
     /// Handles the word starting at `line[start]`; returns its end.
     fn word(&mut self, line: &[u8], start: usize, line_no: u32, span: &mut usize) -> usize {
         let mut end = start + 1;
-        while end < line.len() && is_word_byte(line[end]) {
-            if self.delimiter_in_words && self.delimiter_len_at(line, end).is_some() {
-                break;
+        if self.delimiter_in_words {
+            while end < line.len() && is_word_byte(line[end]) {
+                if self.delimiter_len_at(line, end).is_some() {
+                    break;
+                }
+                end += 1;
             }
-            end += 1;
+        } else {
+            end += line[end..]
+                .iter()
+                .position(|&b| !is_word_byte(b))
+                .unwrap_or(line.len() - end);
         }
         let word = &line[start..end];
         if self.dialect == Dialect::MySql
@@ -566,10 +578,14 @@ impl Lexer {
     /// Moves past the rest of a quoted string or identifier, or to the end of the line.
     fn skip_quoted(&mut self, line: &[u8], mut i: usize, quote: Quote) -> usize {
         let len = line.len();
-        while let Some(offset) = line.get(i..).and_then(|rest| {
-            rest.iter()
-                .position(|&b| b == quote.close || (quote.backslash && b == b'\\'))
-        }) {
+        let find = |rest: &[u8]| {
+            if quote.backslash {
+                memchr::memchr2(quote.close, b'\\', rest)
+            } else {
+                memchr::memchr(quote.close, rest)
+            }
+        };
+        while let Some(offset) = line.get(i..).and_then(find) {
             let at = i + offset;
             if line[at] != quote.close {
                 // A backslash escapes the next character; at the end of the line it escapes
@@ -679,7 +695,11 @@ impl Lexer {
             .iter()
             .rposition(|&b| !is_space(b))
             .map_or(0, |last| last + 1);
-        let sql = String::from_utf8_lossy(&self.buf[..len]).into_owned();
+        // Lines are checked to be UTF-8 before they are lexed, and cuts fall on ASCII bytes.
+        let sql = match std::str::from_utf8(&self.buf[..len]) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(&self.buf[..len]).into_owned(),
+        };
         self.buf.clear();
         Statement {
             non_transactional: is_non_transactional(self.dialect, &sql),
@@ -714,8 +734,20 @@ pub(crate) fn is_space(b: u8) -> bool {
 /// (`a$b`, SQLite `$param`), which is also why `x$$` is not a dollar quote in PostgreSQL; a `$`
 /// that starts a PostgreSQL dollar quote is recognised before words are.
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+    WORD_BYTES[usize::from(b)]
 }
+
+/// [`is_word_byte`] as a table: words are most of what the lexer reads.
+static WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$' || byte >= 0x80;
+        b += 1;
+    }
+    table
+};
 
 /// End of a line comment starting at `line[i]`: the next line break (which a placeholder value
 /// may have brought into the line) or the end of the line.

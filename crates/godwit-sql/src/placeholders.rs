@@ -149,7 +149,8 @@ struct Found {
 fn find_placeholder(line: &[u8], mut from: usize) -> Option<Found> {
     loop {
         let rest = line.get(from..)?;
-        let dollar = from + rest.windows(2).position(|w| w == b"${")?;
+        let dollar =
+            from + memchr::memchr_iter(b'$', rest).find(|&at| rest.get(at + 1) == Some(&b'{'))?;
         let name_start = dollar + 2;
         let name_len = line
             .get(name_start..)?

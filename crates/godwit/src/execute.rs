@@ -1250,6 +1250,12 @@ async fn flush_batch(
 
 /// `COPY <table> FROM STDIN`: the data would follow on the client's copy protocol.
 fn is_copy_from_stdin(sql: &str) -> bool {
+    // Nearly every statement is not a COPY: decide that without allocating.
+    let starts_with_copy = sql.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+        && sql[4..].starts_with(|c: char| c.is_whitespace());
+    if !starts_with_copy {
+        return false;
+    }
     let words: Vec<String> = sql
         .split_whitespace()
         .take(64)

@@ -55,6 +55,8 @@ impl SqliteDriver {
             // SQLite's own default; migrations that rebuild tables rely on it.
             .foreign_keys(false)
             .busy_timeout(options.lock_timeout)
+            // Room for a whole group's results: the worker never waits for godwit to read them.
+            .row_buffer_size(SQLITE_GROUP * 2)
             .disable_statement_logging();
         let database = opts.get_filename().display().to_string();
         // A reading command on a file that does not exist yet sees an empty database, and
