@@ -655,7 +655,9 @@ impl Bench<'_> {
             .arg(locations)
             .arg(command)
             .cwd(&self.cwd)
-            .env("XDG_CONFIG_HOME", &self.xdg);
+            .env("XDG_CONFIG_HOME", &self.xdg)
+            // The checksum cache goes with the workloads, not into the user's cache directory.
+            .env("XDG_CACHE_HOME", self.work.join("cache"));
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
             if k.starts_with("GODWIT_") || k == "DATABASE_URL" {

@@ -560,3 +560,27 @@ async fn a_database_dropped_without_close_closes_its_pooled_connection() {
     assert_eq!(pool.size(), 0, "the connection was closed, not given back");
     pool.close().await;
 }
+
+/// A file edited after the migrator read it is refused before anything runs, and the history
+/// never records a checksum the applied text does not have.
+#[tokio::test]
+async fn a_file_changed_after_discovery_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    std::fs::write(migrations.join("V1__a.sql"), "CREATE TABLE a (id INT);\n").unwrap();
+    std::fs::write(migrations.join("V2__b.sql"), "CREATE TABLE b (id INT);\n").unwrap();
+    let migrator = Migrator::from_locations(&[&migrations]).unwrap();
+    std::fs::write(migrations.join("V2__b.sql"), "CREATE TABLE c (id INT);\n").unwrap();
+
+    let mut db = Database::connect(&sqlite_url(&dir)).await.unwrap();
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    assert!(matches!(err, Error::Files(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("V2__b.sql") && err.to_string().contains("changed"),
+        "{err}"
+    );
+    // Nothing ran: not even V1, which did not change.
+    assert!(migrator.current(&mut db).await.unwrap().is_none());
+    db.close().await.unwrap();
+}
