@@ -217,6 +217,9 @@ pub(crate) struct Lexer {
     cur: Current,
     /// Text of the current statement, from its first token on, lines joined with `\n`.
     buf: Vec<u8>,
+    /// Whether plain stretches of a statement are skipped in one go (see [`Lexer::plain`]); the
+    /// tests compare every split with and without.
+    fast: bool,
 }
 
 impl Lexer {
@@ -230,7 +233,30 @@ impl Lexer {
             delimiter_in_words: false,
             cur: Current::new(Header::Start),
             buf: Vec::new(),
+            fast: true,
         }
+    }
+
+    /// Turns the fast path off, for tests that compare both.
+    #[cfg(test)]
+    pub(crate) fn without_fast_path(mut self) -> Self {
+        self.fast = false;
+        self
+    }
+
+    /// Whether the statement is in its plain part, where only quotes, comments, dollar quotes,
+    /// parentheses and the delimiter matter: the header is decided, no block can open (not a
+    /// routine body, no block open, no `END` waiting for its next word), and the delimiter is
+    /// `;`. Nothing in a statement leads out of this state before it ends, and in it a word or
+    /// any other byte changes nothing that is ever read again.
+    fn plain(&self) -> bool {
+        self.fast
+            && self.cur.has_content
+            && self.cur.header == Header::Done
+            && !self.cur.compound
+            && self.cur.depth == 0
+            && !self.cur.pending_end
+            && self.delimiter.is_none()
     }
 
     /// Lexes `line` (one line of the file, without its terminator) from `*pos`.
@@ -257,6 +283,21 @@ impl Lexer {
                 }
                 Mode::DollarQuoted => {
                     i = self.skip_dollar_quoted(line, i);
+                    continue;
+                }
+            }
+            if self.plain() {
+                let word;
+                (i, word) = skip_plain(line, i);
+                if i == len {
+                    break;
+                }
+                let lone_e = i >= 1 && word == Some(i - 1) && matches!(line[i - 1], b'E' | b'e');
+                if self.dialect == Dialect::Postgres && line[i] == b'\'' && lone_e {
+                    // The `E` of `E'...'` was skipped as a word: open the escaped string here,
+                    // as `word` would have.
+                    self.open_quote(ESCAPED_STRING, i - 1, line_no, &mut span);
+                    i += 1;
                     continue;
                 }
             }
@@ -736,6 +777,38 @@ pub(crate) fn is_space(b: u8) -> bool {
 fn is_word_byte(b: u8) -> bool {
     WORD_BYTES[usize::from(b)]
 }
+
+/// Moves past bytes that change nothing in a plain statement (see [`Lexer::plain`]): to the next
+/// byte that may start a quote, a comment, a dollar quote or a parenthesis, or be the delimiter.
+/// Returns that position, and where the word it ends, if it skipped one, starts. A `$` inside a
+/// skipped word belongs to the word (`a$b`), as `word` reads it.
+fn skip_plain(line: &[u8], mut i: usize) -> (usize, Option<usize>) {
+    let mut word = None;
+    while let Some(&b) = line.get(i) {
+        if PLAIN_STOPS[usize::from(b)] && !(b == b'$' && word.is_some()) {
+            return (i, word);
+        }
+        if !is_word_byte(b) {
+            word = None;
+        } else if word.is_none() {
+            word = Some(i);
+        }
+        i += 1;
+    }
+    (i, word)
+}
+
+/// The bytes [`skip_plain`] stops at: every byte `token` treats specially, and the delimiter.
+static PLAIN_STOPS: [bool; 256] = {
+    let mut table = [false; 256];
+    let stops = b"'\"`[-#/$();";
+    let mut k = 0;
+    while k < stops.len() {
+        table[stops[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
 
 /// [`is_word_byte`] as a table: words are most of what the lexer reads.
 static WORD_BYTES: [bool; 256] = {

@@ -55,7 +55,7 @@ impl<R: BufRead> LineReader<R> {
                 }
             }
             found = true;
-            match available.iter().position(|&b| b == b'\n' || b == b'\r') {
+            match memchr::memchr2(b'\n', b'\r', available) {
                 Some(end) => {
                     buf.extend_from_slice(&available[..end]);
                     self.skip_lf = available[end] == b'\r';

@@ -140,6 +140,13 @@ impl<R: BufRead> Splitter<R> {
         Ok(())
     }
 
+    /// The same splitter without the lexer's fast path, for tests that compare both.
+    #[cfg(test)]
+    pub(crate) fn without_fast_path(mut self) -> Self {
+        self.lexer = self.lexer.without_fast_path();
+        self
+    }
+
     /// Bytes of memory the splitter's own buffers hold, for tests of bounded memory.
     #[cfg(test)]
     pub(crate) fn buffered_capacity(&self) -> usize {

@@ -20,9 +20,18 @@ use crate::{split_str, Dialect, SplitError, Splitter, Statement};
 
 const ALL: [Dialect; 3] = [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite];
 
-/// Splits `input` whole and through small reader buffers, and checks the results agree.
+/// Splits `input` whole and through small reader buffers, and without the lexer's fast path,
+/// and checks the results agree.
 fn split(dialect: Dialect, input: &str) -> Result<Vec<Statement>, SplitError> {
     let whole = split_str(input, dialect);
+    let slow: Result<Vec<_>, _> = Splitter::new(input.as_bytes(), dialect)
+        .without_fast_path()
+        .collect();
+    match (&whole, &slow) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "fast path, {dialect:?}, input {input:?}"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "fast path, {input:?}"),
+        _ => panic!("without the fast path {slow:?}, with it {whole:?}, input {input:?}"),
+    }
     for capacity in [1, 7] {
         let reader = BufReader::with_capacity(capacity, input.as_bytes());
         let chunked: Result<Vec<_>, _> = Splitter::new(reader, dialect).collect();
