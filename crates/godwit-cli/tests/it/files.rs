@@ -25,6 +25,10 @@ fn bad_migration_names_list_every_file_and_write_nothing(kind: Kind) {
         .stderr_has("V2_missing_separator.sql")
         .stderr_has("U7__orphan.sql");
     assert!(p.db.tables().is_empty(), "{:?}", p.db.tables());
+    if kind == Kind::Sqlite {
+        // The connection is opened while the files are read: the file it created is removed.
+        assert!(!p.db.sqlite_exists(), "a refused run left a SQLite file");
+    }
     p.godwit(&["validate"]).code(2);
     p.godwit(&["info"]).code(2);
 }
