@@ -369,11 +369,11 @@ impl Lexer {
     }
 
     /// Handles the token starting at `line[i]` in normal mode; returns where lexing resumes.
+    /// `line[i]` is not whitespace: `scan` skips that before looking for the delimiter.
     fn token(&mut self, line: &[u8], i: usize, line_no: u32, span: &mut usize) -> usize {
         let dialect = self.dialect;
         let next = line.get(i + 1).copied();
         match line[i] {
-            b if is_space(b) => i + 1,
             b'\'' => {
                 let quote = if dialect == Dialect::MySql {
                     ESCAPED_STRING

@@ -96,16 +96,19 @@ impl ChecksumCache {
     }
 
     fn load(&mut self) {
+        use std::io::Read;
         let Some(path) = &self.file else { return };
-        let Ok(bytes) = std::fs::read(path) else {
+        // One open: the time read is the time of the file whose entries are read.
+        let Ok(mut file) = std::fs::File::open(path) else {
             return;
         };
-        let Ok(meta) = std::fs::metadata(path) else {
+        let Some(written) = file.metadata().ok().as_ref().and_then(Stamp::of) else {
             return;
         };
-        let Some(written) = Stamp::of(&meta) else {
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_err() {
             return;
-        };
+        }
         let Ok(text) = std::str::from_utf8(&bytes) else {
             return;
         };

@@ -534,6 +534,9 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
     Ok(Some((migration(checksum, script), stamp)))
 }
 
+/// A UTF-8 byte-order mark, which the checksum and the UTF-8 check skip at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Files up to this size are read whole.
 const SMALL_FILE: u64 = 256 * 1024;
 
@@ -647,7 +650,7 @@ fn migration_from_parts(
 
 /// [`scan_text`] of a text in memory: the UTF-8 check over the whole text at once.
 fn scan_bytes(bytes: &[u8]) -> Result<i32, (Option<u32>, String)> {
-    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(bytes);
+    let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(body) {
         let line = body[..e.valid_up_to()]
             .iter()
@@ -681,7 +684,7 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
         number += 1;
         let mut body: &[u8] = &line;
         if number == 1 {
-            body = body.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(body);
+            body = body.strip_prefix(BOM).unwrap_or(body);
         }
         if std::str::from_utf8(body).is_err() {
             return Err((Some(number), "this line is not valid UTF-8".into()));

@@ -1062,8 +1062,6 @@ async fn run_rust(
     })
 }
 
-/// The history row a step would leave, to compute the version after a run without reading
-/// the history again.
 /// The version a run leaves the database at: the history it started from replayed with the rows
 /// it recorded.
 fn final_version(plan: &Plan, history: &[HistoryRow], recorded: Vec<HistoryRow>) -> Option<String> {
@@ -1077,6 +1075,8 @@ fn final_version(plan: &Plan, history: &[HistoryRow], recorded: Vec<HistoryRow>)
         .map(|v| v.to_string())
 }
 
+/// The history row a step would leave, to compute the version after a run without reading
+/// the history again.
 fn synthetic_row(installed_rank: i32, step: &Step, kind: &str) -> HistoryRow {
     let m = &step.migration;
     HistoryRow {
