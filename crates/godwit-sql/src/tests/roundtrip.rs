@@ -205,16 +205,33 @@ const CHAOS: &[&str] = &[
     "1",
 ];
 
+/// Up to 40 pieces of [`CHAOS`], a quarter of them from `more` when it is not empty.
+fn chaos(rng: &mut Rng, more: &[&str]) -> String {
+    let mut input = String::new();
+    for _ in 0..rng.below(40) {
+        input.push_str(if !more.is_empty() && rng.below(4) == 0 {
+            rng.pick(more)
+        } else {
+            rng.pick(CHAOS)
+        });
+    }
+    input
+}
+
+/// The placeholder `${x}` of [`CHAOS`], with a value that holds a quote, a delimiter and a line
+/// break; `${y}` has none.
+fn chaos_placeholders() -> Placeholders {
+    let mut placeholders = Placeholders::new();
+    placeholders.insert("x", "a'b;\nc");
+    placeholders
+}
+
 #[test]
 fn no_input_makes_the_splitter_panic() {
     let mut rng = Rng::new(0xbad_5eed);
-    let mut placeholders = Placeholders::new();
-    placeholders.insert("x", "a'b;\nc");
+    let placeholders = chaos_placeholders();
     for round in 0..3000 {
-        let mut input = String::new();
-        for _ in 0..rng.below(40) {
-            input.push_str(rng.pick(CHAOS));
-        }
+        let input = chaos(&mut rng, &[]);
         let dialect = ALL[round % 3];
         is_non_transactional(dialect, &input);
         has_no_transaction_directive(&input);
@@ -255,17 +272,9 @@ fn the_fast_path_splits_any_input_like_the_slow_path() {
         "]",
     ];
     let mut rng = Rng::new(0xfa57_5eed);
-    let mut placeholders = Placeholders::new();
-    placeholders.insert("x", "a'b;\nc");
+    let placeholders = chaos_placeholders();
     for round in 0..20_000 {
-        let mut input = String::new();
-        for _ in 0..rng.below(40) {
-            input.push_str(if rng.below(4) == 0 {
-                rng.pick(MORE)
-            } else {
-                rng.pick(CHAOS)
-            });
-        }
+        let input = chaos(&mut rng, MORE);
         let dialect = ALL[round % 3];
         let fast: Vec<_> = Splitter::new(input.as_bytes(), dialect)
             .with_placeholders(placeholders.clone())
