@@ -340,7 +340,20 @@ impl HistoryRow {
             .filter(|v| !v.is_empty())
             .and_then(|v| Version::parse(v).ok())
     }
+
+    /// Whether this row marks a migration that was running outside a transaction when its
+    /// process stopped (killed, crashed, connection lost): godwit writes such a row, with
+    /// `success = false` and `execution_time = -1`, before a non-transactional migration
+    /// starts, and turns it into the real row when the migration ends. A row still in that
+    /// state means nobody knows how much of the migration ran. To Flyway it reads as failed.
+    pub fn is_interrupted(&self) -> bool {
+        !self.success && self.execution_time == INTERRUPTED_EXECUTION_TIME
+    }
 }
+
+/// The `execution_time` of a row written before a non-transactional migration runs; see
+/// [`HistoryRow::is_interrupted`].
+pub const INTERRUPTED_EXECUTION_TIME: i32 = -1;
 
 #[cfg(test)]
 mod tests {
