@@ -72,6 +72,7 @@ pub mod driver;
 pub mod embed;
 mod error;
 pub mod execute;
+mod interrupt;
 pub mod model;
 pub mod plan;
 mod pool;
@@ -89,8 +90,9 @@ use std::path::PathBuf;
 
 pub use discover::{FileProblem, MigrationSet};
 pub use driver::{ConnectOptions, Dialect, Driver};
-pub use error::{Category, Error, MigrationFailure};
+pub use error::{Category, Error, FailureCause, MigrationFailure};
 pub use execute::{Config, Event, Info, Observer, Report, StepReport};
+pub use interrupt::Interrupt;
 pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
 pub use plan::{InfoRow, Problem, State, Target};
 pub use util::{redact_url, utc_timestamp};
@@ -199,6 +201,7 @@ pub struct Migrator {
     migrations: MigrationSet,
     config: Config,
     observer: Option<Observer>,
+    interrupt: Option<Interrupt>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -218,6 +221,7 @@ impl Migrator {
             migrations,
             config: Config::default(),
             observer: None,
+            interrupt: None,
         }
     }
 
@@ -290,6 +294,14 @@ impl Migrator {
         self
     }
 
+    /// Lets `interrupt` stop a running `migrate` or `undo` cleanly: see [`Interrupt`]. (Dropping
+    /// the future of a run instead stops it wherever it is: see "Stopping a run" in the crate's
+    /// `docs/library.md`.)
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Migrator {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
@@ -305,6 +317,7 @@ impl Migrator {
             set: &self.migrations,
             config: &self.config,
             observer: self.observer.clone(),
+            interrupt: self.interrupt.clone(),
         }
     }
 

@@ -168,7 +168,9 @@ pub fn insert_history(dialect: Dialect, table: &HistoryTable, row: &NewRow<'_>) 
         (_, true) => "1",
         (_, false) => "0",
     };
-    let execution_time = row.execution_time_ms.clamp(0, i32::MAX as i64);
+    // -1 marks a migration that is running (`model::INTERRUPTED_EXECUTION_TIME`); real times
+    // are never negative.
+    let execution_time = row.execution_time_ms.clamp(-1, i32::MAX as i64);
     // MySQL refuses to read the table it inserts into unless the read is a derived table.
     let source = match dialect {
         Dialect::MySql => format!(
@@ -259,6 +261,76 @@ pub fn realign_history_row(
         quote_literal(dialect, description),
         quote_ident(dialect, "installed_rank")
     )
+}
+
+/// The statement that turns the row written before a non-transactional migration ran (the
+/// newest row, with `success = false` and `execution_time = -1`, see
+/// [`crate::model::HistoryRow::is_interrupted`]) into that migration's real row: succeeded, or
+/// failed after it changed something.
+pub fn finish_running_row(
+    dialect: Dialect,
+    table: &HistoryTable,
+    execution_time_ms: i64,
+    success: bool,
+) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let t = qualified(dialect, table);
+    let (yes, no) = match dialect {
+        Dialect::Postgres => ("TRUE", "FALSE"),
+        Dialect::MySql | Dialect::Sqlite => ("1", "0"),
+    };
+    let now = match dialect {
+        Dialect::Postgres => "clock_timestamp()",
+        Dialect::MySql => "CURRENT_TIMESTAMP",
+        Dialect::Sqlite => "strftime('%Y-%m-%d %H:%M:%f','now')",
+    };
+    let running = running_row_condition(dialect, table);
+    format!(
+        "UPDATE {t} SET {} = {}, {} = {}, {} = {now} {running}",
+        q("success"),
+        if success { yes } else { no },
+        q("execution_time"),
+        execution_time_ms.clamp(0, i32::MAX as i64),
+        q("installed_on"),
+    )
+}
+
+/// The statement that removes the running row of a migration that failed before it changed
+/// anything (its transaction rolled back).
+pub fn delete_running_row(dialect: Dialect, table: &HistoryTable) -> String {
+    format!(
+        "DELETE FROM {} {}",
+        qualified(dialect, table),
+        running_row_condition(dialect, table)
+    )
+}
+
+/// `WHERE …` picking the running row: the newest row, if it is one.
+fn running_row_condition(dialect: Dialect, table: &HistoryTable) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let t = qualified(dialect, table);
+    let no = match dialect {
+        Dialect::Postgres => "FALSE",
+        Dialect::MySql | Dialect::Sqlite => "0",
+    };
+    let marked = format!(
+        "{} = {no} AND {} = {}",
+        q("success"),
+        q("execution_time"),
+        crate::model::INTERRUPTED_EXECUTION_TIME
+    );
+    match dialect {
+        // MySQL cannot read the table an UPDATE or DELETE changes: it picks the newest row with
+        // ORDER BY … LIMIT instead.
+        Dialect::MySql => format!(
+            "WHERE {marked} ORDER BY {} DESC LIMIT 1",
+            q("installed_rank")
+        ),
+        Dialect::Postgres | Dialect::Sqlite => format!(
+            "WHERE {marked} AND {rank} = (SELECT MAX({rank}) FROM {t})",
+            rank = q("installed_rank")
+        ),
+    }
 }
 
 /// The statement that starts a transaction, as the dialect's client spells it.
