@@ -1215,9 +1215,10 @@ pub enum RepairAction {
         /// The row marks a migration that was interrupted while it ran, rather than one that
         /// failed.
         interrupted: bool,
-        /// The row is an undo's (`UNDO_SQL`): removing it leaves the version applied, where
-        /// removing any other makes the migration run again on the next migrate.
+        /// The row is an undo's (`UNDO_SQL`): removing it leaves the version applied.
         undo: bool,
+        /// The next migrate runs the migration again (it is not an undo, and its file exists).
+        runs_again: bool,
     },
     /// Record the checksum and description of the file on disk for an applied migration.
     Realign {
@@ -1277,6 +1278,7 @@ impl fmt::Display for RepairAction {
                 script,
                 interrupted,
                 undo,
+                runs_again,
             } => {
                 let what = if *interrupted {
                     "interrupted"
@@ -1288,10 +1290,15 @@ impl fmt::Display for RepairAction {
                         f,
                         "remove the {what} undo row of {migration} ({script}, installed_rank {installed_rank}): {migration} stays applied"
                     )
-                } else {
+                } else if *runs_again {
                     write!(
                         f,
                         "remove the {what} row of {migration} ({script}, installed_rank {installed_rank}): the next migrate runs {migration} again"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "remove the {what} row of {migration} ({script}, installed_rank {installed_rank}): its file is gone, so it does not run again"
                     )
                 }
             }
@@ -1360,12 +1367,24 @@ impl Catalog<'_> {
                 Some(v) if !v.is_empty() => format!("V{v}"),
                 _ => format!("R__{}", row.description.replace(' ', "_")),
             };
+            let undo = row.kind == history_type::UNDO_SQL;
+            let has_file = match row.parsed_version() {
+                Some(v) if row.kind == history_type::SQL_BASELINE => {
+                    self.baselines.contains_key(&v)
+                }
+                Some(v) => self.versioned.contains_key(&v),
+                None => self
+                    .set
+                    .of_kind(MigrationKind::Repeatable)
+                    .any(|m| m.description == row.description),
+            };
             actions.push(RepairAction::RemoveFailed {
                 installed_rank: row.installed_rank,
                 migration,
                 script: row.script.clone(),
                 interrupted: row.is_interrupted(),
-                undo: row.kind == history_type::UNDO_SQL,
+                undo,
+                runs_again: has_file && !undo,
             });
         }
         for (version, rec) in &self.applied.versions {
