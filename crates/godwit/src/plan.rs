@@ -513,7 +513,7 @@ impl<'a> Catalog<'a> {
                             "{} was interrupted while it ran: how much of it ran is unknown",
                             it.what()
                         ),
-                        hint: it.hint(),
+                        hint: validate_hint(&it),
                     });
                     continue;
                 }
@@ -600,7 +600,7 @@ impl<'a> Catalog<'a> {
                             "{} was interrupted while it ran: how much of it ran is unknown",
                             it.what()
                         ),
-                        hint: it.hint(),
+                        hint: validate_hint(&it),
                     });
                 }
                 Status::Failed => problems.push(Problem {
@@ -1703,6 +1703,14 @@ impl InterruptedMigration {
             (None, _) => "undo whatever part of it ran, then run `godwit repair`, which removes its row so that the next migrate runs it again".into(),
         }
     }
+}
+
+/// The hint `validate` gives: it takes no lock, so the row may belong to a run still going on.
+fn validate_hint(it: &InterruptedMigration) -> String {
+    format!(
+        "{}. If a godwit process is running it right now, it is not interrupted: let that run end",
+        it.hint()
+    )
 }
 
 fn interrupted_repeatable(description: &str, row: &HistoryRow) -> InterruptedMigration {
