@@ -1080,8 +1080,6 @@ fn new_row<'a>(
     }
 }
 
-/// The history `type` a step records: the planner's, with `RUST` for a versioned migration
-/// written in Rust.
 /// A checksum `repair --mark-applied` records, read again from its file: discovery may have
 /// taken it from the checksum cache, and a checksum from the cache never reaches the history.
 fn reread_checksum(
@@ -1122,6 +1120,8 @@ fn reread_checksum(
     Ok(action)
 }
 
+/// The history `type` a step records: the planner's, with `RUST` for a versioned migration
+/// written in Rust.
 fn recorded_type(step: &Step) -> Option<&'static str> {
     match (step.action.history_type(), &step.migration.source) {
         (Some(history_type::SQL), Source::Rust(_)) => Some(history_type::RUST),

@@ -392,8 +392,10 @@ impl Migrator {
             .executor()
             .repair(db.driver.as_mut(), Some(version), dry_run)
             .await?;
-        actions.pop().ok_or_else(|| {
-            Error::Config(format!("repair --mark-applied {version} planned no change"))
+        // The executor plans exactly one change for a version, or fails.
+        actions.pop().ok_or_else(|| Error::Refused {
+            message: format!("marking V{version} as applied planned no change"),
+            hint: "`godwit info` shows the version's state".into(),
         })
     }
 

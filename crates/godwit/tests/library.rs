@@ -442,6 +442,41 @@ async fn an_interrupted_migration_is_refused_then_marked_applied() {
     db.close().await.unwrap();
 }
 
+/// The checksum `repair_mark_applied` records is read from the file when it runs, not the one
+/// discovery saw (which may come from the checksum cache).
+#[tokio::test]
+async fn mark_applied_records_the_checksum_of_the_file_as_it_is_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    let file = migrations.join("V1__create.sql");
+    std::fs::write(&file, "CREATE TABLE t (x INTEGER);\n").unwrap();
+    let migrator = Migrator::from_locations(&[&migrations]).unwrap();
+    let url = sqlite_url(&dir);
+    let mut db = Database::connect(&url).await.unwrap();
+    // An empty run creates the history table.
+    Migrator::new(text_set(&[])).migrate(&mut db).await.unwrap();
+    let edited = "-- edited after discovery\nCREATE TABLE t (x INTEGER);\n";
+    std::fs::write(&file, edited).unwrap();
+    let v1 = godwit::Version::parse("1").unwrap();
+    let action = migrator
+        .repair_mark_applied(&mut db, &v1, None)
+        .await
+        .unwrap();
+    let godwit::plan::RepairAction::MarkApplied { checksum, .. } = action else {
+        panic!("{action:?}");
+    };
+    assert_eq!(checksum, Some(godwit::checksum_str(edited)));
+    db.close().await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let recorded: Option<i32> = sqlx::query_scalar("SELECT checksum FROM godwit_schema_history")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, Some(godwit::checksum_str(edited)));
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn rust_data_migrations_rerun_and_dry_runs_only_say_they_would_run() {
     let dir = tempfile::tempdir().unwrap();
