@@ -43,7 +43,7 @@ enum Command {
     Undo(commands::undo::Args),
     /// Mark an existing database that godwit never managed as being at a version
     Baseline(commands::baseline::Args),
-    /// Remove failed rows, realign checksums, mark missing migrations as deleted
+    /// Remove failed rows, realign checksums, mark missing migrations deleted (or one applied)
     Repair(commands::repair::Args),
     /// Drop every object in the managed schemas (needs clean_disabled = false and --yes)
     Clean(commands::clean::Args),

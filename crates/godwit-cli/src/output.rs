@@ -405,6 +405,32 @@ impl Output {
         );
     }
 
+    /// What `repair` changed (or would change), one line each, then a summary.
+    pub fn repair_summary(&self, actions: &[godwit::plan::RepairAction], dry_run: bool) {
+        let verb = if dry_run { "Would" } else { "Repaired:" };
+        for action in actions {
+            self.message(&format!("{verb} {action}"));
+        }
+        let plural = if actions.len() == 1 { "" } else { "s" };
+        match (actions, dry_run) {
+            ([], _) => self.success("Nothing to repair: the history table agrees with the files"),
+            ([godwit::plan::RepairAction::MarkApplied { migration, .. }], true) => self.success(
+                &format!("Dry run: repair would record {migration} as applied without running it"),
+            ),
+            ([godwit::plan::RepairAction::MarkApplied { migration, .. }], false) => self.success(
+                &format!("Recorded {migration} as applied without running it; `godwit migrate` goes on from there"),
+            ),
+            (all, true) => self.success(&format!(
+                "Dry run: repair would make {} change{plural}",
+                all.len()
+            )),
+            (all, false) => self.success(&format!(
+                "Repaired the history table: {} change{plural}",
+                all.len()
+            )),
+        }
+    }
+
     /// The `info` table.
     pub fn info_table(&self, info: &godwit::Info) {
         let mut table = Table::new();

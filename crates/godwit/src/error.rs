@@ -138,7 +138,8 @@ impl Error {
             Error::Plan(
                 PlanError::UnknownTarget { .. }
                 | PlanError::MissingUndo { .. }
-                | PlanError::TargetNotBelowCurrent { .. },
+                | PlanError::TargetNotBelowCurrent { .. }
+                | PlanError::UnknownVersion { .. },
             ) => Category::Usage,
             Error::Connect { .. } => Category::Connection,
             Error::Database(d) if d.kind == DriverErrorKind::Connection => Category::Connection,

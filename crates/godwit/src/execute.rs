@@ -403,10 +403,12 @@ impl Executor<'_> {
         sink.finish(result)
     }
 
-    /// Removes failed rows, realigns checksums and descriptions, marks missing files deleted.
+    /// Removes failed rows, realigns checksums and descriptions, marks missing files deleted;
+    /// with `mark_applied`, only records that version as applied without running it.
     pub async fn repair(
         &self,
         db: &mut dyn Driver,
+        mark_applied: Option<&Version>,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<crate::plan::RepairAction>, Error> {
         use crate::plan::RepairAction;
@@ -417,11 +419,26 @@ impl Executor<'_> {
             let db: &mut dyn Driver = &mut sink;
             self.lock(db, &table).await?;
             let result = async {
-                let Some(history) = self.read_history(db, &table).await? else {
-                    return Ok(Vec::new());
-                };
+                let history = self.read_history(db, &table).await?;
                 let set = self.prepared_set(db.session(), &table, false)?;
-                let actions = Catalog::new(&set, &history).plan_repair();
+                let actions = match (mark_applied, history) {
+                    (None, None) => return Ok(Vec::new()),
+                    (None, Some(history)) => Catalog::new(&set, &history).plan_repair(),
+                    (Some(version), history) => {
+                        let exists = history.is_some();
+                        let history = history.unwrap_or_default();
+                        let action = Catalog::new(&set, &history).plan_mark_applied(version)?;
+                        if !exists {
+                            return Err(Error::Refused {
+                                message: format!(
+                                    "cannot mark V{version} as applied: there is no history table `{table}`, so godwit has not migrated this database yet"
+                                ),
+                                hint: "run `godwit migrate`; for a database whose schema is already there, `godwit baseline --baseline-version <version>` records where it stands".into(),
+                            });
+                        }
+                        vec![reread_checksum(&set, action)?]
+                    }
+                };
                 if actions.is_empty() {
                     return Ok(actions);
                 }
@@ -444,6 +461,40 @@ impl Executor<'_> {
                             *installed_rank,
                             *checksum,
                             description,
+                        ),
+                        RepairAction::MarkApplied {
+                            installed_rank: Some(rank),
+                            checksum,
+                            description,
+                            ..
+                        } => dialect::mark_applied_history_row(
+                            dialect,
+                            &table,
+                            *rank,
+                            *checksum,
+                            description,
+                        ),
+                        RepairAction::MarkApplied {
+                            installed_rank: None,
+                            version,
+                            history_type,
+                            description,
+                            script,
+                            checksum,
+                            ..
+                        } => dialect::insert_history(
+                            dialect,
+                            &table,
+                            &NewRow {
+                                version: Some(version),
+                                description,
+                                kind: history_type,
+                                script,
+                                checksum: *checksum,
+                                installed_by: &installed_by,
+                                execution_time_ms: 0,
+                                success: true,
+                            },
                         ),
                         RepairAction::MarkDeleted {
                             version,
@@ -611,6 +662,9 @@ impl Executor<'_> {
         let set = self.prepared_set(db.session(), table, false)?;
         let options = self.options();
         let catalog = Catalog::new(&set, &history);
+        // A migration interrupted while it ran comes first, before validation, so that the
+        // error names both ways out.
+        catalog.check_interrupted()?;
         if matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate {
             let problems = catalog.validate(&options);
             if !problems.is_empty() {
@@ -1301,6 +1355,46 @@ fn new_row<'a>(
             }),
         success,
     }
+}
+
+/// A checksum `repair --mark-applied` records, read again from its file: discovery may have
+/// taken it from the checksum cache, and a checksum from the cache never reaches the history.
+fn reread_checksum(
+    set: &MigrationSet,
+    mut action: crate::plan::RepairAction,
+) -> Result<crate::plan::RepairAction, Error> {
+    let crate::plan::RepairAction::MarkApplied {
+        version,
+        script,
+        checksum: Some(checksum),
+        ..
+    } = &mut action
+    else {
+        return Ok(action);
+    };
+    let file = set.iter().find(|m| {
+        m.script == *script
+            && matches!(m.source, Source::File(_))
+            && m.version
+                .as_ref()
+                .is_some_and(|v| v.to_string() == *version)
+    });
+    if let Some(m) = file {
+        let read = m
+            .source
+            .open()
+            .and_then(crate::model::checksum_reader)
+            .map_err(|e| {
+                Error::Files(vec![FileProblem {
+                    paths: vec![m.display_path.clone()],
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                    hint: None,
+                }])
+            })?;
+        *checksum = read;
+    }
+    Ok(action)
 }
 
 /// The history `type` a step records: the planner's, with `RUST` for a versioned migration

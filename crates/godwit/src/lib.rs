@@ -380,7 +380,36 @@ impl Migrator {
         db: &mut Database,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<plan::RepairAction>, Error> {
-        self.executor().repair(db.driver.as_mut(), dry_run).await
+        self.executor()
+            .repair(db.driver.as_mut(), None, dry_run)
+            .await
+    }
+
+    /// Records the versioned migration `version` as applied without running it, for a
+    /// migration that was interrupted (or failed) and then finished by hand, or one whose
+    /// changes are in the database already. Its failed or interrupted row becomes a success row
+    /// (for an undo's row, the undo is recorded as applied), or a success row is added for a
+    /// pending one; nothing else changes. Returns the change; with `dry_run`, writes its SQL
+    /// there instead.
+    ///
+    /// An unknown version is [`Error::Plan`] with [`plan::PlanError::UnknownVersion`]
+    /// ([`Category::Usage`]); an applied version, a baseline, or one whose file is gone is
+    /// [`plan::PlanError::CannotMarkApplied`] ([`Category::Failed`]). Nothing is written then.
+    pub async fn repair_mark_applied(
+        &self,
+        db: &mut Database,
+        version: &Version,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<plan::RepairAction, Error> {
+        let mut actions = self
+            .executor()
+            .repair(db.driver.as_mut(), Some(version), dry_run)
+            .await?;
+        // The executor plans exactly one change for a version, or fails.
+        actions.pop().ok_or_else(|| Error::Refused {
+            message: format!("marking V{version} as applied planned no change"),
+            hint: "`godwit info` shows the version's state".into(),
+        })
     }
 
     /// Drops every object in the managed schemas, the history table included. Returns the

@@ -10,6 +10,7 @@ mod data;
 mod dialects;
 mod durability;
 mod files;
+mod interrupted;
 #[cfg(target_os = "linux")]
 mod large;
 mod lifecycle;

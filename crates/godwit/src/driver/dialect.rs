@@ -333,6 +333,34 @@ fn running_row_condition(dialect: Dialect, table: &HistoryTable) -> String {
     }
 }
 
+/// The statement that turns a failed or interrupted history row into a success row, for a
+/// migration finished by hand (`repair --mark-applied`): its time becomes 0, and its checksum
+/// and description become the file's.
+pub fn mark_applied_history_row(
+    dialect: Dialect,
+    table: &HistoryTable,
+    installed_rank: i32,
+    checksum: Option<i32>,
+    description: &str,
+) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let success = match dialect {
+        Dialect::Postgres => "TRUE",
+        Dialect::MySql | Dialect::Sqlite => "1",
+    };
+    let checksum = checksum.map_or_else(|| "NULL".to_string(), |c| c.to_string());
+    format!(
+        "UPDATE {} SET {} = {success}, {} = 0, {} = {checksum}, {} = {} WHERE {} = {installed_rank}",
+        qualified(dialect, table),
+        q("success"),
+        q("execution_time"),
+        q("checksum"),
+        q("description"),
+        quote_literal(dialect, description),
+        q("installed_rank")
+    )
+}
+
 /// The statement that starts a transaction, as the dialect's client spells it.
 pub fn begin(dialect: Dialect) -> &'static str {
     match dialect {
@@ -388,5 +416,17 @@ mod tests {
         assert!(pg.ends_with("12, TRUE, clock_timestamp() FROM \"godwit_schema_history\""));
         let my = insert_history(Dialect::MySql, &table(), &row);
         assert!(my.contains("AS next_rank"));
+    }
+
+    #[test]
+    fn mark_applied_turns_the_row_into_a_success_row() {
+        assert_eq!(
+            mark_applied_history_row(Dialect::Postgres, &table(), 3, Some(-7), "add o'brien"),
+            "UPDATE \"godwit_schema_history\" SET \"success\" = TRUE, \"execution_time\" = 0, \"checksum\" = -7, \"description\" = 'add o''brien' WHERE \"installed_rank\" = 3"
+        );
+        assert_eq!(
+            mark_applied_history_row(Dialect::MySql, &table(), 3, None, "x"),
+            "UPDATE `godwit_schema_history` SET `success` = 1, `execution_time` = 0, `checksum` = NULL, `description` = 'x' WHERE `installed_rank` = 3"
+        );
     }
 }
