@@ -87,6 +87,8 @@ pub use godwit_macros::embed_migrations;
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub use discover::{FileProblem, MigrationSet};
 pub use driver::{ConnectOptions, Dialect, Driver};
@@ -109,6 +111,41 @@ use execute::{Executor, RunKind};
 /// A connection to the database being migrated.
 pub struct Database {
     driver: Box<dyn Driver>,
+    /// Set when a run on this connection was dropped before it ended.
+    abandoned: Arc<AtomicBool>,
+}
+
+/// Watches one run on a [`Database`]: dropped before [`RunGuard::finish`] (the run's future was
+/// dropped while it ran), it asks the server to cancel the statement that was running and
+/// marks the `Database` as abandoned: its connection may still hold an open transaction and the
+/// migration lock, so it refuses further runs, and dropping or closing it lets the server roll
+/// back and release both.
+struct RunGuard {
+    abandoned: Arc<AtomicBool>,
+    cancel: Option<driver::CancelHandle>,
+    finished: bool,
+}
+
+impl RunGuard {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.abandoned.store(true, Ordering::SeqCst);
+        if let (Some(cancel), Ok(runtime)) =
+            (self.cancel.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
+                let _ = cancel.cancel().await;
+            });
+        }
+    }
 }
 
 impl Database {
@@ -124,7 +161,7 @@ impl Database {
     /// Connects with explicit options.
     pub async fn connect_with(url: &str, options: &ConnectOptions) -> Result<Database, Error> {
         match driver::connect(url, options).await {
-            Ok(driver) => Ok(Database { driver }),
+            Ok(driver) => Ok(Database::from_driver(driver)),
             // A URL godwit cannot use is bad configuration, not an unreachable server.
             Err(e) if e.kind == driver::DriverErrorKind::Config => Err(Error::Config(format!(
                 "{} (URL `{}`)",
@@ -161,7 +198,7 @@ impl Database {
 
     pub(crate) async fn from_dyn_pool(pool: &dyn SqlxPool) -> Result<Database, Error> {
         match pool.__driver().await {
-            Ok(driver) => Ok(Database { driver }),
+            Ok(driver) => Ok(Database::from_driver(driver)),
             Err(e) => Err(Error::Connect {
                 url: match pool.dialect() {
                     Dialect::Postgres => "the PostgreSQL pool",
@@ -176,7 +213,25 @@ impl Database {
 
     /// Wraps a driver built by the caller.
     pub fn from_driver(driver: Box<dyn Driver>) -> Database {
-        Database { driver }
+        Database {
+            driver,
+            abandoned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Starts a run, unless an earlier one on this connection was abandoned.
+    fn start_run(&self) -> Result<RunGuard, Error> {
+        if self.abandoned.load(Ordering::SeqCst) {
+            return Err(Error::Refused {
+                message: "an earlier run on this connection was dropped while it ran: the connection may still hold an open transaction and the migration lock".into(),
+                hint: "drop or close this Database (the server then rolls back and releases the lock) and connect again".into(),
+            });
+        }
+        Ok(RunGuard {
+            abandoned: Arc::clone(&self.abandoned),
+            cancel: self.driver.cancel_handle(),
+            finished: false,
+        })
     }
 
     /// The database's SQL dialect.
@@ -323,9 +378,13 @@ impl Migrator {
 
     /// Validates, locks, applies what is pending (or goes down to a lower target), unlocks.
     pub async fn migrate(&self, db: &mut Database) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Migrate, None)
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Writes the SQL `migrate` would run to `out`, changing nothing.
@@ -334,16 +393,24 @@ impl Migrator {
         db: &mut Database,
         out: &mut (dyn Write + Send),
     ) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Migrate, Some(out))
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Undoes the newest applied migration, or every one above `target`.
     pub async fn undo(&self, db: &mut Database, target: Option<Version>) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Undo(target), None)
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Writes the SQL `undo` would run to `out`, changing nothing.
@@ -353,9 +420,13 @@ impl Migrator {
         target: Option<Version>,
         out: &mut (dyn Write + Send),
     ) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Undo(target), Some(out))
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Marks a database godwit never managed as being at `version` (the configured
@@ -380,9 +451,13 @@ impl Migrator {
         db: &mut Database,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<plan::RepairAction>, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .repair(db.driver.as_mut(), None, dry_run)
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Records the versioned migration `version` as applied without running it, for a
@@ -401,10 +476,13 @@ impl Migrator {
         version: &Version,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<plan::RepairAction, Error> {
-        let mut actions = self
+        let guard = db.start_run()?;
+        let actions = self
             .executor()
             .repair(db.driver.as_mut(), Some(version), dry_run)
-            .await?;
+            .await;
+        guard.finish();
+        let mut actions = actions?;
         // The executor plans exactly one change for a version, or fails.
         actions.pop().ok_or_else(|| Error::Refused {
             message: format!("marking V{version} as applied planned no change"),
@@ -419,21 +497,33 @@ impl Migrator {
         db: &mut Database,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<String>, Error> {
-        self.executor().clean(db.driver.as_mut(), dry_run).await
+        let guard = db.start_run()?;
+        let result = self.executor().clean(db.driver.as_mut(), dry_run).await;
+        guard.finish();
+        result
     }
 
     /// Every migration known from files or history, with its state.
     pub async fn info(&self, db: &mut Database) -> Result<Info, Error> {
-        self.executor().info(db.driver.as_mut()).await
+        let guard = db.start_run()?;
+        let result = self.executor().info(db.driver.as_mut()).await;
+        guard.finish();
+        result
     }
 
     /// Every disagreement between files and history; empty when they agree.
     pub async fn validate(&self, db: &mut Database) -> Result<Vec<Problem>, Error> {
-        self.executor().validate(db.driver.as_mut()).await
+        let guard = db.start_run()?;
+        let result = self.executor().validate(db.driver.as_mut()).await;
+        guard.finish();
+        result
     }
 
     /// The database's current version; `None` when nothing is applied.
     pub async fn current(&self, db: &mut Database) -> Result<Option<Version>, Error> {
-        self.executor().current(db.driver.as_mut()).await
+        let guard = db.start_run()?;
+        let result = self.executor().current(db.driver.as_mut()).await;
+        guard.finish();
+        result
     }
 }
