@@ -9,9 +9,7 @@ use std::sync::Arc;
 use crate::checksum_cache::{ChecksumCache, Stamp};
 use crate::model::{CallbackEvent, Migration, MigrationKind, Source, Version};
 
-/// The longest description and script path the history table can hold.
-const MAX_DESCRIPTION: usize = 200;
-const MAX_SCRIPT: usize = 1000;
+use crate::limits::{version_too_long, MAX_DESCRIPTION, MAX_SCRIPT};
 
 /// What a file name says about a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,7 +488,7 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
         } => (kind, version, description),
     };
     let display_path = path.display().to_string();
-    check_lengths(&display_path, &description, &script)?;
+    check_lengths(&display_path, version.as_ref(), &description, &script)?;
     let migration = |checksum, script| Migration {
         kind,
         version,
@@ -529,7 +527,13 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
             .and_then(|bytes| scan_bytes(&bytes)),
         _ => scan_text(std::io::BufReader::with_capacity(64 * 1024, file)),
     }
-    .map_err(|(line, message)| problem(line, message))?;
+    .map_err(|(line, message)| {
+        if message == NUL_MESSAGE {
+            nul_problem(&display_path, line)
+        } else {
+            problem(line, message)
+        }
+    })?;
     let stamp = meta.as_ref().and_then(Stamp::of);
     Ok(Some((migration(checksum, script), stamp)))
 }
@@ -562,7 +566,21 @@ fn read_small(mut file: &std::fs::File, len: usize) -> std::io::Result<Vec<u8>> 
     Ok(bytes)
 }
 
-fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<(), FileProblem> {
+/// Refuses a name whose version, description or path the history table cannot hold.
+fn check_lengths(
+    display_path: &str,
+    version: Option<&Version>,
+    description: &str,
+    script: &str,
+) -> Result<(), FileProblem> {
+    if let Some(why) = version.and_then(version_too_long) {
+        return Err(FileProblem {
+            paths: vec![display_path.to_string()],
+            line: None,
+            message: why,
+            hint: Some("rename the file with a shorter version".into()),
+        });
+    }
     if description.chars().count() > MAX_DESCRIPTION {
         return Err(FileProblem {
             paths: vec![display_path.to_string()],
@@ -591,10 +609,16 @@ fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<
 /// `script` is the relative path recorded in the history table.
 pub fn migration_from_text(script: &str, text: Arc<str>) -> Result<Option<Migration>, FileProblem> {
     let checksum = crate::model::checksum_str(&text);
-    migration_from_parts(script, script, checksum, Source::Text(text)).map_err(|mut p| {
-        p.hint = None;
-        p
-    })
+    let nul = nul_line(text.as_bytes());
+    let migration =
+        migration_from_parts(script, script, checksum, Source::Text(text)).map_err(|mut p| {
+            p.hint = None;
+            p
+        })?;
+    match (migration, nul) {
+        (Some(_), Some(_)) => Err(nul_problem(script, nul)),
+        (migration, _) => Ok(migration),
+    }
 }
 
 /// Builds a migration from a file embedded at compile time by
@@ -607,7 +631,11 @@ pub fn migration_from_embedded(
     text: &'static str,
     checksum: i32,
 ) -> Result<Option<Migration>, FileProblem> {
-    migration_from_parts(script, display_path, checksum, Source::Embedded(text))
+    let migration = migration_from_parts(script, display_path, checksum, Source::Embedded(text))?;
+    match (migration, nul_line(text.as_bytes())) {
+        (Some(_), nul @ Some(_)) => Err(nul_problem(display_path, nul)),
+        (migration, _) => Ok(migration),
+    }
 }
 
 fn migration_from_parts(
@@ -635,7 +663,7 @@ fn migration_from_parts(
             description,
         } => (kind, version, description),
     };
-    check_lengths(display_path, &description, script)?;
+    check_lengths(display_path, version.as_ref(), &description, script)?;
     Ok(Some(Migration {
         kind,
         version,
@@ -651,6 +679,9 @@ fn migration_from_parts(
 /// [`scan_text`] of a text in memory: the UTF-8 check over the whole text at once.
 fn scan_bytes(bytes: &[u8]) -> Result<i32, (Option<u32>, String)> {
     let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    if let Some(line) = nul_line(body) {
+        return Err((Some(line), NUL_MESSAGE.into()));
+    }
     if let Err(e) = std::str::from_utf8(body) {
         let line = body[..e.valid_up_to()]
             .iter()
@@ -673,6 +704,9 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
     let mut hasher = crate::model::LineChecksum::default();
     let mut line = Vec::with_capacity(256);
     let mut number: u32 = 0;
+    // Lines ended by a lone `\r` inside what `read_until` returned as one line: the splitter
+    // counts them as lines, so a NUL byte is reported where it will be.
+    let mut cr_lines: u32 = 0;
     loop {
         line.clear();
         let n = reader
@@ -686,6 +720,15 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
         if number == 1 {
             body = body.strip_prefix(BOM).unwrap_or(body);
         }
+        if let Some(at) = memchr::memchr(0, body) {
+            let line = number
+                .saturating_add(cr_lines)
+                .saturating_add(nul_line(&body[..=at]).unwrap_or(1) - 1);
+            return Err((Some(line), NUL_MESSAGE.into()));
+        }
+        if memchr::memchr(b'\r', body).is_some() {
+            cr_lines = cr_lines.saturating_add(lone_crs(body));
+        }
         if std::str::from_utf8(body).is_err() {
             return Err((Some(number), "this line is not valid UTF-8".into()));
         }
@@ -693,6 +736,36 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
         hasher.update(&line);
     }
     Ok(hasher.finish())
+}
+
+const NUL_MESSAGE: &str = "this line contains a NUL byte, which no SQL text may contain";
+
+/// The 1-based line of the first NUL byte in `text`, lines counted as the splitter counts them
+/// (`\n`, `\r\n` or a lone `\r` ends one).
+fn nul_line(text: &[u8]) -> Option<u32> {
+    let at = memchr::memchr(0, text)?;
+    let before = &text[..at];
+    let lines = memchr::memchr_iter(b'\n', before).count() + lone_crs(before) as usize;
+    Some(u32::try_from(lines + 1).unwrap_or(u32::MAX))
+}
+
+/// How many `\r` in `text` end a line on their own (are not followed by `\n`).
+fn lone_crs(text: &[u8]) -> u32 {
+    let lone = memchr::memchr_iter(b'\r', text)
+        .filter(|&i| text.get(i + 1) != Some(&b'\n'))
+        .count();
+    u32::try_from(lone).unwrap_or(u32::MAX)
+}
+
+/// The refusal of a text in memory (supplied by the caller, or embedded at compile time) with a
+/// NUL byte at `line`, as a file with one is refused.
+fn nul_problem(display_path: &str, line: Option<u32>) -> FileProblem {
+    FileProblem {
+        paths: vec![display_path.to_string()],
+        line,
+        message: NUL_MESSAGE.into(),
+        hint: Some("remove the NUL byte: migrations must be UTF-8 text".into()),
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@ pub mod driver;
 pub mod embed;
 mod error;
 pub mod execute;
+mod limits;
 pub mod model;
 pub mod plan;
 mod pool;

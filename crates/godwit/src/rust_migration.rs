@@ -167,6 +167,12 @@ impl RustMigration {
         }
         };
         let version = Version::parse(&self.version).map_err(problem)?;
+        if let Some(why) = crate::limits::version_too_long(&version) {
+            return Err(FileProblem {
+                hint: None,
+                ..problem(why)
+            });
+        }
         if self.description.chars().count() > 200 {
             return Err(FileProblem {
                 hint: None,

@@ -304,7 +304,10 @@ fn sqlite_transaction_control() {
                 "CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END",
                 false,
             ),
-            ("CREATE TABLE t (\"end\" INT, [begin] INT, `commit` INT)", false),
+            (
+                "CREATE TABLE t (\"end\" INT, [begin] INT, `commit` INT)",
+                false,
+            ),
             ("SELECT 1 AS end", false),
             ("START TRANSACTION", false),
             ("INSERT INTO t VALUES ('ROLLBACK')", false),
@@ -321,7 +324,10 @@ fn mysql_transaction_control() {
             ("BEGIN", true),
             ("BEGIN WORK", true),
             ("START TRANSACTION", true),
-            ("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", true),
+            (
+                "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+                true,
+            ),
             ("COMMIT", true),
             ("COMMIT WORK AND NO CHAIN RELEASE", true),
             ("ROLLBACK", true),
