@@ -679,15 +679,17 @@ fn migration_from_parts(
 /// [`scan_text`] of a text in memory: the UTF-8 check over the whole text at once.
 fn scan_bytes(bytes: &[u8]) -> Result<i32, (Option<u32>, String)> {
     let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    if let Some(line) = nul_line(body) {
-        return Err((Some(line), NUL_MESSAGE.into()));
+    // Lines as `read_until(b'\n')` cuts them, so that both scans report the same problem: the
+    // first line (of those) with either, a NUL byte first.
+    let lf_line = |at: usize| memchr::memchr_iter(b'\n', &body[..at]).count();
+    let invalid = std::str::from_utf8(body).err().map(|e| e.valid_up_to());
+    if let Some(at) = memchr::memchr(0, body) {
+        if invalid.is_none_or(|bad| lf_line(at) <= lf_line(bad)) {
+            return Err((nul_line(body), NUL_MESSAGE.into()));
+        }
     }
-    if let Err(e) = std::str::from_utf8(body) {
-        let line = body[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
+    if let Some(bad) = invalid {
+        let line = lf_line(bad) + 1;
         return Err((
             Some(u32::try_from(line).unwrap_or(u32::MAX)),
             "this line is not valid UTF-8".into(),
@@ -965,5 +967,83 @@ mod tests {
         for bad in [&b"ok\n\xE9\n"[..], b"\xFF", b"a\nb\nc\xC3"] {
             assert_eq!(scan_bytes(bad), scan_text(bad), "{bad:?}");
         }
+    }
+
+    /// A NUL byte is refused at its line, counted as the splitter counts lines, whether the
+    /// file is read whole or streamed, and in texts and embedded migrations too.
+    #[test]
+    fn nul_bytes_are_refused_at_their_line() {
+        let utf8 = "this line is not valid UTF-8";
+        for (text, line, message) in [
+            (&b"\0"[..], 1, NUL_MESSAGE),
+            (b"SELECT 1;\nSELECT '\0';\n", 2, NUL_MESSAGE),
+            (b"a\r\nb\rc\r\0", 4, NUL_MESSAGE),
+            (b"\xEF\xBB\xBFa\n\n\n-- \0", 4, NUL_MESSAGE),
+            (b"\0\xFF", 1, NUL_MESSAGE),
+            (b"\xFF\n\0", 1, utf8),
+        ] {
+            let found = scan_bytes(text);
+            assert_eq!(found, scan_text(text), "{text:?}");
+            assert_eq!(found, Err((Some(line), message.to_string())), "{text:?}");
+        }
+        // Streamed: a large file is read in bounded memory and checked all the same.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut big = "INSERT INTO t VALUES (1);\n".repeat(20_000);
+        big.push_str("SELECT '\0';\n");
+        write(tmp.path(), "V1__big.sql", &big);
+        write(tmp.path(), "V2__small.sql", "SELECT 1;\n\0");
+        write(tmp.path(), "notes.sql", "\0");
+        let problems = discover(&[tmp.path().to_path_buf()]).unwrap_err();
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:#?}");
+        assert!(
+            text[0].ends_with(
+                "V1__big.sql:20001: this line contains a NUL byte, which no SQL text may contain"
+            ),
+            "{text:#?}"
+        );
+        assert!(
+            text[1].ends_with(
+                "V2__small.sql:2: this line contains a NUL byte, which no SQL text may contain"
+            ),
+            "{text:#?}"
+        );
+        assert!(problems[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("remove the NUL byte"));
+
+        let problem = migration_from_text("V1__a.sql", Arc::from("SELECT 1;\r\n\0")).unwrap_err();
+        assert_eq!(problem.to_string(), format!("V1__a.sql:2: {NUL_MESSAGE}"));
+        let problem =
+            migration_from_embedded("V1__a.sql", "db/V1__a.sql", "\n\n\0", 0).unwrap_err();
+        assert_eq!(
+            problem.to_string(),
+            format!("db/V1__a.sql:3: {NUL_MESSAGE}")
+        );
+        assert!(migration_from_text("notes.sql", Arc::from("\0"))
+            .unwrap()
+            .is_none());
+    }
+
+    /// A version the history table's `version` column cannot hold is refused with the file.
+    #[test]
+    fn versions_over_fifty_characters_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), &format!("V{}__fits.sql", "1".repeat(50)), "");
+        write(
+            tmp.path(),
+            &format!("V{}__long.sql", "2_".repeat(25) + "2"),
+            "",
+        );
+        let problems = discover(&[tmp.path().to_path_buf()]).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].paths[0].ends_with("__long.sql"));
+        assert!(
+            problems[0].message.contains("is 51 characters long"),
+            "{problems:#?}"
+        );
+        assert!(problems[0].message.contains("holds 50"));
     }
 }

@@ -41,7 +41,10 @@ fn committing_file_is_refused_before_anything_runs(kind: Kind) {
         );
     for args in [&["migrate"][..], &["migrate", "--dry-run"], &["validate"]] {
         let run = p.godwit(args);
-        refused(&run, "migrations/V2__commits.sql:2: `COMMIT` controls transactions");
+        refused(
+            &run,
+            "migrations/V2__commits.sql:2: `COMMIT` controls transactions",
+        );
         run.stderr_has("-- godwit:no-transaction")
             .stderr_has("on the first line");
         nothing_written(&p);
@@ -166,7 +169,10 @@ fn statements_that_only_mention_transactions_run(kind: Kind) {
     let report = p.godwit(&["migrate", "--json"]).success().json();
     let steps = report["steps"].as_array().expect("steps");
     assert_eq!(steps.len(), 2);
-    assert!(steps.iter().all(|s| s["transactional"] == true), "{steps:?}");
+    assert!(
+        steps.iter().all(|s| s["transactional"] == true),
+        "{steps:?}"
+    );
     assert!(p.db.tables().contains(&"end".to_string()));
     assert_eq!(
         p.db.history("godwit_schema_history"),
@@ -236,7 +242,10 @@ fn nul_byte_is_refused_by_every_command_that_reads_files(kind: Kind) {
         &["info"],
     ] {
         let run = p.godwit(args);
-        refused(&run, "migrations/V2__nul.sql:3: this line contains a NUL byte");
+        refused(
+            &run,
+            "migrations/V2__nul.sql:3: this line contains a NUL byte",
+        );
         run.stderr_has("remove the NUL byte");
         nothing_written(&p);
     }
@@ -300,7 +309,10 @@ fn version_too_long_is_refused(kind: Kind) {
     p.migration("V1__a.sql", "CREATE TABLE a (i int);\n")
         .migration(&format!("V{long}__b.sql"), "CREATE TABLE b (i int);\n");
     let run = p.godwit(&["migrate"]);
-    refused(&run, &format!("V{long}__b.sql: the version `{long}` is 51 characters long"));
+    refused(
+        &run,
+        &format!("V{long}__b.sql: the version `{long}` is 51 characters long"),
+    );
     run.stderr_has("holds 50");
     nothing_written(&p);
     p.remove(&format!("migrations/V{long}__b.sql"));
@@ -368,7 +380,9 @@ fn validate_checks_files_like_migrate(kind: Kind) {
         .migration("V4__control.sql", "SELECT 1;\nROLLBACK;\n")
         .migration("R__view.sql", "CREATE VIEW v AS SELECT 1 AS x;\nBEGIN;\n");
     let mixed = match kind {
-        Kind::Postgres => Some("CREATE TABLE m (i int);\nCREATE INDEX CONCURRENTLY m_i ON m (i);\n"),
+        Kind::Postgres => {
+            Some("CREATE TABLE m (i int);\nCREATE INDEX CONCURRENTLY m_i ON m (i);\n")
+        }
         Kind::Sqlite => Some("CREATE TABLE m (i int);\nVACUUM;\n"),
         Kind::MySql => None,
     };
