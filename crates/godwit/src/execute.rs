@@ -264,23 +264,28 @@ impl Executor<'_> {
         let mut history = existing.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, false)?;
         let options = self.options();
-        let problems = Catalog::new(&set, &history).validate(&options);
+        let catalog = Catalog::new(&set, &history);
+        let problems = catalog.validate(&options);
         if !problems.is_empty() {
             return Ok(problems);
         }
         // What migrate would plan: from the baseline it would write on a database it never
         // managed, where it would write one.
-        if !exists
+        let baseline = !exists
             && self.config.baseline_on_migrate
             && db
                 .has_objects(&self.config.schemas, &table)
                 .await
-                .map_err(Error::from_driver)?
-        {
+                .map_err(Error::from_driver)?;
+        let plan = if baseline {
+            drop(catalog);
             history.push(baseline_row(&self.config.baseline_version, ""));
-        }
+            Catalog::new(&set, &history).plan_migrate(&options)
+        } else {
+            catalog.plan_migrate(&options)
+        };
         // A plan that cannot be made is `migrate`'s to report; only files are checked here.
-        if let Ok(plan) = Catalog::new(&set, &history).plan_migrate(&options) {
+        if let Ok(plan) = plan {
             let base = self.placeholders(db.session(), &table);
             self.check_plan(&plan, &base, db.dialect())?;
         }

@@ -386,7 +386,10 @@ impl Migrator {
         self.executor().info(db.driver.as_mut()).await
     }
 
-    /// Every disagreement between files and history; empty when they agree.
+    /// Every disagreement between files and history; empty when they agree. When they agree,
+    /// the files `migrate` would run are also checked as `migrate` checks them before running
+    /// anything (placeholders, splitting, transaction modes and control, NUL bytes): a problem
+    /// there is an [`Error::Files`].
     pub async fn validate(&self, db: &mut Database) -> Result<Vec<Problem>, Error> {
         self.executor().validate(db.driver.as_mut()).await
     }
