@@ -294,7 +294,12 @@ fn installed_by_too_long_is_refused_by_every_writing_command(kind: Kind) {
         p.db.query("SELECT installed_by FROM godwit_schema_history"),
         [Some(longest.clone())]
     );
-    for args in [&["undo"][..], &["undo", "--dry-run"], &["repair"]] {
+    for args in [
+        &["undo"][..],
+        &["undo", "--dry-run"],
+        &["repair"],
+        &["repair", "--dry-run"],
+    ] {
         says(&p.godwit_env(args, &env));
     }
     assert_eq!(p.db.tables(), ["a", "godwit_schema_history"]);
