@@ -301,11 +301,43 @@ impl Executor<'_> {
         })
     }
 
+    /// Every disagreement between files and history; when there is none, the files `migrate`
+    /// would run get the same checks as in `migrate` (placeholders, splitting, transaction
+    /// modes, transaction control, NUL bytes), so that a clean `validate` means `migrate` will
+    /// not refuse a file.
     pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
         let table = self.table()?;
-        let history = self.read_history(db, &table).await?.unwrap_or_default();
+        let existing = self.read_history(db, &table).await?;
+        let exists = existing.is_some();
+        let mut history = existing.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, false)?;
-        Ok(Catalog::new(&set, &history).validate(&self.options()))
+        let options = self.options();
+        let catalog = Catalog::new(&set, &history);
+        let problems = catalog.validate(&options);
+        if !problems.is_empty() {
+            return Ok(problems);
+        }
+        // What migrate would plan: from the baseline it would write on a database it never
+        // managed, where it would write one.
+        let baseline = !exists
+            && self.config.baseline_on_migrate
+            && db
+                .has_objects(&self.config.schemas, &table)
+                .await
+                .map_err(Error::from_driver)?;
+        let plan = if baseline {
+            drop(catalog);
+            history.push(baseline_row(&self.config.baseline_version, ""));
+            Catalog::new(&set, &history).plan_migrate(&options)
+        } else {
+            catalog.plan_migrate(&options)
+        };
+        // A plan that cannot be made is `migrate`'s to report; only files are checked here.
+        if let Ok(plan) = plan {
+            let base = self.placeholders(db.session(), &table);
+            self.check_plan(&plan, &base, db.dialect())?;
+        }
+        Ok(problems)
     }
 
     pub async fn current(&self, db: &mut dyn Driver) -> Result<Option<Version>, Error> {
@@ -367,6 +399,8 @@ impl Executor<'_> {
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
+            self.check_fits(db, &table)?;
+            crate::limits::check_baseline_version(version)?;
             self.lock(db, &table).await?;
             let result = async {
                 let existing = self.read_history(db, &table).await?;
@@ -417,6 +451,7 @@ impl Executor<'_> {
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
+            self.check_fits(db, &table)?;
             self.lock(db, &table).await?;
             let result = async {
                 let history = self.read_history(db, &table).await?;
@@ -564,6 +599,19 @@ impl Executor<'_> {
         sink.finish(result)
     }
 
+    /// Refuses, before anything runs, what the history table or the database would not take
+    /// as written: an `installed_by` too long for its column, history-table and schema names
+    /// too long for the dialect.
+    fn check_fits(&self, db: &dyn Driver, table: &HistoryTable) -> Result<(), Error> {
+        crate::limits::check_run(
+            db.dialect(),
+            table,
+            &self.config.schemas,
+            &self.installed_by(db.session()),
+            self.config.installed_by.is_some(),
+        )
+    }
+
     fn installed_by(&self, session: &Session) -> String {
         self.config
             .installed_by
@@ -578,6 +626,7 @@ impl Executor<'_> {
         dry_run: bool,
     ) -> Result<Report, Error> {
         let table = self.table()?;
+        self.check_fits(db, &table)?;
         self.lock_interruptible(db, &table).await?;
         let result = self.run_inner(db, &table, kind, dry_run).await;
         self.release(db, result).await
@@ -794,11 +843,10 @@ impl Executor<'_> {
             Ok(()) => None,
             Err(failure) => {
                 if failure.cause != FailureCause::ConnectionLost {
-                    for cb in &plan.on_error {
+                    for (i, cb) in plan.on_error.iter().enumerate() {
                         let p = with_filename(&base, &cb.migration);
-                        let _ = self
-                            .run_step(db, cb, TxMode::Transaction, &p, &ctx, false, None)
-                            .await;
+                        let mode = modes[plan.steps.len() + i];
+                        let _ = self.run_step(db, cb, mode, &p, &ctx, false, None).await;
                     }
                 }
                 Some(failure)
@@ -876,6 +924,7 @@ impl Executor<'_> {
                 hint: "mark its current state with `godwit baseline --baseline-version <version>` first, or set `baseline_on_migrate = true`".into(),
             });
         }
+        crate::limits::check_baseline_version(&self.config.baseline_version)?;
         Ok(Some(baseline_row(
             &self.config.baseline_version,
             installed_by,
@@ -984,6 +1033,9 @@ impl Executor<'_> {
         };
         let mut first_non_tx: Option<(u32, String)> = None;
         let mut first_tx: Option<u32> = None;
+        // `COMMIT`, `BEGIN`, `SAVEPOINT`...: neither kind, but refused if the file runs in a
+        // transaction, which they would end or split.
+        let mut first_control: Option<(u32, String)> = None;
         // The text is checksummed as it is checked: what runs is what gets recorded, even if
         // the file changed since it was discovered (or its checksum came from the cache).
         let mut tapped = ChecksumReader::new(reader);
@@ -1001,6 +1053,10 @@ impl Executor<'_> {
                     if s.non_transactional {
                         if first_non_tx.is_none() {
                             first_non_tx = Some((s.line, excerpt(&s.sql)));
+                        }
+                    } else if godwit_sql::is_transaction_control(dialect, &s.sql) {
+                        if first_control.is_none() {
+                            first_control = Some((s.line, excerpt(&s.sql)));
                         }
                     } else if first_tx.is_none() {
                         first_tx = Some(s.line);
@@ -1028,7 +1084,9 @@ impl Executor<'_> {
                 }
                 Err(e) => {
                     let line = e.line();
-                    return Err(vec![problem(Some(line), e.to_string(), None)]);
+                    let hint = matches!(e, SplitError::NulByte { .. })
+                        .then(|| "remove the NUL byte: migrations must be UTF-8 text".to_string());
+                    return Err(vec![problem(Some(line), e.to_string(), hint)]);
                 }
             }
         }
@@ -1047,7 +1105,18 @@ impl Executor<'_> {
             return Ok(TxMode::NoTransaction);
         }
         match (first_non_tx, first_tx) {
-            (None, _) => Ok(TxMode::Transaction),
+            (None, _) => match first_control {
+                None => Ok(TxMode::Transaction),
+                Some((line, sql)) => Err(vec![problem(
+                    Some(line),
+                    format!(
+                        "`{sql}` controls transactions, but godwit runs this file in a transaction of its own: the statement would end or split it, and what ran before it could no longer be rolled back"
+                    ),
+                    Some(
+                        "remove the statement (godwit commits each migration itself), or put `-- godwit:no-transaction` on the first line if the file manages its own transactions".into(),
+                    ),
+                )]),
+            },
             (Some(_), None) => Ok(TxMode::NoTransaction),
             (Some(_), Some(_)) if self.config.mixed => Ok(TxMode::NoTransaction),
             (Some((line, sql)), Some(other)) => Err(vec![problem(

@@ -73,6 +73,7 @@ pub mod embed;
 mod error;
 pub mod execute;
 mod interrupt;
+mod limits;
 pub mod model;
 pub mod plan;
 mod pool;
@@ -511,7 +512,10 @@ impl Migrator {
         result
     }
 
-    /// Every disagreement between files and history; empty when they agree.
+    /// Every disagreement between files and history; empty when they agree. When they agree,
+    /// the files `migrate` would run are also checked as `migrate` checks them before running
+    /// anything (placeholders, splitting, transaction modes and control, NUL bytes): a problem
+    /// there is an [`Error::Files`].
     pub async fn validate(&self, db: &mut Database) -> Result<Vec<Problem>, Error> {
         let guard = db.start_run()?;
         let result = self.executor().validate(db.driver.as_mut()).await;

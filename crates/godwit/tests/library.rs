@@ -477,6 +477,37 @@ async fn mark_applied_records_the_checksum_of_the_file_as_it_is_now() {
     pool.close().await;
 }
 
+/// SQL with a NUL byte from a Rust migration is refused before it reaches the database (SQLite
+/// would stop reading the statement there), as a file with one is refused.
+#[tokio::test]
+async fn a_rust_migration_cannot_send_a_nul_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let migrator = Migrator::new(text_set(&[(
+        "V1__create.sql",
+        "CREATE TABLE t (x TEXT);\n",
+    )]))
+    .with_rust_migration(RustMigration::new("2", "nul", |ctx| {
+        Box::pin(async move {
+            ctx.execute("INSERT INTO t VALUES ('a')").await?;
+            ctx.execute("INSERT INTO t VALUES ('b\0c')").await?;
+            Ok(())
+        })
+    }))
+    .unwrap();
+    let mut db = Database::connect(&url).await.unwrap();
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    let Error::Migration(failure) = &err else {
+        panic!("expected a migration failure: {err:?}");
+    };
+    assert_eq!(failure.migration, "V2");
+    assert!(failure.message.contains("NUL byte"), "{failure:?}");
+    assert!(failure.rolled_back);
+    let info = migrator.info(&mut db).await.unwrap();
+    assert_eq!(info.current_version.as_deref(), Some("1"));
+    db.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn rust_data_migrations_rerun_and_dry_runs_only_say_they_would_run() {
     let dir = tempfile::tempdir().unwrap();

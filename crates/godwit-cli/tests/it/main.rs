@@ -5,6 +5,7 @@ mod harness;
 
 mod bench_smoke;
 mod callbacks;
+mod checks;
 mod connection;
 mod data;
 mod dialects;

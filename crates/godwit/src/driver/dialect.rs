@@ -42,6 +42,48 @@ pub fn qualified(dialect: Dialect, table: &HistoryTable) -> String {
     }
 }
 
+/// The name of the history table's primary key constraint (PostgreSQL names its index so too).
+pub fn primary_key_name(table: &HistoryTable) -> String {
+    format!("{}_pk", table.name)
+}
+
+/// The name of the index on the history table's `success` column.
+pub fn index_name(table: &HistoryTable) -> String {
+    format!("{}_s_idx", table.name)
+}
+
+/// Every identifier the history table's DDL names, with what it is: the schema (where one is
+/// given), the table, its primary key constraint and its index.
+pub fn history_identifiers(table: &HistoryTable) -> Vec<(&'static str, String)> {
+    let mut names = Vec::with_capacity(4);
+    if let Some(schema) = &table.schema {
+        names.push(("schema", schema.clone()));
+    }
+    names.push(("table", table.name.clone()));
+    names.push(("primary key", primary_key_name(table)));
+    names.push(("index", index_name(table)));
+    names
+}
+
+/// The longest identifier the dialect keeps as written, and its unit: PostgreSQL cuts longer
+/// names to 63 bytes without an error (so two derived names may end up the same), MySQL refuses
+/// names over 64 characters; SQLite has no limit.
+pub fn identifier_limit(dialect: Dialect) -> Option<(usize, &'static str)> {
+    match dialect {
+        Dialect::Postgres => Some((63, "bytes")),
+        Dialect::MySql => Some((64, "characters")),
+        Dialect::Sqlite => None,
+    }
+}
+
+/// The length of `name` in the unit of [`identifier_limit`].
+pub fn identifier_len(dialect: Dialect, name: &str) -> usize {
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => name.len(),
+        Dialect::MySql => name.chars().count(),
+    }
+}
+
 /// The statements that create the history table with Flyway's layout.
 pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
     let t = qualified(dialect, table);
@@ -61,7 +103,7 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
             "",
         ),
     };
-    let pk_name = q(&format!("{}_pk", table.name));
+    let pk_name = q(&primary_key_name(table));
     let create = format!(
         "CREATE TABLE {t} (\n    {} INTEGER NOT NULL,\n    {} VARCHAR(50),\n    {} VARCHAR(200) NOT NULL,\n    {} VARCHAR(20) NOT NULL,\n    {} VARCHAR(1000) NOT NULL,\n    {} INTEGER,\n    {} VARCHAR(100) NOT NULL,\n    {} {timestamp} NOT NULL DEFAULT {default_now},\n    {} INTEGER NOT NULL,\n    {} {boolean} NOT NULL,\n    CONSTRAINT {pk_name} PRIMARY KEY ({})\n){suffix}",
         q("installed_rank"),
@@ -76,7 +118,7 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
         q("success"),
         q("installed_rank"),
     );
-    let index_name = format!("{}_s_idx", table.name);
+    let index_name = index_name(table);
     let index = match (dialect, &table.schema) {
         // SQLite and PostgreSQL put an index in its table's schema: name it unqualified on PG,
         // qualified on SQLite (where the schema is the attached database).
