@@ -22,3 +22,4 @@ mod rolling;
 mod schemas;
 mod session;
 mod transactions;
+mod truth;
