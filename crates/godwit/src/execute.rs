@@ -768,6 +768,12 @@ impl Executor<'_> {
             let mode = modes[index];
             let needs_row = needs_running_row(step, mode, transactional_ddl);
             if self.interrupted() {
+                if running_row {
+                    // The next step's row was written with the previous one; it never started.
+                    let _ = db
+                        .execute(&dialect::delete_running_row(dialect, table))
+                        .await;
+                }
                 outcome = Err(Box::new(MigrationFailure {
                     migration: String::new(),
                     path: String::new(),
