@@ -110,6 +110,31 @@ fn values_godwit_writes_are_stored_exactly(kind: Kind) {
     assert_eq!(v2["installed_by"], INSTALLED_BY);
 }
 
+/// The dry run prints the SQL that runs: `psql` given it, on a database that reads strings with
+/// `standard_conforming_strings = off`, records the same values.
+#[test]
+fn postgres_dry_run_replayed_by_psql_stores_the_same_values() {
+    let p = Project::new(Kind::Postgres);
+    p.db.exec(&format!(
+        "ALTER DATABASE {} SET standard_conforming_strings = off",
+        p.db.name()
+    ));
+    p.migration("V1__first.sql", "CREATE TABLE x (id INT);\n");
+    p.migration(r"V2__a\b.sql", "CREATE TABLE y (id INT);\n");
+    let env = [("GODWIT_INSTALLED_BY", INSTALLED_BY)];
+    let dry = p.godwit_env(&["migrate", "--dry-run"], &env);
+    dry.success();
+    p.db.run_client(&dry.stdout)
+        .unwrap_or_else(|e| panic!("psql refused the dry run: {e}\n{}", dry.stdout));
+    let expected = [
+        format!("1|first|V1__first.sql|{INSTALLED_BY}|1"),
+        format!(r"2|a\b|V2__a\b.sql|{INSTALLED_BY}|1"),
+    ];
+    assert_eq!(history_values(&p.db), expected);
+    assert!(p.db.tables().contains(&"x".to_string()));
+    p.godwit(&["validate"]).success();
+}
+
 // --- 4. Syntax errors ---------------------------------------------------------------------
 
 /// A syntax error on line 21 of a file is reported at line 21, although PostgreSQL parses the
@@ -288,14 +313,25 @@ impl PrivateMariaDb {
         format!("mysql://root@127.0.0.1:{}/{database}", self.port)
     }
 
-    /// Runs statements through the `mariadb` client (which leaves the session as it is).
+    /// Runs a script through the `mariadb` client (which leaves the session as it is).
     fn client(&self, database: &str, sql: &str) {
-        let out = Command::new("mariadb")
+        use std::io::Write as _;
+        let mut child = Command::new("mariadb")
             .args(["--host=127.0.0.1", "--user=root", "--protocol=tcp"])
             .arg(format!("--port={}", self.port))
-            .args(["-e", sql, database])
-            .output()
+            .arg(database)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("run the mariadb client");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(sql.as_bytes())
+            .expect("write to the client");
+        let out = child.wait_with_output().expect("the client ends");
         assert!(
             out.status.success(),
             "{sql}: {}",
@@ -320,7 +356,10 @@ const STRICT_MODE: &str =
 #[test]
 fn mysql_lifecycle_works_under_a_strict_sql_mode() {
     let server = PrivateMariaDb::start(STRICT_MODE);
-    server.client("mysql", "CREATE DATABASE app; CREATE DATABASE legacy");
+    server.client(
+        "mysql",
+        "CREATE DATABASE app; CREATE DATABASE legacy; CREATE DATABASE replay;",
+    );
     let app = server.url("app");
     let modes = mysql_rows(&app, "SELECT @@SESSION.sql_mode");
     assert!(modes[0].contains("NO_BACKSLASH_ESCAPES"), "{modes:?}");
@@ -389,6 +428,32 @@ fn mysql_lifecycle_works_under_a_strict_sql_mode() {
         ),
         [format!("1|{INSTALLED_BY}|BASELINE")]
     );
+    // The dry run prints what runs: the mariadb client replaying it records the same values.
+    let replay = server.url("replay");
+    let dry = run(&["migrate", "--dry-run"], &replay);
+    dry.success();
+    server.client("replay", &dry.stdout);
+    assert_eq!(
+        mysql_rows(
+            &replay,
+            "SELECT CONCAT_WS('|', version, description, script, installed_by) FROM godwit_schema_history ORDER BY installed_rank",
+        ),
+        [
+            format!("1|create|V1__create.sql|{INSTALLED_BY}"),
+            format!(r"2|a\b|V2__a\b.sql|{INSTALLED_BY}"),
+        ]
+    );
+    run(&["validate"], &replay).success();
+    // And clean empties the database.
+    let mut cmd = p.command(&["clean", "--yes"]);
+    cmd.env("GODWIT_URL", &app)
+        .env("GODWIT_CLEAN_DISABLED", "false");
+    crate::harness::run(cmd).success();
+    assert!(mysql_rows(
+        &app,
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = 'app'"
+    )
+    .is_empty());
 }
 
 // --- 2. PostgreSQL session state --------------------------------------------------------------
