@@ -254,11 +254,8 @@ impl PrivateMariaDb {
         let install = Command::new("mariadb-install-db")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
-            .args([
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                "--user=root",
-            ])
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            .args(as_root())
             .output()
             .expect("run mariadb-install-db (install the MariaDB server package)");
         assert!(
@@ -279,10 +276,10 @@ impl PrivateMariaDb {
             .arg(format!("--sql-mode={sql_mode}"))
             .args([
                 "--bind-address=127.0.0.1",
-                "--user=root",
                 "--skip-log-bin",
                 "--innodb-buffer-pool-size=16M",
             ])
+            .args(as_root())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -337,6 +334,16 @@ impl PrivateMariaDb {
             "{sql}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+/// `--user=root` when the tests run as root (the server refuses to run as root otherwise).
+fn as_root() -> Vec<&'static str> {
+    let uid = Command::new("id").arg("-u").output();
+    if uid.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0") {
+        vec!["--user=root"]
+    } else {
+        Vec::new()
     }
 }
 
