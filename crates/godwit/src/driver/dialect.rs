@@ -547,6 +547,33 @@ mod tests {
     }
 
     #[test]
+    fn the_session_is_restored_on_postgres_only() {
+        let session = crate::driver::Session {
+            schema: "public".into(),
+            role: Some("none".into()),
+            search_path: Some(r#""$user", public"#.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            restore_session(Dialect::Postgres, &session, &[]).as_deref(),
+            Some(
+                r#"SELECT pg_catalog.set_config('role', 'none', false), pg_catalog.set_config('search_path', '"$user", public', false)"#
+            )
+        );
+        assert_eq!(
+            restore_session(Dialect::Postgres, &session, &["app".into()]).as_deref(),
+            Some("SELECT pg_catalog.set_config('role', 'none', false)\n;\nSET search_path TO \"app\"")
+        );
+        assert_eq!(restore_session(Dialect::MySql, &session, &[]), None);
+        assert_eq!(restore_session(Dialect::Sqlite, &session, &[]), None);
+        let pinned = pinned_table(Dialect::Postgres, &table(), &session);
+        assert_eq!(pinned.schema.as_deref(), Some("public"));
+        assert_eq!(pinned_table(Dialect::Sqlite, &table(), &session), table());
+        let nowhere = crate::driver::Session::default();
+        assert_eq!(pinned_table(Dialect::MySql, &table(), &nowhere), table());
+    }
+
+    #[test]
     fn mark_applied_turns_the_row_into_a_success_row() {
         assert_eq!(
             mark_applied_history_row(Dialect::Postgres, &table(), 3, Some(-7), "add o'brien"),
