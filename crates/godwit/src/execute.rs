@@ -167,6 +167,8 @@ pub(crate) struct Executor<'a> {
 /// What every step of a run shares.
 struct StepContext<'a> {
     table: &'a HistoryTable,
+    /// Sent before every history write: see [`dialect::restore_session`].
+    restore: Option<&'a str>,
     installed_by: &'a str,
     dry_run: bool,
     cancel: Option<&'a CancelHandle>,
@@ -735,6 +737,11 @@ impl Executor<'_> {
         if let Some(sql) = dialect::use_schemas(dialect, &self.config.schemas) {
             db.execute(&sql).await.map_err(Error::from_driver)?;
         }
+        // From here on, migrations may change the session: godwit's writes name the history
+        // table with its schema, and give the session its starting state back first.
+        let pinned = dialect::pinned_table(dialect, table, db.session());
+        let table = &pinned;
+        let restore = dialect::restore_session(dialect, db.session(), &self.config.schemas);
 
         let mut report = Report {
             initial_version: plan.current.as_ref().map(|v| v.to_string()),
@@ -752,6 +759,7 @@ impl Executor<'_> {
         let cancel = db.cancel_handle();
         let ctx = StepContext {
             table,
+            restore: restore.as_deref(),
             installed_by: &installed_by,
             dry_run,
             cancel: cancel.as_ref(),
@@ -797,7 +805,7 @@ impl Executor<'_> {
                     false,
                 );
                 let sql = dialect::insert_history(dialect, table, &row);
-                if let Err(e) = db.execute(&sql).await {
+                if let Err(e) = db.execute(&with_restore(ctx.restore, &sql)).await {
                     outcome = Err(step_failure(
                         step,
                         None,
@@ -1258,7 +1266,7 @@ impl Executor<'_> {
                     (false, false) => None,
                 };
                 if let Some(sql) = sql {
-                    let _ = db.execute(&sql).await;
+                    let _ = db.execute(&with_restore(ctx.restore, &sql)).await;
                 }
             }
             return Err(step_failure(step, line, statement, e, !changed, cause));
@@ -1292,11 +1300,14 @@ impl Executor<'_> {
                 &new_row(next, kind, ctx.installed_by, None, false),
             ));
         }
-        let written = match (writes.is_empty(), transactional) {
+        let mut message: Vec<&str> = Vec::with_capacity(writes.len() + 1);
+        message.extend(ctx.restore);
+        message.extend(writes.iter().map(String::as_str));
+        let written = match (message.is_empty(), transactional) {
             (true, true) => db.commit().await,
             (true, false) => Ok(()),
-            (false, true) => db.execute_and_commit(&writes.join("\n;\n")).await,
-            (false, false) => db.execute(&writes.join("\n;\n")).await,
+            (false, true) => db.execute_and_commit(&message.join("\n;\n")).await,
+            (false, false) => db.execute(&message.join("\n;\n")).await,
         };
         if let Err(e) = written {
             let cause = self.cause_of(&e);
@@ -1336,6 +1347,14 @@ impl Executor<'_> {
             DriverErrorKind::Storage => FailureCause::Storage,
             _ => FailureCause::Statement,
         }
+    }
+}
+
+/// A history write, after the statement that restores the session where there is one.
+fn with_restore(restore: Option<&str>, sql: &str) -> String {
+    match restore {
+        Some(r) => format!("{r}\n;\n{sql}"),
+        None => sql.to_string(),
     }
 }
 

@@ -10,6 +10,7 @@ mod connection;
 mod data;
 mod dialects;
 mod durability;
+mod fidelity;
 mod files;
 mod interrupted;
 #[cfg(target_os = "linux")]

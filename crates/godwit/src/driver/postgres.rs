@@ -44,7 +44,8 @@ pub struct PgDriver {
 const SESSION_QUERY: &str = "SELECT current_user::text, current_database()::text, current_schema()::text, \
 current_setting('server_version'), pg_catalog.pg_backend_pid(), current_setting('synchronous_commit'), \
 CASE WHEN current_setting('server_version_num')::int >= 140000 \
-THEN pg_catalog.set_config('client_connection_check_interval', '2s', false) END";
+THEN pg_catalog.set_config('client_connection_check_interval', '2s', false) END, \
+current_setting('role'), current_setting('search_path')";
 
 /// How a migration's transaction starts. Its commit does not wait for the disk: a run flushes
 /// once, in `sync`, before it reports anything as applied. A crash before that loses the last
@@ -152,6 +153,8 @@ impl PgDriver {
                 "PostgreSQL {}",
                 row.try_get::<String, _>(3).unwrap_or_default()
             ),
+            role: row.try_get(7).ok(),
+            search_path: row.try_get(8).ok(),
         };
         Ok(driver)
     }
@@ -203,6 +206,17 @@ fn pg_error(e: sqlx::Error) -> DriverError {
         }
     }
     DriverError::from(e)
+}
+
+/// The 1-based character position in the sent text that a PostgreSQL error points at.
+fn error_position(e: &sqlx::Error) -> Option<usize> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    match db.try_downcast_ref::<PgDatabaseError>()?.position()? {
+        sqlx::postgres::PgErrorPosition::Original(p) => Some(p),
+        sqlx::postgres::PgErrorPosition::Internal { .. } => None,
+    }
 }
 
 fn pg_connection_error(e: sqlx::Error, url: &str) -> DriverError {
@@ -404,9 +418,15 @@ impl Driver for PgDriver {
         super::run_counted(&mut *self.conn, &message)
             .await
             .map_err(|(done, e)| {
-                let index = done
-                    .saturating_sub(skip)
-                    .min(statements.len().saturating_sub(1));
+                // PostgreSQL parses the whole message before it runs any of it: a syntax error
+                // anywhere fails it with nothing done. The error's position then names the
+                // statement.
+                let index = error_position(&e)
+                    .and_then(|p| super::statement_at(begin, statements, p))
+                    .unwrap_or_else(|| {
+                        done.saturating_sub(skip)
+                            .min(statements.len().saturating_sub(1))
+                    });
                 (index, pg_error(e))
             })
     }
