@@ -263,6 +263,8 @@ impl PrivateMariaDb {
             "mariadb-install-db failed: {}",
             String::from_utf8_lossy(&install.stderr)
         );
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("create the server's tmpdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -272,6 +274,9 @@ impl PrivateMariaDb {
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", dir.path().join("sock").display()))
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+            // Its own temporary directory: a server starting up removes the `#sql*` files it
+            // finds in its tmpdir, which in /tmp would be the shared server's.
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg(format!("--port={port}"))
             .arg(format!("--sql-mode={sql_mode}"))
             .args([
