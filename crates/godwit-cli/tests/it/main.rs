@@ -7,6 +7,7 @@ mod bench_smoke;
 mod callbacks;
 mod checks;
 mod connection;
+mod copy;
 mod data;
 mod dialects;
 mod durability;
