@@ -11,6 +11,7 @@ mod copy;
 mod data;
 mod dialects;
 mod durability;
+mod equivalence;
 mod files;
 mod interrupted;
 #[cfg(target_os = "linux")]
