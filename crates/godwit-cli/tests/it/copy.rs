@@ -145,3 +145,23 @@ fn dry_run_prints_the_copy_and_its_data() {
         [Some("6".to_string())]
     );
 }
+
+#[test]
+fn a_copy_into_a_missing_table_fails_at_the_copy_and_the_next_run_works() {
+    let p = Project::new(Kind::Postgres);
+    p.migration(
+        "V1__rows.sql",
+        "CREATE TABLE t (id int);\n\nCOPY missing FROM stdin;\n1\n\\.\n",
+    );
+    p.godwit(&["migrate"])
+        .code(1)
+        .stderr_has("migrations/V1__rows.sql:3")
+        .stderr_has("\"missing\" does not exist");
+    assert!(p.db.tables().iter().all(|t| t != "t"), "rolled back");
+    p.migration(
+        "V1__rows.sql",
+        "CREATE TABLE t (id int);\n\nCOPY t FROM stdin;\n1\n\\.\n",
+    );
+    p.godwit(&["migrate"]).success();
+    assert_eq!(p.db.query("SELECT id FROM t"), [Some("1".to_string())]);
+}

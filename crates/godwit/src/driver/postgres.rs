@@ -507,3 +507,23 @@ impl Driver for PgDriver {
         self.conn.close().await.map_err(DriverError::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::copy_context_line;
+
+    #[test]
+    fn copy_errors_name_the_data_line_from_their_context() {
+        assert_eq!(
+            copy_context_line("COPY t, line 3, column id: \"x\""),
+            Some(3)
+        );
+        assert_eq!(copy_context_line("COPY big, line 200000"), Some(200000));
+        assert_eq!(
+            copy_context_line("PL/pgSQL function f() line 2\nCOPY t, line 7: \"a\tb\""),
+            Some(7)
+        );
+        assert_eq!(copy_context_line("SQL statement \"SELECT 1\""), None);
+        assert_eq!(copy_context_line("COPY t, line x"), None);
+    }
+}
