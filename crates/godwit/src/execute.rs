@@ -1188,7 +1188,7 @@ impl Executor<'_> {
             })?;
             let splitter =
                 Splitter::new(reader, db.dialect()).with_placeholders(placeholders.clone());
-            let mut items = SplitItems(splitter);
+            let mut items = Items::Split(Box::new(splitter));
             run_items(db, &mut items, transactional, &mut executed, interrupt).await
         };
         let outcome: Result<(), StepError> = self.interruptible(ctx.cancel, work).await;
@@ -1628,7 +1628,7 @@ async fn run_pipelined(
             let _ = tx.blocking_send(Ok(batch));
         }
     });
-    let mut items = ChannelItems {
+    let mut items = Items::Channel {
         rx,
         current: Vec::new().into_iter(),
     };
@@ -1639,39 +1639,30 @@ async fn run_pipelined(
     result
 }
 
-/// The statements of a file, as the executor takes them one by one.
-#[async_trait]
-trait Items: Send {
-    async fn next_item(&mut self) -> Option<Result<godwit_sql::Statement, SplitError>>;
+/// The statements of a file, as the executor takes them one by one: straight from the
+/// splitter on this thread, or from the worker thread that splits a large file, in batches.
+/// (An enum rather than a trait object: no allocation per statement.)
+enum Items<'a> {
+    Split(Box<Splitter<Box<dyn BufRead + Send + 'a>>>),
+    Channel {
+        rx: tokio::sync::mpsc::Receiver<Result<Vec<godwit_sql::Statement>, SplitError>>,
+        current: std::vec::IntoIter<godwit_sql::Statement>,
+    },
 }
 
-/// Straight from the splitter, on this thread.
-struct SplitItems<R>(Splitter<R>);
-
-#[async_trait]
-impl<R: BufRead + Send> Items for SplitItems<R> {
+impl Items<'_> {
     async fn next_item(&mut self) -> Option<Result<godwit_sql::Statement, SplitError>> {
-        self.0.next()
-    }
-}
-
-/// From the worker thread that splits a large file, in batches.
-struct ChannelItems {
-    rx: tokio::sync::mpsc::Receiver<Result<Vec<godwit_sql::Statement>, SplitError>>,
-    current: std::vec::IntoIter<godwit_sql::Statement>,
-}
-
-#[async_trait]
-impl Items for ChannelItems {
-    async fn next_item(&mut self) -> Option<Result<godwit_sql::Statement, SplitError>> {
-        loop {
-            if let Some(s) = self.current.next() {
-                return Some(Ok(s));
-            }
-            match self.rx.recv().await? {
-                Ok(batch) => self.current = batch.into_iter(),
-                Err(e) => return Some(Err(e)),
-            }
+        match self {
+            Items::Split(splitter) => splitter.next(),
+            Items::Channel { rx, current } => loop {
+                if let Some(s) = current.next() {
+                    return Some(Ok(s));
+                }
+                match rx.recv().await? {
+                    Ok(batch) => *current = batch.into_iter(),
+                    Err(e) => return Some(Err(e)),
+                }
+            },
         }
     }
 }
@@ -1690,7 +1681,7 @@ fn split_failure(e: SplitError) -> StepError {
 /// the file as it is sent.
 async fn run_items(
     db: &mut dyn Driver,
-    items: &mut (dyn Items + '_),
+    items: &mut Items<'_>,
     transactional: bool,
     executed: &mut usize,
     interrupt: Option<&Interrupt>,
@@ -1765,7 +1756,7 @@ async fn run_items(
 
 /// Hands the inline data of a `COPY` to the driver, chunk by chunk, as the file is read.
 struct CopyFeed<'a, 'i> {
-    items: &'a mut (dyn Items + 'i),
+    items: &'a mut Items<'i>,
     interrupt: Option<&'a Interrupt>,
     /// The line of the first data row.
     first_line: Option<u32>,
