@@ -181,6 +181,14 @@ impl From<sqlx::Error> for DriverError {
 /// What driver operations return.
 pub type DriverResult<T> = Result<T, DriverError>;
 
+/// Where the data of a `COPY ... FROM STDIN` comes from; see [`Driver::copy_in`].
+#[async_trait]
+pub trait CopySource: Send {
+    /// The next chunk of data (whole lines, each ended with `\n`), or `None` at its end. An
+    /// error (the file could not be read) aborts the copy; the source keeps the details.
+    async fn next_chunk(&mut self) -> Result<Option<String>, String>;
+}
+
 /// The operations godwit needs from a database.
 ///
 /// The lock is held on a connection with no open transaction on PostgreSQL and MySQL, so that
@@ -252,6 +260,26 @@ pub trait Driver: Send {
             self.execute(sql).await.map_err(|e| (i, e))?;
         }
         Ok(())
+    }
+
+    /// Runs a PostgreSQL `COPY ... FROM STDIN` with the data `data` hands out, chunk by chunk
+    /// (the executor reads them from the file as they are sent, so memory stays bounded).
+    /// Returns the rows copied. On failure, the error comes with the line of the data the
+    /// server blamed (1-based, counted from the first data line) when it names one. Only
+    /// PostgreSQL has the copy protocol; the other drivers never get such a statement.
+    async fn copy_in(
+        &mut self,
+        sql: &str,
+        data: &mut (dyn CopySource + '_),
+    ) -> Result<u64, (Option<u32>, DriverError)> {
+        let _ = data;
+        Err((
+            None,
+            DriverError::statement(format!(
+                "`{}` needs PostgreSQL's copy protocol",
+                crate::execute::excerpt(sql)
+            )),
+        ))
     }
 
     /// Runs `sql` (a history row) and commits the transaction, in one round trip where the
