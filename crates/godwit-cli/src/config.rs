@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::NonEmptyStringValueParser;
+use godwit::redact_url;
 use toml::Spanned;
 
 /// The name of the configuration file that godwit looks for in each implicit location.
@@ -1086,70 +1087,6 @@ fn resolve_sqlite_url(url: &str, base: &Path) -> String {
         "/"
     };
     format!("{}{base_text}{separator}{path}{query}", &url[..prefix_len])
-}
-
-/// Replaces the password in a URL with `***`, for display.
-///
-/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`, and the values of
-/// `password`, `pass`, `passwd`, `pwd` and `sslpassword` query parameters become `***` too. A
-/// URL that cannot be taken apart with certainty is redacted too much rather than too little.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return redact_query(url);
-    };
-    let start = scheme_end + 3;
-    let (head, rest) = url.split_at(start);
-    let slash = rest.find('/').unwrap_or(rest.len());
-    // The user info normally ends at the last `@` before the path; a password with an
-    // unencoded `/` in it moves that `@` past the first `/`.
-    let at = rest[..slash].rfind('@').or_else(|| {
-        rest.rfind('@').filter(|&at| {
-            let userinfo = &rest[..at];
-            userinfo.contains(':') && !userinfo.contains(['?', '#'])
-        })
-    });
-    let mut out = head.to_owned();
-    let tail = match at {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            match userinfo.find(':') {
-                Some(colon) => {
-                    out.push_str(&userinfo[..colon]);
-                    out.push_str(":***@");
-                }
-                None => {
-                    out.push_str(userinfo);
-                    out.push('@');
-                }
-            }
-            &rest[at + 1..]
-        }
-        None => rest,
-    };
-    out.push_str(&redact_query(tail));
-    out
-}
-
-/// Redacts password-like query parameters.
-fn redact_query(text: &str) -> String {
-    let Some(question) = text.find('?') else {
-        return text.to_owned();
-    };
-    let (before, query) = text.split_at(question + 1);
-    let params: Vec<String> = query
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((name, _))
-                if ["password", "pass", "passwd", "pwd", "sslpassword"]
-                    .iter()
-                    .any(|secret| name.eq_ignore_ascii_case(secret)) =>
-            {
-                format!("{name}=***")
-            }
-            _ => param.to_owned(),
-        })
-        .collect();
-    format!("{before}{}", params.join("&"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2803,14 +2740,19 @@ mod tests {
             ("mysql://root:p@ss@db/app", "mysql://root:***@db/app"),
             ("mysql://root:pa/ss@db/app", "mysql://root:***@db/app"),
             ("mysql://root:pa?ss@db/app", "mysql://root:***@db/app"),
-            ("mysql://root:@db/app", "mysql://root:***@db/app"),
+            ("mysql://root:@db/app", "mysql://root@db/app"),
             (
                 "postgres://h/db?user=a&password=s3cret&sslmode=require",
                 "postgres://h/db?user=a&password=***&sslmode=require",
             ),
             (
+                "postgres://h:5432/db?application_name=a&PASSWORD=x",
+                "postgres://h:5432/db?application_name=a&PASSWORD=***",
+            ),
+            // An `@` after the host: everything before it may be a password.
+            (
                 "postgres://h:5432/db?application_name=a@b&PASSWORD=x",
-                "postgres://h:5432/db?application_name=a@b&PASSWORD=***",
+                "postgres://h:***@b&PASSWORD=***",
             ),
             (
                 "sqlite://data/app.db?mode=rwc",

@@ -51,6 +51,10 @@ impl MySqlDriver {
                 code: None,
             })?
             .disable_statement_logging();
+        let opts = match &options.password {
+            Some(password) => opts.password(password),
+            None => opts,
+        };
         let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
             .await
             .map_err(|_| DriverError {
