@@ -156,33 +156,64 @@ fn add_secret(secrets: &mut Vec<String>, raw: &str) {
 
 /// Redacts the query (after `?`) and the fragment (after `#`) of `tail`, collecting secrets.
 fn redact_tail(tail: &str, secrets: &mut Vec<String>) -> String {
+    // A secret value may run on past an unencoded `&` or `#`: for scrubbing, every reading of
+    // it, from its start to each later `&` or `#` and to the end.
+    if let Some(q) = tail.find('?') {
+        let mut start = q + 1;
+        for piece in tail[q + 1..].split(['&', '#']) {
+            if let Some((name, _)) = piece.split_once('=') {
+                if is_secret_param(&percent_decode(name)) {
+                    let value_start = start + name.len() + 1;
+                    let rest = &tail[value_start..];
+                    for (end, _) in rest.match_indices(['&', '#']) {
+                        add_secret(secrets, &rest[..end]);
+                    }
+                    add_secret(secrets, rest);
+                }
+            }
+            start += piece.len() + 1;
+        }
+    }
     let (before_fragment, fragment) = match tail.split_once('#') {
         Some((b, f)) => (b, Some(f)),
         None => (tail, None),
     };
-    // Every `name=value` between `?` and `&` separators is a parameter, wherever it is: in a URL
-    // read loosely, the query may have started before the last `@`.
-    let mut out = String::with_capacity(before_fragment.len());
-    let mut piece_start = 0;
-    let bytes = before_fragment.as_bytes();
-    for end in (0..=bytes.len()).filter(|&i| i == bytes.len() || matches!(bytes[i], b'?' | b'&')) {
-        let piece = &before_fragment[piece_start..end];
-        match piece.split_once('=') {
-            Some((name, value)) if piece_start > 0 && is_secret_param(&percent_decode(name)) => {
-                add_secret(secrets, value);
-                out.push_str(name);
-                out.push('=');
-                out.push_str(MASK);
-            }
-            _ => out.push_str(piece),
+    // The query starts at the first `?`; a later `?` is part of a value.
+    let mut out = match before_fragment.split_once('?') {
+        Some((path, query)) => {
+            // After a secret, a piece that is not a known parameter may be the rest of it
+            // (an unencoded `&` in the password).
+            let mut after_secret = false;
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((name, value)) if is_secret_param(&percent_decode(name)) => {
+                        after_secret = true;
+                        add_secret(secrets, value);
+                        format!("{name}={MASK}")
+                    }
+                    Some((name, _)) if !after_secret || is_known_param(name) => {
+                        after_secret = false;
+                        param.to_owned()
+                    }
+                    _ if after_secret => {
+                        add_secret(secrets, param);
+                        MASK.to_owned()
+                    }
+                    _ => param.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
         }
-        if end < bytes.len() {
-            out.push(bytes[end] as char);
-        }
-        piece_start = end + 1;
-    }
+        None => before_fragment.to_owned(),
+    };
     if let Some(fragment) = fragment {
         add_secret(secrets, fragment);
+        // A fragment is the tail of a password or parameter value that had a `#`: each part
+        // up to an `&` may be the rest of it.
+        for (amp, _) in fragment.match_indices('&') {
+            add_secret(secrets, &fragment[..amp]);
+        }
         out.push('#');
         out.push_str(MASK);
     }
@@ -196,13 +227,19 @@ fn redact(url: &str) -> (String, Vec<String>) {
         // Not a URL: it may be anything, a password included.
         if url.contains(['@', ':']) {
             add_secret(&mut secrets, url);
+            // `user:password@host`: the password alone may be echoed too.
+            let credentials = url.rsplit_once('@').map_or(url, |(c, _)| c);
+            if let Some((_, password)) = credentials.split_once(':') {
+                add_secret(&mut secrets, password);
+            }
+            add_secret(&mut secrets, credentials);
             return (MASK.to_owned(), secrets);
         }
         let out = redact_tail(url, &mut secrets);
         return (out, secrets);
     };
     let known = dialect_of_scheme(scheme);
-    if known == Some(Dialect::Sqlite) && !rest.contains('@') {
+    if known == Some(Dialect::Sqlite) && !rest.contains('@') && !sqlite_has_colon(rest) {
         // A file name: only parameters can hold a secret.
         let out = format!("{scheme}:{}", redact_tail(rest, &mut secrets));
         return (out, secrets);
@@ -216,16 +253,37 @@ fn redact(url: &str) -> (String, Vec<String>) {
     (out, secrets)
 }
 
+/// Whether the first segment of an SQLite URL's path has a `:` that is neither `:memory:` nor a
+/// drive letter: `sqlite://user:password` names a file, but was surely meant otherwise.
+fn sqlite_has_colon(rest: &str) -> bool {
+    let path = rest.trim_start_matches('/');
+    let first = path.split(['/', '?', '\\']).next().unwrap_or("");
+    let drive = cfg!(windows)
+        && first.len() == 2
+        && first.ends_with(':')
+        && first.as_bytes()[0].is_ascii_alphabetic();
+    first.contains(':') && !first.starts_with(":memory:") && !drive
+}
+
 /// Redacts a server URL that the `url` crate reads as `scheme://[user[:password]@]host…` with
 /// no `@` after the host; `None` when it does not (it is then redacted loosely).
 fn redact_parsed(url: &str, secrets: &mut Vec<String>) -> Option<String> {
     let parsed = url::Url::parse(url).ok()?;
-    if !parsed.has_host() || after_authority_has_at(url) {
+    if !parsed.has_host() || after_authority_has_at(url) || empty_port(url) {
         return None;
     }
     let mut out = parsed.clone();
     if let Some(password) = parsed.password() {
         add_secret(secrets, password);
+        // As written too (the parser normalises its encoding).
+        if let Some((_, rest)) = url.split_once("://") {
+            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+            if let Some((userinfo, _)) = authority.rsplit_once('@') {
+                if let Some((_, written)) = userinfo.split_once(':') {
+                    add_secret(secrets, written);
+                }
+            }
+        }
         out.set_password(Some(MASK)).ok()?;
     }
     // Query and fragment: redacted on the text as written, so that the rest is kept as is.
@@ -235,6 +293,14 @@ fn redact_parsed(url: &str, secrets: &mut Vec<String>) -> Option<String> {
     let tail = &url[url.find(['?', '#']).unwrap_or(url.len())..];
     text.push_str(&redact_tail(tail, secrets));
     Some(text)
+}
+
+/// Whether the authority of `scheme://authority…` ends with `:`: an empty port, or a password
+/// whose first `/` cut it short (`postgres://host:/secret`).
+fn empty_port(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(_, rest)| {
+        rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())].ends_with(':')
+    })
 }
 
 /// Whether an `@` appears after the authority of `scheme://authority…`: a password with an
@@ -254,6 +320,18 @@ fn redact_loose(scheme: &str, rest: &str, known: bool, secrets: &mut Vec<String>
     let body = &rest[slashes..];
     let mut out = format!("{scheme}:{}", &rest[..slashes]);
     // The query and fragment begin after the credentials, which may hold `?` and `#` too.
+    // What a password may be, read any way: from the first `:` to each `@`, and each fragment
+    // (for scrubbing messages; the longest is removed first).
+    if let Some(colon) = body.find(':') {
+        for (at, _) in body.match_indices('@').filter(|(at, _)| *at > colon) {
+            add_secret(secrets, &body[colon + 1..at]);
+        }
+    }
+    if let Some((_, fragment)) = body.split_once('#') {
+        add_secret(secrets, fragment);
+    }
+    // Password-like parameters anywhere, whatever the `@` split below makes of them.
+    let _ = redact_tail(body, secrets);
     let (credentials, tail) = match body.rfind('@') {
         Some(at) => (Some(&body[..at]), &body[at + 1..]),
         None => (None, body),
@@ -264,11 +342,36 @@ fn redact_loose(scheme: &str, rest: &str, known: bool, secrets: &mut Vec<String>
             add_secret(secrets, scheme);
             add_secret(secrets, credentials);
             let mut out = format!("{MASK}@");
-            out.push_str(&redact_tail(tail, secrets));
+            if credentials.contains(['?', '#']) {
+                add_secret(secrets, tail);
+                out.push_str(MASK);
+            } else {
+                out.push_str(&redact_tail(tail, secrets));
+            }
             return out;
         }
     }
     match credentials {
+        // A `?` or `#` before the last `@`: the `@` may be inside a query value or a fragment,
+        // and what follows it a secret too.
+        Some(credentials) if credentials.contains(['?', '#']) => {
+            add_secret(secrets, credentials);
+            add_secret(secrets, tail);
+            if let Some((_, password)) = credentials.split_once(':') {
+                add_secret(secrets, password);
+            }
+            let plain_user = credentials
+                .split_once(':')
+                .map(|(user, _)| user)
+                .filter(|user| !user.contains(['/', '?', '#', '@']));
+            if let Some(user) = plain_user {
+                out.push_str(user);
+                out.push(':');
+            }
+            out.push_str(MASK);
+            out.push('@');
+            out.push_str(MASK);
+        }
         Some(credentials) => {
             let plain = |s: &str| !s.contains(['/', '?', '#', '@', ':']);
             match credentials.split_once(':') {
@@ -292,15 +395,24 @@ fn redact_loose(scheme: &str, rest: &str, known: bool, secrets: &mut Vec<String>
             let end = tail.find(['/', '?', '#']).unwrap_or(tail.len());
             let (authority, after) = tail.split_at(end);
             match authority.split_once(':') {
-                Some((host, port)) if !port.bytes().all(|b| b.is_ascii_digit()) => {
-                    add_secret(secrets, port);
+                Some((host, port))
+                    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    // The rest may be a password with `/`, `?` or `#` in it: hide it all.
+                    let rest = &tail[host.len() + 1..];
+                    add_secret(secrets, rest);
+                    for (i, _) in rest.match_indices(['/', '?', '#']) {
+                        add_secret(secrets, &rest[..i]);
+                    }
                     out.push_str(host);
                     out.push(':');
                     out.push_str(MASK);
                 }
-                _ => out.push_str(authority),
+                _ => {
+                    out.push_str(authority);
+                    out.push_str(&redact_tail(after, secrets));
+                }
             }
-            out.push_str(&redact_tail(after, secrets));
         }
     }
     out
@@ -382,6 +494,13 @@ pub fn valid_params(dialect: Dialect) -> &'static [&'static str] {
     }
 }
 
+/// Whether any database takes a parameter of this name.
+fn is_known_param(name: &str) -> bool {
+    [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite]
+        .iter()
+        .any(|d| valid_params(*d).contains(&name))
+}
+
 /// The character sets sqlx can announce to a MySQL server.
 const MYSQL_CHARSETS: &[&str] = &[
     "armscii8", "ascii", "big5", "binary", "cp1250", "cp1251", "cp1256", "cp1257", "cp850",
@@ -443,9 +562,9 @@ pub fn check_url(url: &str) -> Result<UrlFacts, UrlProblem> {
             format!("write it as {scheme}://user:password@host:port/database"),
         ));
     }
-    if after_authority_has_at(url) {
+    if after_authority_has_at(url) || empty_port(url) {
         return Err(problem(
-            format!("`{redacted}` has an `@` after its host: part of the password would be read as the host, port or database"),
+            format!("`{redacted}` has an `@` after its host, or an empty port: part of the password would be read as the host, port or database"),
             ENCODE_HINT,
         ));
     }
@@ -466,14 +585,22 @@ pub fn check_url(url: &str) -> Result<UrlFacts, UrlProblem> {
         ));
     }
     let valid = valid_params(dialect);
+    let mut after_secret = false;
     for (name, value) in parsed.query_pairs() {
         let known = valid.contains(&name.as_ref())
             || (dialect == Dialect::Postgres
                 && name.starts_with("options[")
                 && name.ends_with(']'));
+        if !known && after_secret {
+            return Err(problem(
+                format!("`{redacted}` has an unknown parameter after a password"),
+                "percent-encode `&`, `#` and `%` in a password parameter (%26 %23 %25)",
+            ));
+        }
         if !known {
             return Err(unknown_param(&name, dialect, &redacted));
         }
+        after_secret = is_secret_param(&name);
         match name.as_ref() {
             "password" => has_password = true,
             "dbname" if !value.is_empty() => names_database = true,
@@ -636,10 +763,16 @@ fn check_sqlite(rest: &str, redacted: &str) -> Result<UrlFacts, UrlProblem> {
     // `sqlite://user:password@…` is a file of that name to sqlx, and the password would be
     // shown wherever the file name is.
     let first = path.split('/').next().unwrap_or("");
-    if first.contains('@') && first.contains(':') && path != ":memory:" {
+    let credentials = rest
+        .rfind('@')
+        .is_some_and(|at| rest[..at].replace(":memory:", "").contains(':'));
+    if (first.contains('@') && first.contains(':') && path != ":memory:")
+        || credentials
+        || sqlite_has_colon(rest)
+    {
         return Err(problem(
-            format!("`{redacted}` has a user and password, but an SQLite URL names a file"),
-            "write sqlite://path/to/file.db (SQLite has no user or password); percent-encode an `@` that is part of the file name as %40",
+            format!("`{redacted}` looks like it has a user and password, but an SQLite URL names a file"),
+            "write sqlite://path/to/file.db (SQLite has no user or password); percent-encode an `@` or `:` that is part of the file name as %40 or %3A",
         ));
     }
     let mut in_memory = path == ":memory:";
@@ -684,8 +817,8 @@ mod tests {
             ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
             ("postgres://u:pa/ss@h/db", "postgres://u:***@h/db"),
             ("postgres://u:12/ss@h/db", "postgres://u:***@h/db"),
-            ("postgres://u:p?s#s@h/db", "postgres://u:***@h/db"),
-            ("postgres://u:p#ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:p?s#s@h/db", "postgres://u:***@***"),
+            ("postgres://u:p#ss@h/db", "postgres://u:***@***"),
             ("postgres:/u:pw@host/db", "postgres:/u:***@host/db"),
             ("postgresql:u:pw@host/db", "postgresql:u:***@host/db"),
             ("u:pw@host/db", "***@host/db"),
@@ -780,6 +913,154 @@ mod tests {
         }
         for name in ["sslmode", "user", "host", "charset", "mode"] {
             assert!(!is_secret_param(name), "{name}");
+        }
+    }
+
+    /// A small seeded generator (xorshift64*), so that a failure can be replayed.
+    pub(crate) struct Rng(u64);
+
+    impl Rng {
+        pub(crate) fn new(seed: u64) -> Rng {
+            Rng(seed.max(1))
+        }
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        pub(crate) fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// A password made of distinctive words (five random letters and digits) joined by the
+    /// characters that URLs misread; returns it with its words.
+    fn secret(rng: &mut Rng) -> (String, Vec<String>) {
+        const ALNUM: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+        let separators = [
+            "@", "/", ":", "#", "?", "%", "&", "=", "+", " ", "!", "$", "@@", "%4", "-", ".",
+        ];
+        let mut words = Vec::new();
+        let mut text = String::new();
+        for i in 0..1 + rng.below(3) {
+            if i > 0 || rng.below(4) == 0 {
+                text.push_str(rng.pick(&separators));
+            }
+            let word: String = (0..5)
+                .map(|_| ALNUM[rng.below(ALNUM.len())] as char)
+                .collect();
+            text.push_str(&word);
+            words.push(word);
+        }
+        if rng.below(4) == 0 {
+            text.push_str(rng.pick(&separators));
+        }
+        (text, words)
+    }
+
+    /// Percent-encodes every byte that is not unreserved.
+    fn encode_all(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    /// A URL carrying `password`, in one of many shapes, right or broken; and the password as
+    /// it is written in the URL.
+    pub(crate) fn url_with_secret(rng: &mut Rng, password: &str) -> (String, String) {
+        let scheme = rng.pick(&[
+            "postgres",
+            "postgresql",
+            "mysql",
+            "mariadb",
+            "sqlite",
+            "POSTGRES",
+            "MySQL",
+            "oracle",
+        ]);
+        let mut written = match rng.below(3) {
+            0 => encode_all(password),
+            1 => password.to_owned(),
+            _ => password
+                .replace('%', "%25")
+                .replace('@', "%40")
+                .replace('/', "%2F"),
+        };
+        let host = rng.pick(&["127.0.0.1", "127.0.0.1:1", "localhost:1", "[::1]:1"]);
+        let db = rng.pick(&["/app", "", "/", "/app?sslmode=disable", "/a%20b"]);
+        let param = rng.pick(&[
+            "password",
+            "sslpassword",
+            "pass",
+            "pwd",
+            "passwd",
+            "sslkey",
+            "PASSWORD",
+            "ssl-password",
+            "ssl_key",
+        ]);
+        let user = rng.pick(&["app", "u", "root", "a%40b"]);
+        let shape = rng.below(13);
+        if shape == 9 {
+            // No host: a raw `@` in the password would make its tail the host, which no one
+            // can tell from a real host.
+            written = written.replace('@', "%40");
+        }
+        let url = match shape {
+            0..=2 => format!("{scheme}://{user}:{written}@{host}{db}"),
+            3 => format!("{scheme}:/{user}:{written}@{host}{db}"),
+            4 => format!("{scheme}:{user}:{written}@{host}{db}"),
+            5 => format!("{scheme}://{host}/app?{param}={written}"),
+            6 => format!("{scheme}://{host}/app?sslmode=require&{param}={written}&x=1"),
+            7 => format!("{scheme}://{user}:{written}@{host}"),
+            8 => format!("{user}:{written}@{host}{db}"),
+            9 => format!("{scheme}://{user}:{written}"),
+            10 => format!("{scheme}://{user}:{written}@{host}/app?ssl_mode=x&{param}={written}"),
+            11 => format!("{scheme}://{host}/app?{param}={written}&ssl_mode=require"),
+            _ => format!("{scheme}://{user}:{written}@{host}/app#{written}"),
+        };
+        (url, written)
+    }
+
+    /// Whether any word of the secret shows in `text`.
+    fn leaks(text: &str, words: &[String]) -> bool {
+        words.iter().any(|w| text.contains(w.as_str()))
+    }
+
+    #[test]
+    fn property_no_secret_survives_redaction_checking_or_scrubbing() {
+        let mut rng = Rng::new(0x5eed_0012);
+        for case in 0..20_000 {
+            let (password, words) = secret(&mut rng);
+            let (url, written) = url_with_secret(&mut rng, &password);
+            let redacted = redact_url(&url);
+            assert!(
+                !leaks(&redacted, &words),
+                "case {case}: {url} -> {redacted}"
+            );
+            if let Err(p) = check_url(&url) {
+                assert!(!leaks(&p.to_string(), &words), "case {case}: {url} -> {p}");
+            }
+            // A server or driver may echo the password, as written or decoded, or the URL.
+            let message = format!(
+                "server said: {} / {written} at {url}",
+                percent_decode(&written)
+            );
+            let scrubbed = scrub(&message, &url);
+            assert!(
+                !leaks(&scrubbed, &words),
+                "case {case}: {url} -> {scrubbed}"
+            );
         }
     }
 }
