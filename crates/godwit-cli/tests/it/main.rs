@@ -23,3 +23,4 @@ mod schemas;
 mod session;
 mod transactions;
 mod truth;
+mod urls;
