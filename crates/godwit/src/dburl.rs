@@ -244,12 +244,14 @@ fn redact(url: &str) -> (String, Vec<String>) {
         let out = format!("{scheme}:{}", redact_tail(rest, &mut secrets));
         return (out, secrets);
     }
-    if known.is_some() && known != Some(Dialect::Sqlite) {
+    // `other://…` is a URL of another scheme; `user:password@host` is no URL at all.
+    let server_like = known.is_some() || rest.starts_with("//");
+    if server_like && known != Some(Dialect::Sqlite) {
         if let Some(out) = redact_parsed(url, &mut secrets) {
             return (out, secrets);
         }
     }
-    let out = redact_loose(scheme, rest, known.is_some(), &mut secrets);
+    let out = redact_loose(scheme, rest, server_like, &mut secrets);
     (out, secrets)
 }
 
