@@ -2872,7 +2872,8 @@ mod tests {
             ),
             ("mysql://root:p@ss@db/app", "mysql://root:***@db/app"),
             ("mysql://root:pa/ss@db/app", "mysql://root:***@db/app"),
-            ("mysql://root:pa?ss@db/app", "mysql://root:***@db/app"),
+            // A `?` before the last `@`: what follows the `@` may be part of the secret too.
+            ("mysql://root:pa?ss@db/app", "mysql://root:***@***"),
             ("mysql://root:@db/app", "mysql://root@db/app"),
             (
                 "postgres://h/db?user=a&password=s3cret&sslmode=require",
@@ -2885,7 +2886,7 @@ mod tests {
             // An `@` after the host: everything before it may be a password.
             (
                 "postgres://h:5432/db?application_name=a@b&PASSWORD=x",
-                "postgres://h:***@b&PASSWORD=***",
+                "postgres://h:***@***",
             ),
             (
                 "sqlite://data/app.db?mode=rwc",
