@@ -26,3 +26,4 @@ mod schemas;
 mod session;
 mod transactions;
 mod truth;
+mod urls;

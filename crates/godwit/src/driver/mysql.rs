@@ -74,6 +74,10 @@ impl MySqlDriver {
             })?
             .disable_statement_logging();
         let opts = client_session(opts, url);
+        let opts = match &options.password {
+            Some(password) => opts.password(password),
+            None => opts,
+        };
         let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
             .await
             .map_err(|_| DriverError {
