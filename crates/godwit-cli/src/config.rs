@@ -89,6 +89,18 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DURATION", global = true, value_parser = parse_lock_timeout_arg)]
     pub lock_timeout: Option<Duration>,
 
+    /// Let each migration statement wait at most this long for a table or row lock (e.g. 5s)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_statement_limit_arg)]
+    pub statement_lock_timeout: Option<Duration>,
+
+    /// Let each migration statement run at most this long (e.g. 10m)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_statement_limit_arg)]
+    pub statement_timeout: Option<Duration>,
+
+    /// Retry a migration this many times when it could not get a lock
+    #[arg(long, value_name = "COUNT", global = true)]
+    pub statement_lock_retries: Option<u32>,
+
     /// Set placeholder NAME to VALUE (repeatable)
     #[arg(
         long = "placeholder",
@@ -110,6 +122,9 @@ impl fmt::Debug for ConfigArgs {
             .field("target", &self.target)
             .field("out_of_order", &self.out_of_order)
             .field("lock_timeout", &self.lock_timeout)
+            .field("statement_lock_timeout", &self.statement_lock_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("statement_lock_retries", &self.statement_lock_retries)
             .field("placeholders", &self.placeholders)
             .finish()
     }
@@ -118,6 +133,11 @@ impl fmt::Debug for ConfigArgs {
 /// Parses the value of `--lock-timeout` for clap.
 fn parse_lock_timeout_arg(text: &str) -> Result<Duration, String> {
     parse_duration_text(text).map_err(|problem| problem.for_clap())
+}
+
+/// Parses the value of `--statement-lock-timeout` and `--statement-timeout` for clap.
+fn parse_statement_limit_arg(text: &str) -> Result<Duration, String> {
+    parse_statement_limit(text).map_err(|problem| problem.for_clap())
 }
 
 /// Parses the value of `--placeholder NAME=VALUE` for clap; the name is lowercased.
@@ -163,6 +183,12 @@ pub struct Settings {
     pub clean_disabled: bool,
     /// How long `migrate` waits for the database lock.
     pub lock_timeout: Duration,
+    /// How long a migration's statement may wait for a lock; `None`: the server's setting.
+    pub statement_lock_timeout: Option<Duration>,
+    /// How long a migration's statement may run; `None`: the server's setting.
+    pub statement_timeout: Option<Duration>,
+    /// How many times a migration that could not get a lock is retried.
+    pub statement_lock_retries: u32,
     /// Whether a migration may mix non-transactional statements with others.
     pub mixed: bool,
     /// Whether file checksums are cached between runs.
@@ -189,6 +215,9 @@ impl Default for Settings {
             baseline_version: "1".to_owned(),
             clean_disabled: true,
             lock_timeout: Duration::from_secs(10 * 60),
+            statement_lock_timeout: None,
+            statement_timeout: None,
+            statement_lock_retries: 0,
             mixed: false,
             checksum_cache: true,
             installed_by: None,
@@ -225,6 +254,9 @@ impl fmt::Debug for Settings {
             .field("baseline_version", &self.baseline_version)
             .field("clean_disabled", &self.clean_disabled)
             .field("lock_timeout", &self.lock_timeout)
+            .field("statement_lock_timeout", &self.statement_lock_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("statement_lock_retries", &self.statement_lock_retries)
             .field("mixed", &self.mixed)
             .field("checksum_cache", &self.checksum_cache)
             .field("installed_by", &self.installed_by)
@@ -596,6 +628,10 @@ enum Slot {
     Bool(fn(&mut Settings) -> &mut bool),
     /// A duration.
     Duration(fn(&mut Settings) -> &mut Duration),
+    /// A duration of at least a millisecond that may be left unset.
+    OptDuration(fn(&mut Settings) -> &mut Option<Duration>),
+    /// A count.
+    Count(fn(&mut Settings) -> &mut u32),
     /// The `[placeholders]` table.
     Placeholders,
 }
@@ -610,7 +646,8 @@ impl Slot {
             Slot::Version(_) => "string or integer",
             Slot::Paths(_) | Slot::List(_) => "array of strings, or one string",
             Slot::Bool(_) => "boolean",
-            Slot::Duration(_) => "duration string, or integer seconds",
+            Slot::Duration(_) | Slot::OptDuration(_) => "duration string, or integer seconds",
+            Slot::Count(_) => "integer",
             Slot::Placeholders => "table of strings",
         }
     }
@@ -830,6 +867,62 @@ static KEYS: &[KeyDoc] = &[
         slot: Slot::Duration(|s| &mut s.lock_timeout),
     },
     KeyDoc {
+        key: "statement_lock_timeout",
+        env: &["GODWIT_STATEMENT_LOCK_TIMEOUT"],
+        flag: Some("--statement-lock-timeout"),
+        default: "unset (the server's setting)",
+        default_toml: None,
+        summary: "How long each statement of a migration may wait for a table or row lock that \
+                  another session holds.",
+        details:
+            "Not `lock_timeout`, which is godwit's own migration lock. Set for each migration \
+                  as it runs: PostgreSQL `SET LOCAL lock_timeout` (`SET`, then `RESET`, for a \
+                  migration run outside a transaction); MySQL and MariaDB `lock_wait_timeout` \
+                  (metadata locks) and `innodb_lock_wait_timeout` (row locks), in whole seconds \
+                  rounded up, restored afterwards; SQLite the busy timeout. A statement that waits \
+                  longer fails the migration (PostgreSQL `55P03`, MySQL 1205), so that a migration \
+                  stuck behind an application's lock does not make every other session queue \
+                  behind it; see `statement_lock_retries`. A file's first lines may override it \
+                  with `-- godwit:statement-lock-timeout=<duration>`. A duration such as \
+                  `\"5s\"` or `\"500ms\"`, at least 1ms.",
+        example: "statement_lock_timeout = \"5s\"",
+        slot: Slot::OptDuration(|s| &mut s.statement_lock_timeout),
+    },
+    KeyDoc {
+        key: "statement_timeout",
+        env: &["GODWIT_STATEMENT_TIMEOUT"],
+        flag: Some("--statement-timeout"),
+        default: "unset (the server's setting)",
+        default_toml: None,
+        summary: "How long each statement of a migration may run.",
+        details: "Set for each migration as it runs: PostgreSQL `SET LOCAL statement_timeout`; \
+                  MariaDB `max_statement_time`; MySQL `max_execution_time`, which MySQL applies to \
+                  `SELECT` statements only (DDL and other writes are not limited there); SQLite \
+                  has no statement timeout and ignores it. A statement that runs longer is \
+                  stopped and the migration fails. A file's first lines may override it with \
+                  `-- godwit:statement-timeout=<duration>` (a long data migration, say). A \
+                  duration such as `\"30s\"` or `\"10m\"`, at least 1ms.",
+        example: "statement_timeout = \"10m\"",
+        slot: Slot::OptDuration(|s| &mut s.statement_timeout),
+    },
+    KeyDoc {
+        key: "statement_lock_retries",
+        env: &["GODWIT_STATEMENT_LOCK_RETRIES"],
+        flag: Some("--statement-lock-retries"),
+        default: "`0`",
+        default_toml: Some("0"),
+        summary: "How many times a migration is retried when a statement could not get a lock.",
+        details: "Only a migration run in a transaction, failed because a statement waited past \
+                  its lock timeout or was chosen as a deadlock's victim, and rolled back with \
+                  nothing of it left, is retried: never one that ran outside a transaction, and \
+                  on MySQL never one that had run a statement before (DDL commits by itself). \
+                  Retries wait 1s, 2s, 4s, … (at most 30s), less a random part so that nodes do \
+                  not retry together; each one prints a line. Pair it with \
+                  `statement_lock_timeout`.",
+        example: "statement_lock_retries = 5",
+        slot: Slot::Count(|s| &mut s.statement_lock_retries),
+    },
+    KeyDoc {
         key: "mixed",
         env: &["GODWIT_MIXED"],
         flag: None,
@@ -999,6 +1092,33 @@ fn parse_duration_text(text: &str) -> Result<Duration, Problem> {
         })?
     };
     check_lock_timeout(duration)
+}
+
+/// A statement limit: a duration of at least a millisecond (zero means "no limit" on some
+/// servers and "fail at once" on others: leaving it unset says what is meant).
+fn parse_statement_limit(text: &str) -> Result<Duration, Problem> {
+    check_statement_limit(parse_duration_text(text)?)
+}
+
+fn check_statement_limit(duration: Duration) -> Result<Duration, Problem> {
+    if duration < Duration::from_millis(1) {
+        Err(Problem::new("must be at least 1ms")
+            .hint("leave it unset to keep the database server's own setting"))
+    } else {
+        check_lock_timeout(duration)
+    }
+}
+
+/// A count: a whole number from 0 to 100.
+fn parse_count(text: &str) -> Result<u32, Problem> {
+    let text = text.trim();
+    match text.parse::<u32>() {
+        Ok(n) if n <= 100 => Ok(n),
+        _ => Err(Problem::new(format!(
+            "must be a whole number from 0 to 100, not {}",
+            quote(text)
+        ))),
+    }
 }
 
 fn check_lock_timeout(duration: Duration) -> Result<Duration, Problem> {
@@ -1525,6 +1645,36 @@ fn set_from_toml(
                 }
             }
         }
+        Slot::OptDuration(field) => {
+            *field(settings) = Some(match value {
+                toml::Value::String(s) => parse_statement_limit(s)?,
+                toml::Value::Integer(i) => match u64::try_from(*i) {
+                    Ok(secs) => check_statement_limit(Duration::from_secs(secs))?,
+                    Err(_) => {
+                        return Err(Problem::new(format!("must not be negative, but is {i}")))
+                    }
+                },
+                other => {
+                    return Err(Problem::new(format!(
+                        "must be a duration, not {}",
+                        describe(other)
+                    ))
+                    .hint(DURATION_HINT))
+                }
+            })
+        }
+        Slot::Count(field) => {
+            *field(settings) = match value {
+                toml::Value::Integer(i) => parse_count(&i.to_string())?,
+                toml::Value::String(s) => parse_count(s)?,
+                other => {
+                    return Err(Problem::new(format!(
+                        "must be a whole number, not {}",
+                        describe(other)
+                    )))
+                }
+            }
+        }
         Slot::Placeholders => {}
     }
     Ok(())
@@ -1552,6 +1702,8 @@ fn set_from_env(settings: &mut Settings, doc: &KeyDoc, value: &str) -> Result<()
         Slot::List(field) => *field(settings) = split_list(value),
         Slot::Bool(field) => *field(settings) = parse_bool(value)?,
         Slot::Duration(field) => *field(settings) = parse_duration_text(value)?,
+        Slot::OptDuration(field) => *field(settings) = Some(parse_statement_limit(value)?),
+        Slot::Count(field) => *field(settings) = parse_count(value)?,
         Slot::Placeholders => {}
     }
     Ok(())
@@ -1631,6 +1783,21 @@ fn apply_flags(settings: &mut Settings, args: &ConfigArgs) -> Result<(), ConfigE
     if let Some(timeout) = args.lock_timeout {
         settings.lock_timeout = check_lock_timeout(timeout)
             .map_err(|p| invalid(flag("--lock-timeout"), "lock_timeout", p))?;
+    }
+    if let Some(timeout) = args.statement_lock_timeout {
+        settings.statement_lock_timeout = Some(timeout);
+    }
+    if let Some(timeout) = args.statement_timeout {
+        settings.statement_timeout = Some(timeout);
+    }
+    if let Some(retries) = args.statement_lock_retries {
+        settings.statement_lock_retries = parse_count(&retries.to_string()).map_err(|p| {
+            invalid(
+                flag("--statement-lock-retries"),
+                "statement_lock_retries",
+                p,
+            )
+        })?;
     }
     for (name, value) in &args.placeholders {
         let name = check_placeholder_name(name)

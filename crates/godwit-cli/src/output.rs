@@ -125,6 +125,18 @@ impl Progress {
             }
             godwit::Event::CreatedHistory { .. } => {}
             godwit::Event::Started { .. } => {}
+            godwit::Event::Retrying {
+                migration,
+                attempt,
+                retries,
+                delay,
+                message,
+            } => {
+                eprintln!(
+                    "{BOLD}{migration}{BOLD:#} could not get a lock ({message}); rolled back, retry {attempt} of {retries} in {}",
+                    Output::duration(*delay)
+                )
+            }
             godwit::Event::Finished(step) => {
                 let verb = match (step.kind, self.dry_run) {
                     ("Undo", false) => "Undid",

@@ -203,6 +203,14 @@ impl Error {
                     format!("; {} may be partly applied: run `godwit info` to see its state", f.migration)
                 }
             )),
+            Error::Migration(f) if f.rolled_back && crate::timeouts::is_lock_failure(f.code.as_deref()) => Some(format!(
+                "{} could not get a lock that another session holds (it waited past the statement lock timeout, or was chosen as a deadlock's victim) and was rolled back: find the session holding the lock (PostgreSQL: `pg_locks` and `pg_stat_activity`; MySQL: `SHOW PROCESSLIST`), or raise `statement_lock_timeout` or `statement_lock_retries`, then run migrate again",
+                f.migration
+            )),
+            Error::Migration(f) if f.rolled_back && crate::timeouts::is_statement_timeout(f.code.as_deref(), &f.message) => Some(format!(
+                "a statement of {} ran longer than the statement timeout and was stopped; the migration was rolled back: raise `statement_timeout`, or give the file a `-- godwit:statement-timeout=<duration>` directive, then run migrate again",
+                f.migration
+            )),
             Error::Migration(f) if !f.rolled_back && !records_history(&f.migration) => Some(format!(
                 "the database does not roll back DDL, so {} may be partly applied; it is not recorded in the history and runs again on the next migrate: fix the database by hand if needed, then fix the script and migrate again",
                 f.migration

@@ -23,6 +23,7 @@ use crate::interrupt::Interrupt;
 use crate::model::{history_type, HistoryRow, Migration, MigrationKind, Source, Version};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 use crate::rust_migration::{RustCode, RustContext};
+use crate::timeouts::{self, StatementLimits};
 
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
 /// files, environment and flags).
@@ -44,6 +45,20 @@ pub struct Config {
     pub baseline_version: Version,
     /// How long to wait for another process's migration lock (default 10 minutes).
     pub lock_timeout: Duration,
+    /// How long each statement of a migration may wait for a lock another session holds
+    /// (PostgreSQL `lock_timeout`, MySQL `lock_wait_timeout` and `innodb_lock_wait_timeout`,
+    /// SQLite's busy timeout); `None` (default) keeps the server's setting. A file's
+    /// `-- godwit:statement-lock-timeout=<duration>` directive overrides it.
+    pub statement_lock_timeout: Option<Duration>,
+    /// How long each statement of a migration may run (PostgreSQL `statement_timeout`, MariaDB
+    /// `max_statement_time`, MySQL `max_execution_time`, which limits only `SELECT`; SQLite has
+    /// none); `None` (default) keeps the server's setting. A file's
+    /// `-- godwit:statement-timeout=<duration>` directive overrides it.
+    pub statement_timeout: Option<Duration>,
+    /// How many times a migration run in a transaction is retried when it failed because a
+    /// statement could not get a lock (lock timeout or deadlock) and nothing of it remained
+    /// (default 0: no retry). Retries wait 1 s, 2 s, 4 s, … (at most 30 s), less a random part.
+    pub statement_lock_retries: u32,
     /// Allow a file to mix statements that cannot run in a transaction with others.
     pub mixed: bool,
     /// Recorded in `installed_by`; the database user when `None`.
@@ -63,6 +78,9 @@ impl Default for Config {
             baseline_on_migrate: false,
             baseline_version: Version::parse("1").expect("1 is a version"),
             lock_timeout: Duration::from_secs(600),
+            statement_lock_timeout: None,
+            statement_timeout: None,
+            statement_lock_retries: 0,
             mixed: false,
             installed_by: None,
             placeholders: BTreeMap::new(),
@@ -89,6 +107,20 @@ pub enum Event {
     },
     /// A step finished.
     Finished(StepReport),
+    /// A migration run in a transaction could not get a lock, was rolled back, and runs again
+    /// after `delay`.
+    Retrying {
+        /// `V3`, `R__views`.
+        migration: String,
+        /// This retry's number, from 1.
+        attempt: u32,
+        /// How many retries are allowed (`statement_lock_retries`).
+        retries: u32,
+        /// How long godwit waits before the retry.
+        delay: Duration,
+        /// The database's message about the lock.
+        message: String,
+    },
 }
 
 /// Called with every [`Event`] of a run; see [`crate::Migrator::with_observer`].
@@ -773,7 +805,7 @@ impl Executor<'_> {
         let mut running_row = false;
         let mut outcome: Result<(), Box<MigrationFailure>> = Ok(());
         for (index, step) in plan.steps.iter().enumerate() {
-            let mode = modes[index];
+            let (mode, limits) = modes[index];
             let needs_row = needs_running_row(step, mode, transactional_ddl);
             if self.interrupted() {
                 if running_row {
@@ -795,45 +827,78 @@ impl Executor<'_> {
                 }));
                 break;
             }
-            if needs_row && !running_row {
-                // Nothing before it in this run could carry the row: it costs a write of its own.
-                let row = new_row(
-                    step,
-                    recorded_type(step).unwrap_or_default(),
-                    &installed_by,
-                    None,
-                    false,
-                );
-                let sql = dialect::insert_history(dialect, table, &row);
-                if let Err(e) = db.execute(&with_restore(ctx.restore, &sql)).await {
-                    outcome = Err(step_failure(
-                        step,
-                        None,
-                        excerpt(&sql),
-                        e,
-                        true,
-                        FailureCause::Statement,
-                    ));
-                    break;
-                }
-                running_row = true;
-            }
             let next = plan
                 .steps
                 .get(index + 1)
-                .filter(|next| needs_running_row(next, modes[index + 1], transactional_ddl));
+                .filter(|next| needs_running_row(next, modes[index + 1].0, transactional_ddl));
             let placeholders = with_filename(&base, &step.migration);
-            let result = self
-                .run_step(
-                    db,
-                    step,
-                    mode,
-                    &placeholders,
-                    &ctx,
-                    needs_row && running_row,
-                    next,
-                )
-                .await;
+            let mut attempt = 0u32;
+            let result = loop {
+                if needs_row && !running_row {
+                    // Nothing before it in this run could carry the row (or a retry needs it
+                    // again): it costs a write of its own.
+                    let row = new_row(
+                        step,
+                        recorded_type(step).unwrap_or_default(),
+                        &installed_by,
+                        None,
+                        false,
+                    );
+                    let sql = dialect::insert_history(dialect, table, &row);
+                    if let Err(e) = db.execute(&with_restore(ctx.restore, &sql)).await {
+                        break Err(step_failure(
+                            step,
+                            None,
+                            excerpt(&sql),
+                            e,
+                            true,
+                            FailureCause::Statement,
+                        ));
+                    }
+                    running_row = true;
+                }
+                let result = self
+                    .run_step(
+                        db,
+                        step,
+                        mode,
+                        &limits,
+                        &placeholders,
+                        &ctx,
+                        needs_row && running_row,
+                        next,
+                    )
+                    .await;
+                match result {
+                    Err(mut failure) if self.retryable(&failure, mode, attempt, dry_run) => {
+                        // Rolled back, and its running row (if any) deleted: nothing of it
+                        // remains, so it can run again from the start.
+                        running_row = false;
+                        attempt += 1;
+                        let delay = timeouts::backoff(attempt);
+                        self.emit(Event::Retrying {
+                            migration: failure.migration.clone(),
+                            attempt,
+                            retries: self.config.statement_lock_retries,
+                            delay,
+                            message: failure.message.clone(),
+                        });
+                        if !self.pause(delay).await {
+                            failure.cause = FailureCause::Interrupted;
+                            break Err(failure);
+                        }
+                    }
+                    Err(mut failure) if attempt > 0 => {
+                        failure.message = format!(
+                            "{} (after {attempt} {})",
+                            failure.message,
+                            if attempt == 1 { "retry" } else { "retries" }
+                        );
+                        break Err(failure);
+                    }
+                    other => break other,
+                }
+            };
             match result {
                 Ok(step_report) => {
                     running_row = next.is_some();
@@ -859,8 +924,10 @@ impl Executor<'_> {
                 if failure.cause != FailureCause::ConnectionLost {
                     for (i, cb) in plan.on_error.iter().enumerate() {
                         let p = with_filename(&base, &cb.migration);
-                        let mode = modes[plan.steps.len() + i];
-                        let _ = self.run_step(db, cb, mode, &p, &ctx, false, None).await;
+                        let (mode, limits) = modes[plan.steps.len() + i];
+                        let _ = self
+                            .run_step(db, cb, mode, &limits, &p, &ctx, false, None)
+                            .await;
                     }
                 }
                 Some(failure)
@@ -904,6 +971,40 @@ impl Executor<'_> {
                 failure.report = report;
                 Err(Error::Migration(failure))
             }
+        }
+    }
+
+    /// Whether a failed step runs again: it ran in a transaction, failed because a statement
+    /// could not get a lock, nothing of it remains (rolled back: on MySQL, nothing had run
+    /// before the statement, since DDL commits by itself), and retries are left.
+    fn retryable(
+        &self,
+        failure: &MigrationFailure,
+        mode: TxMode,
+        attempt: u32,
+        dry_run: bool,
+    ) -> bool {
+        !dry_run
+            && mode == TxMode::Transaction
+            && attempt < self.config.statement_lock_retries
+            && failure.rolled_back
+            && failure.cause == FailureCause::Statement
+            && timeouts::is_lock_failure(failure.code.as_deref())
+            && !self.interrupted()
+    }
+
+    /// Waits before a retry; `false` when the run is interrupted meanwhile.
+    async fn pause(&self, delay: Duration) -> bool {
+        match &self.interrupt {
+            None => {
+                tokio::time::sleep(delay).await;
+                true
+            }
+            Some(interrupt) => tokio::select! {
+                biased;
+                () = interrupt.triggered() => false,
+                () = tokio::time::sleep(delay) => true,
+            },
         }
     }
 
@@ -995,7 +1096,7 @@ impl Executor<'_> {
         plan: &Plan,
         base: &Placeholders,
         dialect: Dialect,
-    ) -> Result<Vec<TxMode>, Error> {
+    ) -> Result<Vec<(TxMode, StatementLimits)>, Error> {
         let mut problems = Vec::new();
         let mut modes = Vec::with_capacity(plan.steps.len());
         for step in plan.steps.iter().chain(plan.on_error.iter()) {
@@ -1003,7 +1104,7 @@ impl Executor<'_> {
             match self.check_file(&step.migration, &placeholders, dialect) {
                 Ok(mode) => modes.push(mode),
                 Err(mut more) => {
-                    modes.push(TxMode::Transaction);
+                    modes.push((TxMode::Transaction, StatementLimits::default()));
                     problems.append(&mut more);
                 }
             }
@@ -1020,14 +1121,77 @@ impl Executor<'_> {
         m: &Migration,
         placeholders: &Placeholders,
         dialect: Dialect,
-    ) -> Result<TxMode, Vec<FileProblem>> {
+    ) -> Result<(TxMode, StatementLimits), Vec<FileProblem>> {
+        self.check_file_mode(m, placeholders, dialect)
+            .map(|(mode, limits)| (mode, limits.unwrap_or_else(|| self.base_limits())))
+    }
+
+    /// The statement limits of the configuration.
+    fn base_limits(&self) -> StatementLimits {
+        StatementLimits {
+            lock_timeout: self.config.statement_lock_timeout,
+            timeout: self.config.statement_timeout,
+        }
+    }
+
+    /// The directives on the first lines of a file (`head`): whether it runs without a
+    /// transaction, and its statement limits (the configuration's, overridden by the file's).
+    fn directives(
+        &self,
+        head: &str,
+        problem: impl Fn(u32, String, String) -> FileProblem,
+    ) -> Result<(bool, Option<StatementLimits>), Vec<FileProblem>> {
+        let mut no_transaction = false;
+        let mut limits = self.base_limits();
+        let mut problems = Vec::new();
+        for d in godwit_sql::leading_directives(head) {
+            let slot = if d.name.eq_ignore_ascii_case("no-transaction") && d.value.is_none() {
+                no_transaction = true;
+                continue;
+            } else if d.name.eq_ignore_ascii_case(timeouts::LOCK_DIRECTIVE) {
+                &mut limits.lock_timeout
+            } else if d.name.eq_ignore_ascii_case(timeouts::TIMEOUT_DIRECTIVE) {
+                &mut limits.timeout
+            } else {
+                // Any other `-- godwit:` comment stays a comment, as before directives had values.
+                continue;
+            };
+            let name = d.name.to_ascii_lowercase();
+            match d.value.map(timeouts::parse_duration) {
+                Some(Ok(value)) => *slot = Some(value),
+                Some(Err(why)) => problems.push(problem(
+                    d.line,
+                    format!("the directive `godwit:{name}`: {why}"),
+                    format!("write it as `-- godwit:{name}=30s` on one of the first lines, before any SQL"),
+                )),
+                None => problems.push(problem(
+                    d.line,
+                    format!("the directive `godwit:{name}` needs a duration"),
+                    format!("write it as `-- godwit:{name}=30s`"),
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok((no_transaction, Some(limits)))
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn check_file_mode(
+        &self,
+        m: &Migration,
+        placeholders: &Placeholders,
+        dialect: Dialect,
+    ) -> Result<(TxMode, Option<StatementLimits>), Vec<FileProblem>> {
         if let Source::Rust(code) = &m.source {
             // Code, not text: nothing to split or check before it runs.
-            return Ok(if code.transactional() {
+            let mode = if code.transactional() {
                 TxMode::Transaction
             } else {
                 TxMode::NoTransaction
-            });
+            };
+            return Ok((mode, None));
         }
         let problem = |line: Option<u32>, message: String, hint: Option<String>| FileProblem {
             paths: vec![m.display_path.clone()],
@@ -1040,11 +1204,13 @@ impl Executor<'_> {
             .open()
             .map_err(|e| vec![problem(None, format!("cannot read: {e}"), None)])?;
         let mut reader = reader;
-        let mut first_line = String::new();
-        let directive = match peek_first_line(&mut reader, &mut first_line) {
-            Ok(()) => godwit_sql::has_no_transaction_directive(&first_line),
-            Err(e) => return Err(vec![problem(None, format!("cannot read: {e}"), None)]),
-        };
+        let mut head = String::new();
+        if let Err(e) = peek_head(&mut reader, &mut head) {
+            return Err(vec![problem(None, format!("cannot read: {e}"), None)]);
+        }
+        let (directive, limits) = self.directives(&head, |line, message, hint| {
+            problem(Some(line), message, Some(hint))
+        })?;
         let mut first_non_tx: Option<(u32, String)> = None;
         let mut first_tx: Option<u32> = None;
         // `COMMIT`, `BEGIN`, `SAVEPOINT`...: neither kind, but refused if the file runs in a
@@ -1122,11 +1288,11 @@ impl Executor<'_> {
             }
         }
         if directive {
-            return Ok(TxMode::NoTransaction);
+            return Ok((TxMode::NoTransaction, limits));
         }
         match (first_non_tx, first_tx) {
             (None, _) => match first_control {
-                None => Ok(TxMode::Transaction),
+                None => Ok((TxMode::Transaction, limits)),
                 Some((line, sql)) => Err(vec![problem(
                     Some(line),
                     format!(
@@ -1137,8 +1303,8 @@ impl Executor<'_> {
                     ),
                 )]),
             },
-            (Some(_), None) => Ok(TxMode::NoTransaction),
-            (Some(_), Some(_)) if self.config.mixed => Ok(TxMode::NoTransaction),
+            (Some(_), None) => Ok((TxMode::NoTransaction, limits)),
+            (Some(_), Some(_)) if self.config.mixed => Ok((TxMode::NoTransaction, limits)),
             (Some((line, sql)), Some(other)) => Err(vec![problem(
                 Some(line),
                 format!(
@@ -1154,12 +1320,81 @@ impl Executor<'_> {
     /// Runs one step: its statements, then its history row, in its transaction where it has
     /// one. `running_row`: its row was written before, marked as running, and is finished here.
     /// `next`: the next step needs a running row, written here with this step's row.
+    /// `limits`: what its statements may wait and run, set before and reset after it.
     #[allow(clippy::too_many_arguments)]
     async fn run_step(
         &self,
         db: &mut dyn Driver,
         step: &Step,
         mode: TxMode,
+        limits: &StatementLimits,
+        placeholders: &Placeholders,
+        ctx: &StepContext<'_>,
+        running_row: bool,
+        next: Option<&Step>,
+    ) -> Result<StepReport, Box<MigrationFailure>> {
+        if limits.is_empty() {
+            return self
+                .run_step_with(db, step, mode, &[], placeholders, ctx, running_row, next)
+                .await;
+        }
+        let dialect = db.dialect();
+        let busy_ms = if dialect == Dialect::Sqlite {
+            // The connection's own busy timeout, given back afterwards.
+            db.query_text("PRAGMA busy_timeout")
+                .await
+                .ok()
+                .and_then(|rows| rows.first()?.first()?.as_deref()?.parse::<u64>().ok())
+        } else {
+            None
+        };
+        let mariadb = db
+            .session()
+            .server_version
+            .to_ascii_lowercase()
+            .contains("mariadb");
+        let sql = timeouts::limit_sql(
+            dialect,
+            mariadb,
+            limits,
+            mode == TxMode::Transaction,
+            busy_ms,
+        );
+        let result = self
+            .run_step_with(
+                db,
+                step,
+                mode,
+                &sql.set,
+                placeholders,
+                ctx,
+                running_row,
+                next,
+            )
+            .await;
+        let lost = matches!(&result, Err(f) if f.cause == FailureCause::ConnectionLost);
+        if !lost {
+            for reset in &sql.reset {
+                if let Err(e) = db.execute(reset).await {
+                    if result.is_ok() {
+                        let cause = self.cause_of(&e);
+                        return Err(step_failure(step, None, excerpt(reset), e, false, cause));
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// [`Executor::run_step`], with the statements that set its limits (`set`), sent at its
+    /// start: in its transaction's first message where it has one.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_step_with(
+        &self,
+        db: &mut dyn Driver,
+        step: &Step,
+        mode: TxMode,
+        set: &[String],
         placeholders: &Placeholders,
         ctx: &StepContext<'_>,
         running_row: bool,
@@ -1176,13 +1411,26 @@ impl Executor<'_> {
         let started = Instant::now();
         let transactional = mode == TxMode::Transaction;
         if transactional {
-            db.begin().await.map_err(|e| {
+            db.begin_with(set).await.map_err(|e| {
                 step_failure(step, None, "BEGIN".into(), e, true, FailureCause::Statement)
             })?;
         } else {
             db.enter_no_transaction().await.map_err(|e| {
                 step_failure(step, None, String::new(), e, true, FailureCause::Statement)
             })?;
+            for sql in set {
+                if let Err(e) = db.execute(sql).await {
+                    let _ = db.leave_no_transaction().await;
+                    return Err(step_failure(
+                        step,
+                        None,
+                        excerpt(sql),
+                        e,
+                        true,
+                        FailureCause::Statement,
+                    ));
+                }
+            }
         }
         let mut executed = 0usize;
         let interrupt = self.interrupt.as_ref();
@@ -1581,13 +1829,9 @@ fn replaced_checksum(m: &Migration, p: &Placeholders) -> Result<i32, Vec<FilePro
     }
 }
 
-fn peek_first_line(
-    reader: &mut Box<dyn BufRead + Send + '_>,
-    out: &mut String,
-) -> std::io::Result<()> {
+fn peek_head(reader: &mut Box<dyn BufRead + Send + '_>, out: &mut String) -> std::io::Result<()> {
     let buf = reader.fill_buf()?;
-    let end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    *out = String::from_utf8_lossy(&buf[..end]).into_owned();
+    *out = String::from_utf8_lossy(buf).into_owned();
     Ok(())
 }
 
@@ -1968,6 +2212,16 @@ impl Driver for Sink<'_, '_> {
         }
         let sql = dialect::begin(self.dialect());
         self.write(&format!("{sql};"));
+        Ok(())
+    }
+    async fn begin_with(&mut self, setup: &[String]) -> DriverResult<()> {
+        if !self.is_dry_run() {
+            return self.inner.begin_with(setup).await;
+        }
+        self.begin().await?;
+        for sql in setup {
+            self.statement(sql);
+        }
         Ok(())
     }
     async fn commit(&mut self) -> DriverResult<()> {

@@ -79,6 +79,7 @@ pub mod model;
 pub mod plan;
 mod pool;
 pub mod rust_migration;
+mod timeouts;
 mod util;
 
 pub use godwit_sql as sql;
@@ -100,6 +101,7 @@ pub use execute::{Config, Event, Info, Observer, Report, StepReport};
 pub use interrupt::Interrupt;
 pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
 pub use plan::{InfoRow, Problem, State, Target};
+pub use timeouts::StatementLimits;
 pub use util::utc_timestamp;
 
 pub use auto::{

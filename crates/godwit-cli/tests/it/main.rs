@@ -24,6 +24,7 @@ mod placeholders;
 mod rolling;
 mod schemas;
 mod session;
+mod statement_limits;
 mod transactions;
 mod truth;
 mod urls;

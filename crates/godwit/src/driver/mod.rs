@@ -232,6 +232,16 @@ pub trait Driver: Send {
 
     /// Opens a migration's transaction.
     async fn begin(&mut self) -> DriverResult<()>;
+    /// Opens a migration's transaction whose first statements are `setup` (the limits of the
+    /// migration's statements, `SET LOCAL …`), sent with the transaction's first message where
+    /// the driver can.
+    async fn begin_with(&mut self, setup: &[String]) -> DriverResult<()> {
+        self.begin().await?;
+        for sql in setup {
+            self.execute(sql).await?;
+        }
+        Ok(())
+    }
     /// Commits the migration's transaction.
     async fn commit(&mut self) -> DriverResult<()>;
     /// Rolls the migration's transaction back; a no-op when none is open.

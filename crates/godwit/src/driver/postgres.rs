@@ -5,6 +5,7 @@
 //! `pg_advisory_lock` call would hold a snapshot that `CREATE INDEX CONCURRENTLY` run by the lock
 //! holder waits for: the classic deadlock. Polling never holds a transaction open.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ pub struct PgDriver {
     lock_key: Option<i64>,
     /// `begin` was called: the next message starts the transaction (saves a round trip).
     pending_begin: bool,
+    /// Statements `begin_with` asked to send right after `BEGIN` (a migration's `SET LOCAL`s).
+    begin_setup: Vec<String>,
     /// A migration committed without waiting for its WAL flush; `sync` makes it durable.
     deferred: bool,
     /// The server process serving this connection, for cancelling its statement.
@@ -133,6 +136,7 @@ impl PgDriver {
             session: Session::default(),
             lock_key: None,
             pending_begin: false,
+            begin_setup: Vec::new(),
             deferred: false,
             backend_pid: 0,
             sync_sql: SYNC,
@@ -176,13 +180,22 @@ impl PgDriver {
         Ok(())
     }
 
-    /// The transaction start still to send, if `begin` was called and nothing sent since.
-    fn take_begin(&mut self) -> &'static str {
-        if std::mem::take(&mut self.pending_begin) {
-            BEGIN
-        } else {
-            ""
+    /// The transaction start still to send, if `begin` was called and nothing sent since, with
+    /// the number of statements it holds.
+    fn take_begin(&mut self) -> (Cow<'static, str>, usize) {
+        let setup = std::mem::take(&mut self.begin_setup);
+        if !std::mem::take(&mut self.pending_begin) {
+            return (Cow::Borrowed(""), 0);
         }
+        if setup.is_empty() {
+            return (Cow::Borrowed(BEGIN), BEGIN_STATEMENTS);
+        }
+        let mut text = String::from(BEGIN);
+        for sql in &setup {
+            text.push_str(sql);
+            text.push_str(";\n");
+        }
+        (Cow::Owned(text), BEGIN_STATEMENTS + setup.len())
     }
 }
 
@@ -395,9 +408,9 @@ impl Driver for PgDriver {
     }
 
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
-        let begin = self.take_begin();
+        let (begin, _) = self.take_begin();
         if !begin.is_empty() {
-            self.run(begin).await?;
+            self.run(&begin).await?;
         }
         let rows = sqlx::query(sql)
             .fetch_all(&mut *self.conn)
@@ -408,11 +421,19 @@ impl Driver for PgDriver {
 
     async fn begin(&mut self) -> DriverResult<()> {
         self.pending_begin = true;
+        self.begin_setup.clear();
+        Ok(())
+    }
+
+    async fn begin_with(&mut self, setup: &[String]) -> DriverResult<()> {
+        self.pending_begin = true;
+        self.begin_setup = setup.to_vec();
         Ok(())
     }
 
     async fn commit(&mut self) -> DriverResult<()> {
         if std::mem::take(&mut self.pending_begin) {
+            self.begin_setup.clear();
             return Ok(());
         }
         self.run("COMMIT").await?;
@@ -422,13 +443,14 @@ impl Driver for PgDriver {
 
     async fn rollback(&mut self) -> DriverResult<()> {
         if std::mem::take(&mut self.pending_begin) {
+            self.begin_setup.clear();
             return Ok(());
         }
         self.run("ROLLBACK").await
     }
 
     async fn execute(&mut self, sql: &str) -> DriverResult<()> {
-        let begin = self.take_begin();
+        let (begin, _) = self.take_begin();
         if begin.is_empty() {
             self.run(sql).await
         } else {
@@ -437,13 +459,8 @@ impl Driver for PgDriver {
     }
 
     async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
-        let begin = self.take_begin();
-        let skip = if begin.is_empty() {
-            0
-        } else {
-            BEGIN_STATEMENTS
-        };
-        let message = super::join_statements(begin, statements, "");
+        let (begin, skip) = self.take_begin();
+        let message = super::join_statements(&begin, statements, "");
         super::run_counted(&mut *self.conn, &message)
             .await
             .map_err(|(done, e)| {
@@ -451,7 +468,7 @@ impl Driver for PgDriver {
                 // anywhere fails it with nothing done. The error's position then names the
                 // statement.
                 let index = error_position(&e)
-                    .and_then(|p| super::statement_at(begin, statements, p))
+                    .and_then(|p| super::statement_at(&begin, statements, p))
                     .unwrap_or_else(|| {
                         done.saturating_sub(skip)
                             .min(statements.len().saturating_sub(1))
@@ -465,9 +482,9 @@ impl Driver for PgDriver {
         sql: &str,
         data: &mut (dyn CopySource + '_),
     ) -> Result<u64, (Option<u32>, DriverError)> {
-        let begin = self.take_begin();
+        let (begin, _) = self.take_begin();
         if !begin.is_empty() {
-            self.run(begin).await.map_err(|e| (None, e))?;
+            self.run(&begin).await.map_err(|e| (None, e))?;
         }
         let mut copy = self
             .conn
@@ -492,7 +509,7 @@ impl Driver for PgDriver {
     }
 
     async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
-        let begin = self.take_begin();
+        let (begin, _) = self.take_begin();
         self.run(&format!("{begin}{sql}\n;\nCOMMIT")).await?;
         self.deferred = true;
         Ok(())
