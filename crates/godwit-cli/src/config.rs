@@ -862,7 +862,9 @@ static KEYS: &[KeyDoc] = &[
         default_toml: Some("\"10m\""),
         summary: "How long `migrate` waits for the migration lock held by another process.",
         details: "A duration such as `\"30s\"`, `\"10m\"` or `\"1h 30m\"`, or a whole number of \
-                  seconds; at most a year. When it runs out the command fails with exit code 1.",
+                  seconds; at most a year. When it runs out the command fails with exit code 1. \
+                  It is not how long a migration's statements wait for the locks of other \
+                  sessions: that is `statement_lock_timeout`.",
         example: "lock_timeout = \"2m\"",
         slot: Slot::Duration(|s| &mut s.lock_timeout),
     },
@@ -2314,6 +2316,38 @@ mod tests {
                 get: |s| format!("{}m", s.lock_timeout.as_secs() / 60),
             },
             Case {
+                key: "statement_lock_timeout",
+                env: Some("GODWIT_STATEMENT_LOCK_TIMEOUT"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("statement_lock_timeout = \"{t}\""),
+                flag_args: |t| vec!["--statement-lock-timeout".into(), t.into()],
+                get: |s| {
+                    format!(
+                        "{}s",
+                        s.statement_lock_timeout.unwrap_or_default().as_secs()
+                    )
+                },
+            },
+            Case {
+                key: "statement_timeout",
+                env: Some("GODWIT_STATEMENT_TIMEOUT"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("statement_timeout = \"{t}\""),
+                flag_args: |t| vec!["--statement-timeout".into(), t.into()],
+                get: |s| format!("{}s", s.statement_timeout.unwrap_or_default().as_secs()),
+            },
+            Case {
+                key: "statement_lock_retries",
+                env: Some("GODWIT_STATEMENT_LOCK_RETRIES"),
+                flag: true,
+                token: |layer, _| format!("{}", layer + 1),
+                toml: |t| format!("statement_lock_retries = {t}"),
+                flag_args: |t| vec!["--statement-lock-retries".into(), t.into()],
+                get: |s| s.statement_lock_retries.to_string(),
+            },
+            Case {
                 key: "mixed",
                 env: Some("GODWIT_MIXED"),
                 flag: false,
@@ -2636,12 +2670,16 @@ mod tests {
             ("tagret", "target"),
             ("installedBy", "installed_by"),
             ("placeholder", "placeholders"),
-            ("timeout", "lock_timeout"),
+            ("lockTimeout", "lock_timeout"),
+            ("statementTimeout", "statement_timeout"),
+            ("statement-lock-timeout", "statement_lock_timeout"),
+            ("lockRetries", "statement_lock_retries"),
         ] {
             assert_eq!(suggest_key(written), Some(meant), "{written}");
         }
         assert_eq!(suggest_key("frobnicate"), None);
         assert_eq!(suggest_key("baseline"), None, "ambiguous");
+        assert_eq!(suggest_key("timeout"), None, "ambiguous: three timeouts");
 
         let err = err_of(load_file("frobnicate = 1\n"));
         let hint = err.hint().unwrap();
