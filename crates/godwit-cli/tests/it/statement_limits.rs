@@ -345,3 +345,36 @@ fn sqlite_runs_with_limits() {
         .success();
     assert_eq!(p.db.history("godwit_schema_history").len(), 2);
 }
+
+/// On PostgreSQL, limits end with the migration: `SET LOCAL` in a transaction, `SET` then
+/// `RESET` outside one; the next migration sees the session's own settings.
+#[test]
+fn postgres_limits_end_with_their_migration() {
+    let p = Project::new(Kind::Postgres);
+    p.migration(
+        "V1__outside.sql",
+        "-- godwit:no-transaction\n-- godwit:statement-lock-timeout=3s\nCREATE TABLE seen (n int, v text);\nINSERT INTO seen SELECT 1, current_setting('lock_timeout');\n",
+    );
+    p.migration(
+        "V2__after.sql",
+        "INSERT INTO seen SELECT 2, current_setting('lock_timeout');\n",
+    );
+    p.migration(
+        "V3__inside.sql",
+        "-- godwit:statement-lock-timeout=4s\nINSERT INTO seen SELECT 3, current_setting('lock_timeout');\n",
+    );
+    p.migration(
+        "V4__after.sql",
+        "INSERT INTO seen SELECT 4, current_setting('lock_timeout');\n",
+    );
+    p.godwit(&["migrate"]).success();
+    assert_eq!(
+        p.db.query("SELECT v FROM seen ORDER BY n"),
+        [
+            Some("3s".to_string()),
+            Some("0".to_string()),
+            Some("4s".to_string()),
+            Some("0".to_string())
+        ]
+    );
+}

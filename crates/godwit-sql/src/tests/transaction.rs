@@ -427,3 +427,39 @@ fn only_top_level_statements_of_a_split_file_are_transaction_control() {
         assert_eq!(flags, expected, "{dialect:?}: {script}");
     }
 }
+
+#[test]
+fn leading_directives() {
+    use crate::{leading_directives, Directive};
+    let text = "\u{feff}-- godwit:no-transaction\n--godwit:Statement-Timeout = 5s \n  -- GODWIT:statement-lock-timeout=\n-- godwit: spaced\n-- godwit:later=1\n";
+    assert_eq!(
+        leading_directives(text),
+        [
+            Directive {
+                line: 1,
+                name: "no-transaction",
+                value: None
+            },
+            Directive {
+                line: 2,
+                name: "Statement-Timeout",
+                value: Some("5s")
+            },
+            Directive {
+                line: 3,
+                name: "statement-lock-timeout",
+                value: Some("")
+            },
+        ]
+    );
+    // The first line that is not a directive ends them.
+    assert!(leading_directives("SELECT 1;\n-- godwit:no-transaction\n").is_empty());
+    assert!(leading_directives("-- a comment\n-- godwit:no-transaction\n").is_empty());
+    // A whole file on one line; a cut-off last line is not read.
+    assert_eq!(leading_directives("-- godwit:no-transaction").len(), 1);
+    assert_eq!(
+        leading_directives("-- godwit:a=1\n-- godwit:statement-ti").len(),
+        1
+    );
+    assert!(leading_directives("").is_empty());
+}
