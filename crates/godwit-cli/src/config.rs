@@ -89,6 +89,18 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DURATION", global = true, value_parser = parse_lock_timeout_arg)]
     pub lock_timeout: Option<Duration>,
 
+    /// Give up on an attempt to connect after this long (e.g. 5s)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_lock_timeout_arg)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Try to connect again this many times while the database is not up yet
+    #[arg(long, value_name = "N", global = true)]
+    pub connect_retries: Option<u32>,
+
+    /// Wait at most this long between two connection attempts (they back off from 1s)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_lock_timeout_arg)]
+    pub connect_retries_interval: Option<Duration>,
+
     /// Set placeholder NAME to VALUE (repeatable)
     #[arg(
         long = "placeholder",
@@ -110,6 +122,9 @@ impl fmt::Debug for ConfigArgs {
             .field("target", &self.target)
             .field("out_of_order", &self.out_of_order)
             .field("lock_timeout", &self.lock_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("connect_retries", &self.connect_retries)
+            .field("connect_retries_interval", &self.connect_retries_interval)
             .field("placeholders", &self.placeholders)
             .finish()
     }
@@ -163,6 +178,12 @@ pub struct Settings {
     pub clean_disabled: bool,
     /// How long `migrate` waits for the database lock.
     pub lock_timeout: Duration,
+    /// How long one attempt to connect may take.
+    pub connect_timeout: Duration,
+    /// How many times to try connecting again while the database is not up.
+    pub connect_retries: u32,
+    /// The longest wait between two connection attempts.
+    pub connect_retries_interval: Duration,
     /// Whether a migration may mix non-transactional statements with others.
     pub mixed: bool,
     /// Whether file checksums are cached between runs.
@@ -189,6 +210,9 @@ impl Default for Settings {
             baseline_version: "1".to_owned(),
             clean_disabled: true,
             lock_timeout: Duration::from_secs(10 * 60),
+            connect_timeout: Duration::from_secs(10),
+            connect_retries: 0,
+            connect_retries_interval: Duration::from_secs(120),
             mixed: false,
             checksum_cache: true,
             installed_by: None,
@@ -225,6 +249,9 @@ impl fmt::Debug for Settings {
             .field("baseline_version", &self.baseline_version)
             .field("clean_disabled", &self.clean_disabled)
             .field("lock_timeout", &self.lock_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("connect_retries", &self.connect_retries)
+            .field("connect_retries_interval", &self.connect_retries_interval)
             .field("mixed", &self.mixed)
             .field("checksum_cache", &self.checksum_cache)
             .field("installed_by", &self.installed_by)
@@ -596,6 +623,8 @@ enum Slot {
     Bool(fn(&mut Settings) -> &mut bool),
     /// A duration.
     Duration(fn(&mut Settings) -> &mut Duration),
+    /// A count: a whole number, 0 or more.
+    Count(fn(&mut Settings) -> &mut u32),
     /// The `[placeholders]` table.
     Placeholders,
 }
@@ -611,6 +640,7 @@ impl Slot {
             Slot::Paths(_) | Slot::List(_) => "array of strings, or one string",
             Slot::Bool(_) => "boolean",
             Slot::Duration(_) => "duration string, or integer seconds",
+            Slot::Count(_) => "integer",
             Slot::Placeholders => "table of strings",
         }
     }
@@ -828,6 +858,49 @@ static KEYS: &[KeyDoc] = &[
                   seconds; at most a year. When it runs out the command fails with exit code 1.",
         example: "lock_timeout = \"2m\"",
         slot: Slot::Duration(|s| &mut s.lock_timeout),
+    },
+    KeyDoc {
+        key: "connect_timeout",
+        env: &["GODWIT_CONNECT_TIMEOUT"],
+        flag: Some("--connect-timeout"),
+        default: "`10s`",
+        default_toml: Some("\"10s\""),
+        summary: "How long one attempt to connect to the database may take.",
+        details: "A duration such as `\"5s\"`, or a whole number of seconds. An attempt that gets \
+                  no answer in that time counts as a failure to connect, which \
+                  `connect_retries` may try again.",
+        example: "connect_timeout = \"5s\"",
+        slot: Slot::Duration(|s| &mut s.connect_timeout),
+    },
+    KeyDoc {
+        key: "connect_retries",
+        env: &["GODWIT_CONNECT_RETRIES"],
+        flag: Some("--connect-retries"),
+        default: "`0`",
+        default_toml: Some("0"),
+        summary: "How many times to try connecting again while the database is not up yet \
+                  (Flyway's `connectRetries`).",
+        details: "Retried: a refused, reset or timed-out connection, a missing socket, and a \
+                  server that answers it is starting up, shutting down or full. Never retried: a \
+                  refused login (wrong password, unknown user or database), which will not pass \
+                  by waiting. Each retry prints a line; the waits start at one second and double, \
+                  up to `connect_retries_interval`. When the retries run out the command fails \
+                  with exit code 3. `godwit wait` uses the same settings.",
+        example: "connect_retries = 10",
+        slot: Slot::Count(|s| &mut s.connect_retries),
+    },
+    KeyDoc {
+        key: "connect_retries_interval",
+        env: &["GODWIT_CONNECT_RETRIES_INTERVAL"],
+        flag: Some("--connect-retries-interval"),
+        default: "`120s`",
+        default_toml: Some("\"120s\""),
+        summary: "The longest wait between two connection attempts (Flyway's \
+                  `connectRetriesInterval`).",
+        details: "The first wait is one second and each next one twice as long, up to this. \
+                  A duration, or a whole number of seconds.",
+        example: "connect_retries_interval = \"10s\"",
+        slot: Slot::Duration(|s| &mut s.connect_retries_interval),
     },
     KeyDoc {
         key: "mixed",
@@ -1386,6 +1459,8 @@ fn suggest_key(key: &str) -> Option<&'static str> {
         ("placeholder", "placeholders"),
         ("history_table", "table"),
         ("schema_history_table", "table"),
+        // The setting that was there first; `connect_timeout` came later.
+        ("timeout", "lock_timeout"),
     ];
     if let Some((_, key)) = aliases.iter().find(|(alias, _)| *alias == wanted) {
         return Some(key);
@@ -1525,9 +1600,37 @@ fn set_from_toml(
                 }
             }
         }
+        Slot::Count(field) => {
+            *field(settings) = match value {
+                toml::Value::Integer(i) => parse_count(&i.to_string())?,
+                toml::Value::String(s) => parse_count(s)?,
+                other => {
+                    return Err(Problem::new(format!(
+                        "must be a whole number, not {}",
+                        describe(other)
+                    )))
+                }
+            }
+        }
         Slot::Placeholders => {}
     }
     Ok(())
+}
+
+/// A count such as `connect_retries`: a whole number from 0 to 10,000.
+fn parse_count(text: &str) -> Result<u32, Problem> {
+    let text = text.trim();
+    match text.parse::<u32>() {
+        Ok(n) if n <= 10_000 => Ok(n),
+        Ok(_) => Err(Problem::new(format!("is too large: {text}")).hint("use at most 10000")),
+        Err(_) if text.starts_with('-') => {
+            Err(Problem::new(format!("must not be negative, but is {text}")))
+        }
+        Err(_) => Err(
+            Problem::new(format!("must be a whole number, not {}", quote(text)))
+                .hint("write a number such as 10"),
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1552,6 +1655,7 @@ fn set_from_env(settings: &mut Settings, doc: &KeyDoc, value: &str) -> Result<()
         Slot::List(field) => *field(settings) = split_list(value),
         Slot::Bool(field) => *field(settings) = parse_bool(value)?,
         Slot::Duration(field) => *field(settings) = parse_duration_text(value)?,
+        Slot::Count(field) => *field(settings) = parse_count(value)?,
         Slot::Placeholders => {}
     }
     Ok(())
@@ -1631,6 +1735,16 @@ fn apply_flags(settings: &mut Settings, args: &ConfigArgs) -> Result<(), ConfigE
     if let Some(timeout) = args.lock_timeout {
         settings.lock_timeout = check_lock_timeout(timeout)
             .map_err(|p| invalid(flag("--lock-timeout"), "lock_timeout", p))?;
+    }
+    if let Some(timeout) = args.connect_timeout {
+        settings.connect_timeout = timeout;
+    }
+    if let Some(retries) = args.connect_retries {
+        settings.connect_retries = parse_count(&retries.to_string())
+            .map_err(|p| invalid(flag("--connect-retries"), "connect_retries", p))?;
+    }
+    if let Some(interval) = args.connect_retries_interval {
+        settings.connect_retries_interval = interval;
     }
     for (name, value) in &args.placeholders {
         let name = check_placeholder_name(name)
@@ -2145,6 +2259,33 @@ mod tests {
                 toml: |t| format!("lock_timeout = \"{t}\""),
                 flag_args: |t| vec!["--lock-timeout".into(), t.into()],
                 get: |s| format!("{}m", s.lock_timeout.as_secs() / 60),
+            },
+            Case {
+                key: "connect_timeout",
+                env: Some("GODWIT_CONNECT_TIMEOUT"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("connect_timeout = \"{t}\""),
+                flag_args: |t| vec!["--connect-timeout".into(), t.into()],
+                get: |s| format!("{}s", s.connect_timeout.as_secs()),
+            },
+            Case {
+                key: "connect_retries",
+                env: Some("GODWIT_CONNECT_RETRIES"),
+                flag: true,
+                token: |layer, _| format!("{}", layer + 1),
+                toml: |t| format!("connect_retries = {t}"),
+                flag_args: |t| vec!["--connect-retries".into(), t.into()],
+                get: |s| s.connect_retries.to_string(),
+            },
+            Case {
+                key: "connect_retries_interval",
+                env: Some("GODWIT_CONNECT_RETRIES_INTERVAL"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("connect_retries_interval = \"{t}\""),
+                flag_args: |t| vec!["--connect-retries-interval".into(), t.into()],
+                get: |s| format!("{}s", s.connect_retries_interval.as_secs()),
             },
             Case {
                 key: "mixed",
