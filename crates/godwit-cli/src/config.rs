@@ -1583,22 +1583,25 @@ fn set_from_toml(
             }
         }
         Slot::Duration(field) => {
-            *field(settings) = match value {
-                toml::Value::String(s) => parse_duration_text(s)?,
-                toml::Value::Integer(i) => match u64::try_from(*i) {
-                    Ok(secs) => check_lock_timeout(Duration::from_secs(secs))?,
-                    Err(_) => {
-                        return Err(Problem::new(format!("must not be negative, but is {i}")))
+            *field(settings) = check_positive(
+                doc.key,
+                match value {
+                    toml::Value::String(s) => parse_duration_text(s)?,
+                    toml::Value::Integer(i) => match u64::try_from(*i) {
+                        Ok(secs) => check_lock_timeout(Duration::from_secs(secs))?,
+                        Err(_) => {
+                            return Err(Problem::new(format!("must not be negative, but is {i}")))
+                        }
+                    },
+                    other => {
+                        return Err(Problem::new(format!(
+                            "must be a duration, not {}",
+                            describe(other)
+                        ))
+                        .hint(DURATION_HINT))
                     }
                 },
-                other => {
-                    return Err(Problem::new(format!(
-                        "must be a duration, not {}",
-                        describe(other)
-                    ))
-                    .hint(DURATION_HINT))
-                }
-            }
+            )?
         }
         Slot::Count(field) => {
             *field(settings) = match value {
@@ -1615,6 +1618,15 @@ fn set_from_toml(
         Slot::Placeholders => {}
     }
     Ok(())
+}
+
+/// The connection durations must be longer than zero: no attempt could succeed in no time.
+fn check_positive(key: &str, duration: Duration) -> Result<Duration, Problem> {
+    if duration.is_zero() && key.starts_with("connect_") {
+        Err(Problem::new("must be longer than zero").hint("use a duration such as \"5s\""))
+    } else {
+        Ok(duration)
+    }
 }
 
 /// A count such as `connect_retries`: a whole number from 0 to 10,000.
@@ -1654,7 +1666,9 @@ fn set_from_env(settings: &mut Settings, doc: &KeyDoc, value: &str) -> Result<()
         Slot::Paths(field) => *field(settings) = parse_locations(&split_list(value))?,
         Slot::List(field) => *field(settings) = split_list(value),
         Slot::Bool(field) => *field(settings) = parse_bool(value)?,
-        Slot::Duration(field) => *field(settings) = parse_duration_text(value)?,
+        Slot::Duration(field) => {
+            *field(settings) = check_positive(doc.key, parse_duration_text(value)?)?
+        }
         Slot::Count(field) => *field(settings) = parse_count(value)?,
         Slot::Placeholders => {}
     }
@@ -1737,14 +1751,22 @@ fn apply_flags(settings: &mut Settings, args: &ConfigArgs) -> Result<(), ConfigE
             .map_err(|p| invalid(flag("--lock-timeout"), "lock_timeout", p))?;
     }
     if let Some(timeout) = args.connect_timeout {
-        settings.connect_timeout = timeout;
+        settings.connect_timeout = check_positive("connect_timeout", timeout)
+            .map_err(|p| invalid(flag("--connect-timeout"), "connect_timeout", p))?;
     }
     if let Some(retries) = args.connect_retries {
         settings.connect_retries = parse_count(&retries.to_string())
             .map_err(|p| invalid(flag("--connect-retries"), "connect_retries", p))?;
     }
     if let Some(interval) = args.connect_retries_interval {
-        settings.connect_retries_interval = interval;
+        settings.connect_retries_interval = check_positive("connect_retries_interval", interval)
+            .map_err(|p| {
+                invalid(
+                    flag("--connect-retries-interval"),
+                    "connect_retries_interval",
+                    p,
+                )
+            })?;
     }
     for (name, value) in &args.placeholders {
         let name = check_placeholder_name(name)
@@ -2767,6 +2789,36 @@ mod tests {
         );
         let settings = load_file("schemas = []\n").unwrap();
         assert!(settings.schemas.is_empty());
+    }
+
+    #[test]
+    fn connection_waiting_settings() {
+        let settings = load_file(
+            "connect_retries = 5\nconnect_retries_interval = \"10s\"\nconnect_timeout = 3\n",
+        )
+        .unwrap();
+        assert_eq!(settings.connect_retries, 5);
+        assert_eq!(settings.connect_retries_interval, Duration::from_secs(10));
+        assert_eq!(settings.connect_timeout, Duration::from_secs(3));
+        let defaults = load_file("").unwrap();
+        assert_eq!(defaults.connect_retries, 0);
+        assert_eq!(defaults.connect_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.connect_retries_interval, Duration::from_secs(120));
+        let err = err_of(load_file("connect_retries = -1\n"));
+        assert!(err.message().contains("must not be negative"), "{err}");
+        let err = err_of(load_file("connect_retries = \"many\"\n"));
+        assert!(err.message().contains("must be a whole number"), "{err}");
+        let err = err_of(load_file("connect_retries = 1.5\n"));
+        assert!(err.message().contains("must be a whole number"), "{err}");
+        let err = err_of(load_file("connect_retries = 100000\n"));
+        assert!(err.message().contains("too large"), "{err}");
+        let err = err_of(load_file("connect_timeout = \"0s\"\n"));
+        assert!(err.message().contains("longer than zero"), "{err}");
+        // godwit's own lock may be given no time at all: fail at once when it is held.
+        assert_eq!(
+            load_file("lock_timeout = 0\n").unwrap().lock_timeout,
+            Duration::ZERO
+        );
     }
 
     #[test]

@@ -909,6 +909,98 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_failures_that_may_pass_are_retried() {
+        use std::io::{Error as IoError, ErrorKind};
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::TimedOut,
+            ErrorKind::NotFound,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert!(
+                transient_connect_error(&sqlx::Error::Io(IoError::from(kind))),
+                "{kind:?}"
+            );
+        }
+        // A TLS handshake that fails will fail again.
+        assert!(!transient_connect_error(&sqlx::Error::Io(IoError::from(
+            ErrorKind::InvalidData
+        ))));
+        assert!(!transient_connect_error(&sqlx::Error::Configuration(
+            "bad".into()
+        )));
+        assert!(transient_connect_error(&sqlx::Error::PoolTimedOut));
+    }
+
+    #[tokio::test]
+    async fn retries_back_off_up_to_the_interval_and_stop_at_the_limit() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let options = ConnectOptions {
+            connect_retries: 2,
+            connect_retries_interval: Duration::from_millis(1200),
+            password: Some("s3cret".into()),
+            on_retry: Some(std::sync::Arc::new(move |r: &ConnectRetry| {
+                record
+                    .lock()
+                    .unwrap()
+                    .push((r.retry, r.wait, r.error.clone()));
+            })),
+            ..ConnectOptions::default()
+        };
+        let mut attempts = 0;
+        let result: DriverResult<()> = connect_retrying(
+            &options,
+            || {
+                attempts += 1;
+                async {
+                    Err(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionRefused,
+                        "refused (password s3cret)",
+                    )))
+                }
+            },
+            connection_error,
+        )
+        .await;
+        let err = result.unwrap_err();
+        assert_eq!(attempts, 3);
+        assert!(err.message.contains("gave up after 2 retries"), "{err}");
+        let seen = seen.lock().unwrap();
+        let waits: Vec<_> = seen.iter().map(|(_, w, _)| w.as_millis()).collect();
+        assert_eq!(waits, [1000, 1200]);
+        assert!(
+            seen.iter().all(|(_, _, e)| !e.contains("s3cret")),
+            "{seen:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_login_is_not_retried() {
+        let options = ConnectOptions {
+            connect_retries: 5,
+            ..ConnectOptions::default()
+        };
+        let mut attempts = 0;
+        let result: DriverResult<()> = connect_retrying(
+            &options,
+            || {
+                attempts += 1;
+                async {
+                    Err(sqlx::Error::Protocol(
+                        "password authentication failed".into(),
+                    ))
+                }
+            },
+            connection_error,
+        )
+        .await;
+        assert!(result.is_err());
+        assert_eq!(attempts, 1);
+    }
+
+    #[test]
     fn lock_keys_name_the_schema_where_the_table_lives() {
         let plain = HistoryTable::parse("godwit_schema_history", None).unwrap();
         assert_eq!(
