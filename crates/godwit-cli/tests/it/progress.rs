@@ -293,3 +293,37 @@ crate::on_every_database!(
     quiet_prints_errors_and_the_final_line_only,
     verbose_prints_each_statement_batch_with_its_timing,
 );
+
+/// Ctrl-C while `migrate` waits to retry stops it at once: exit 130, nothing done.
+#[test]
+fn ctrl_c_stops_the_wait_for_the_database() {
+    let p = Project::new(Kind::Sqlite);
+    p.migration("V1__one.sql", "CREATE TABLE one (id int);\n");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut cmd = p.command(&["migrate", "--connect-retries", "100"]);
+    cmd.env(
+        "GODWIT_URL",
+        format!("postgres://postgres@127.0.0.1:{port}/app"),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("start godwit");
+    // Wait for the first retry line's wait (the first attempt fails at once).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("godwit ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("retry 1 of 100"), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted (SIGINT) while connecting to the database: nothing was done"),
+        "{stderr}"
+    );
+}
