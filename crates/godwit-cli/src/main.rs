@@ -154,7 +154,15 @@ fn install_tracing(verbose: bool) {
     let from_env = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .and_then(|v| EnvFilter::try_new(v).ok());
+        .and_then(|v| match EnvFilter::try_new(&v) {
+            Ok(filter) => Some(filter),
+            Err(e) => {
+                eprintln!(
+                    "warning: RUST_LOG={v:?} is not a valid filter ({e}), ignored; e.g. RUST_LOG=godwit=debug"
+                );
+                None
+            }
+        });
     let filter = match (from_env, verbose) {
         (Some(filter), _) => filter,
         (None, true) => EnvFilter::new("godwit=debug"),
