@@ -58,8 +58,7 @@ enum Command {
     Clean(commands::clean::Args),
     /// Write the next migration file into the first location
     New(commands::new::Args),
-    /// Wait until the database accepts a login (exit 0), retrying while it is not up (exit 3
-    /// once connect_retries run out; 10 retries when it is not set)
+    /// Wait until the database accepts a login, retrying while it is not up (init containers)
     Wait,
 }
 
