@@ -100,6 +100,17 @@ pub struct ConfigArgs {
     /// Retry a migration this many times when it could not get a lock
     #[arg(long, value_name = "COUNT", global = true)]
     pub statement_lock_retries: Option<u32>,
+    /// Give up on an attempt to connect after this long (e.g. 5s)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_lock_timeout_arg)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Try to connect again this many times while the database is not up yet
+    #[arg(long, value_name = "N", global = true)]
+    pub connect_retries: Option<u32>,
+
+    /// Wait at most this long between two connection attempts (they back off from 1s)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_lock_timeout_arg)]
+    pub connect_retries_interval: Option<Duration>,
 
     /// Set placeholder NAME to VALUE (repeatable)
     #[arg(
@@ -125,6 +136,9 @@ impl fmt::Debug for ConfigArgs {
             .field("statement_lock_timeout", &self.statement_lock_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("statement_lock_retries", &self.statement_lock_retries)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("connect_retries", &self.connect_retries)
+            .field("connect_retries_interval", &self.connect_retries_interval)
             .field("placeholders", &self.placeholders)
             .finish()
     }
@@ -189,6 +203,12 @@ pub struct Settings {
     pub statement_timeout: Option<Duration>,
     /// How many times a migration that could not get a lock is retried.
     pub statement_lock_retries: u32,
+    /// How long one attempt to connect may take.
+    pub connect_timeout: Duration,
+    /// How many times to try connecting again while the database is not up.
+    pub connect_retries: u32,
+    /// The longest wait between two connection attempts.
+    pub connect_retries_interval: Duration,
     /// Whether a migration may mix non-transactional statements with others.
     pub mixed: bool,
     /// Whether file checksums are cached between runs.
@@ -218,6 +238,9 @@ impl Default for Settings {
             statement_lock_timeout: None,
             statement_timeout: None,
             statement_lock_retries: 0,
+            connect_timeout: Duration::from_secs(10),
+            connect_retries: 0,
+            connect_retries_interval: Duration::from_secs(120),
             mixed: false,
             checksum_cache: true,
             installed_by: None,
@@ -257,6 +280,9 @@ impl fmt::Debug for Settings {
             .field("statement_lock_timeout", &self.statement_lock_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("statement_lock_retries", &self.statement_lock_retries)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("connect_retries", &self.connect_retries)
+            .field("connect_retries_interval", &self.connect_retries_interval)
             .field("mixed", &self.mixed)
             .field("checksum_cache", &self.checksum_cache)
             .field("installed_by", &self.installed_by)
@@ -630,7 +656,7 @@ enum Slot {
     Duration(fn(&mut Settings) -> &mut Duration),
     /// A duration of at least a millisecond that may be left unset.
     OptDuration(fn(&mut Settings) -> &mut Option<Duration>),
-    /// A count.
+    /// A count: a whole number, 0 or more.
     Count(fn(&mut Settings) -> &mut u32),
     /// The `[placeholders]` table.
     Placeholders,
@@ -925,6 +951,49 @@ static KEYS: &[KeyDoc] = &[
         slot: Slot::Count(|s| &mut s.statement_lock_retries),
     },
     KeyDoc {
+        key: "connect_timeout",
+        env: &["GODWIT_CONNECT_TIMEOUT"],
+        flag: Some("--connect-timeout"),
+        default: "`10s`",
+        default_toml: Some("\"10s\""),
+        summary: "How long one attempt to connect to the database may take.",
+        details: "A duration such as `\"5s\"`, or a whole number of seconds. An attempt that gets \
+                  no answer in that time counts as a failure to connect, which \
+                  `connect_retries` may try again.",
+        example: "connect_timeout = \"5s\"",
+        slot: Slot::Duration(|s| &mut s.connect_timeout),
+    },
+    KeyDoc {
+        key: "connect_retries",
+        env: &["GODWIT_CONNECT_RETRIES"],
+        flag: Some("--connect-retries"),
+        default: "`0`",
+        default_toml: Some("0"),
+        summary: "How many times to try connecting again while the database is not up yet \
+                  (Flyway's `connectRetries`).",
+        details: "Retried: a refused, reset or timed-out connection, a missing socket, and a \
+                  server that answers it is starting up, shutting down or full. Never retried: a \
+                  refused login (wrong password, unknown user or database), which will not pass \
+                  by waiting. Each retry prints a line; the waits start at one second and double, \
+                  up to `connect_retries_interval`. When the retries run out the command fails \
+                  with exit code 3. `godwit wait` uses the same settings.",
+        example: "connect_retries = 10",
+        slot: Slot::Count(|s| &mut s.connect_retries),
+    },
+    KeyDoc {
+        key: "connect_retries_interval",
+        env: &["GODWIT_CONNECT_RETRIES_INTERVAL"],
+        flag: Some("--connect-retries-interval"),
+        default: "`120s`",
+        default_toml: Some("\"120s\""),
+        summary: "The longest wait between two connection attempts (Flyway's \
+                  `connectRetriesInterval`).",
+        details: "The first wait is one second and each next one twice as long, up to this. \
+                  A duration, or a whole number of seconds.",
+        example: "connect_retries_interval = \"10s\"",
+        slot: Slot::Duration(|s| &mut s.connect_retries_interval),
+    },
+    KeyDoc {
         key: "mixed",
         env: &["GODWIT_MIXED"],
         flag: None,
@@ -1108,18 +1177,6 @@ fn check_statement_limit(duration: Duration) -> Result<Duration, Problem> {
             .hint("leave it unset to keep the database server's own setting"))
     } else {
         check_lock_timeout(duration)
-    }
-}
-
-/// A count: a whole number from 0 to 100.
-fn parse_count(text: &str) -> Result<u32, Problem> {
-    let text = text.trim();
-    match text.parse::<u32>() {
-        Ok(n) if n <= 100 => Ok(n),
-        _ => Err(Problem::new(format!(
-            "must be a whole number from 0 to 100, not {}",
-            quote(text)
-        ))),
     }
 }
 
@@ -1508,6 +1565,8 @@ fn suggest_key(key: &str) -> Option<&'static str> {
         ("placeholder", "placeholders"),
         ("history_table", "table"),
         ("schema_history_table", "table"),
+        // The setting that was there first; `connect_timeout` came later.
+        ("timeout", "lock_timeout"),
     ];
     if let Some((_, key)) = aliases.iter().find(|(alias, _)| *alias == wanted) {
         return Some(key);
@@ -1630,20 +1689,35 @@ fn set_from_toml(
             }
         }
         Slot::Duration(field) => {
-            *field(settings) = match value {
-                toml::Value::String(s) => parse_duration_text(s)?,
-                toml::Value::Integer(i) => match u64::try_from(*i) {
-                    Ok(secs) => check_lock_timeout(Duration::from_secs(secs))?,
-                    Err(_) => {
-                        return Err(Problem::new(format!("must not be negative, but is {i}")))
+            *field(settings) = check_positive(
+                doc.key,
+                match value {
+                    toml::Value::String(s) => parse_duration_text(s)?,
+                    toml::Value::Integer(i) => match u64::try_from(*i) {
+                        Ok(secs) => check_lock_timeout(Duration::from_secs(secs))?,
+                        Err(_) => {
+                            return Err(Problem::new(format!("must not be negative, but is {i}")))
+                        }
+                    },
+                    other => {
+                        return Err(Problem::new(format!(
+                            "must be a duration, not {}",
+                            describe(other)
+                        ))
+                        .hint(DURATION_HINT))
                     }
                 },
+            )?
+        }
+        Slot::Count(field) => {
+            *field(settings) = match value {
+                toml::Value::Integer(i) => parse_count(&i.to_string())?,
+                toml::Value::String(s) => parse_count(s)?,
                 other => {
                     return Err(Problem::new(format!(
-                        "must be a duration, not {}",
+                        "must be a whole number, not {}",
                         describe(other)
-                    ))
-                    .hint(DURATION_HINT))
+                    )))
                 }
             }
         }
@@ -1665,21 +1739,34 @@ fn set_from_toml(
                 }
             })
         }
-        Slot::Count(field) => {
-            *field(settings) = match value {
-                toml::Value::Integer(i) => parse_count(&i.to_string())?,
-                toml::Value::String(s) => parse_count(s)?,
-                other => {
-                    return Err(Problem::new(format!(
-                        "must be a whole number, not {}",
-                        describe(other)
-                    )))
-                }
-            }
-        }
         Slot::Placeholders => {}
     }
     Ok(())
+}
+
+/// The connection durations must be longer than zero: no attempt could succeed in no time.
+fn check_positive(key: &str, duration: Duration) -> Result<Duration, Problem> {
+    if duration.is_zero() && key.starts_with("connect_") {
+        Err(Problem::new("must be longer than zero").hint("use a duration such as \"5s\""))
+    } else {
+        Ok(duration)
+    }
+}
+
+/// A count such as `connect_retries` or `statement_lock_retries`: a whole number from 0 to 10,000.
+fn parse_count(text: &str) -> Result<u32, Problem> {
+    let text = text.trim();
+    match text.parse::<u32>() {
+        Ok(n) if n <= 10_000 => Ok(n),
+        Ok(_) => Err(Problem::new(format!("is too large: {text}")).hint("use at most 10000")),
+        Err(_) if text.starts_with('-') => {
+            Err(Problem::new(format!("must not be negative, but is {text}")))
+        }
+        Err(_) => Err(
+            Problem::new(format!("must be a whole number, not {}", quote(text)))
+                .hint("write a number such as 10"),
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1703,7 +1790,9 @@ fn set_from_env(settings: &mut Settings, doc: &KeyDoc, value: &str) -> Result<()
         Slot::Paths(field) => *field(settings) = parse_locations(&split_list(value))?,
         Slot::List(field) => *field(settings) = split_list(value),
         Slot::Bool(field) => *field(settings) = parse_bool(value)?,
-        Slot::Duration(field) => *field(settings) = parse_duration_text(value)?,
+        Slot::Duration(field) => {
+            *field(settings) = check_positive(doc.key, parse_duration_text(value)?)?
+        }
         Slot::OptDuration(field) => *field(settings) = Some(parse_statement_limit(value)?),
         Slot::Count(field) => *field(settings) = parse_count(value)?,
         Slot::Placeholders => {}
@@ -1800,6 +1889,24 @@ fn apply_flags(settings: &mut Settings, args: &ConfigArgs) -> Result<(), ConfigE
                 p,
             )
         })?;
+    }
+    if let Some(timeout) = args.connect_timeout {
+        settings.connect_timeout = check_positive("connect_timeout", timeout)
+            .map_err(|p| invalid(flag("--connect-timeout"), "connect_timeout", p))?;
+    }
+    if let Some(retries) = args.connect_retries {
+        settings.connect_retries = parse_count(&retries.to_string())
+            .map_err(|p| invalid(flag("--connect-retries"), "connect_retries", p))?;
+    }
+    if let Some(interval) = args.connect_retries_interval {
+        settings.connect_retries_interval = check_positive("connect_retries_interval", interval)
+            .map_err(|p| {
+                invalid(
+                    flag("--connect-retries-interval"),
+                    "connect_retries_interval",
+                    p,
+                )
+            })?;
     }
     for (name, value) in &args.placeholders {
         let name = check_placeholder_name(name)
@@ -2348,6 +2455,33 @@ mod tests {
                 get: |s| s.statement_lock_retries.to_string(),
             },
             Case {
+                key: "connect_timeout",
+                env: Some("GODWIT_CONNECT_TIMEOUT"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("connect_timeout = \"{t}\""),
+                flag_args: |t| vec!["--connect-timeout".into(), t.into()],
+                get: |s| format!("{}s", s.connect_timeout.as_secs()),
+            },
+            Case {
+                key: "connect_retries",
+                env: Some("GODWIT_CONNECT_RETRIES"),
+                flag: true,
+                token: |layer, _| format!("{}", layer + 1),
+                toml: |t| format!("connect_retries = {t}"),
+                flag_args: |t| vec!["--connect-retries".into(), t.into()],
+                get: |s| s.connect_retries.to_string(),
+            },
+            Case {
+                key: "connect_retries_interval",
+                env: Some("GODWIT_CONNECT_RETRIES_INTERVAL"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("connect_retries_interval = \"{t}\""),
+                flag_args: |t| vec!["--connect-retries-interval".into(), t.into()],
+                get: |s| format!("{}s", s.connect_retries_interval.as_secs()),
+            },
+            Case {
                 key: "mixed",
                 env: Some("GODWIT_MIXED"),
                 flag: false,
@@ -2679,7 +2813,9 @@ mod tests {
         }
         assert_eq!(suggest_key("frobnicate"), None);
         assert_eq!(suggest_key("baseline"), None, "ambiguous");
-        assert_eq!(suggest_key("timeout"), None, "ambiguous: three timeouts");
+        // Several keys end in `timeout`; a bare `timeout` keeps meaning godwit's own lock, as
+        // it always did (an alias, not a guess).
+        assert_eq!(suggest_key("timeout"), Some("lock_timeout"));
 
         let err = err_of(load_file("frobnicate = 1\n"));
         let hint = err.hint().unwrap();
@@ -2831,6 +2967,36 @@ mod tests {
         );
         let settings = load_file("schemas = []\n").unwrap();
         assert!(settings.schemas.is_empty());
+    }
+
+    #[test]
+    fn connection_waiting_settings() {
+        let settings = load_file(
+            "connect_retries = 5\nconnect_retries_interval = \"10s\"\nconnect_timeout = 3\n",
+        )
+        .unwrap();
+        assert_eq!(settings.connect_retries, 5);
+        assert_eq!(settings.connect_retries_interval, Duration::from_secs(10));
+        assert_eq!(settings.connect_timeout, Duration::from_secs(3));
+        let defaults = load_file("").unwrap();
+        assert_eq!(defaults.connect_retries, 0);
+        assert_eq!(defaults.connect_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.connect_retries_interval, Duration::from_secs(120));
+        let err = err_of(load_file("connect_retries = -1\n"));
+        assert!(err.message().contains("must not be negative"), "{err}");
+        let err = err_of(load_file("connect_retries = \"many\"\n"));
+        assert!(err.message().contains("must be a whole number"), "{err}");
+        let err = err_of(load_file("connect_retries = 1.5\n"));
+        assert!(err.message().contains("must be a whole number"), "{err}");
+        let err = err_of(load_file("connect_retries = 100000\n"));
+        assert!(err.message().contains("too large"), "{err}");
+        let err = err_of(load_file("connect_timeout = \"0s\"\n"));
+        assert!(err.message().contains("longer than zero"), "{err}");
+        // godwit's own lock may be given no time at all: fail at once when it is held.
+        assert_eq!(
+            load_file("lock_timeout = 0\n").unwrap().lock_timeout,
+            Duration::ZERO
+        );
     }
 
     #[test]

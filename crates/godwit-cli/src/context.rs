@@ -18,6 +18,9 @@ pub enum CliError {
         hint: String,
     },
     Lib(godwit::Error),
+    /// A signal arrived while godwit was still connecting (or waiting to retry): nothing was
+    /// done.
+    StoppedConnecting,
 }
 
 impl From<godwit::Error> for CliError {
@@ -146,9 +149,17 @@ pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliEr
         lock_timeout: settings.lock_timeout,
         create_if_missing: write,
         password,
-        ..ConnectOptions::default()
+        connect_timeout: settings.connect_timeout,
+        connect_retries: settings.connect_retries,
+        connect_retries_interval: settings.connect_retries_interval,
+        on_retry: Some(Arc::new(crate::output::connect_retry)),
     };
-    Ok(Database::connect_with(url, &options).await?)
+    // Ctrl-C while waiting for the database stops the wait: nothing has been done yet.
+    let interrupt = crate::signals::interrupt();
+    tokio::select! {
+        db = Database::connect_with(url, &options) => Ok(db?),
+        () = interrupt.triggered() => Err(CliError::StoppedConnecting),
+    }
 }
 
 fn refuse(message: String, hint: impl Into<String>) -> CliError {

@@ -25,6 +25,15 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Print errors and the final line only
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Also print each statement batch with its timing (and the library's trace events;
+    /// RUST_LOG chooses others)
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
     #[command(flatten)]
     config: config::ConfigArgs,
 }
@@ -49,6 +58,8 @@ enum Command {
     Clean(commands::clean::Args),
     /// Write the next migration file into the first location
     New(commands::new::Args),
+    /// Wait until the database accepts a login, retrying while it is not up (init containers)
+    Wait,
 }
 
 /// Exit codes, fixed by the design: scripts depend on them.
@@ -71,6 +82,14 @@ fn main() -> ExitCode {
             });
         }
     };
+    output::set_verbosity(if cli.quiet {
+        output::Verbosity::Quiet
+    } else if cli.verbose {
+        output::Verbosity::Verbose
+    } else {
+        output::Verbosity::Normal
+    });
+    install_tracing(cli.verbose);
     let out = Output::new(cli.json);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -108,6 +127,7 @@ async fn run(cli: Cli, out: &Output) -> u8 {
         Command::Repair(args) => commands::repair::run(&settings, &args, out).await,
         Command::Clean(args) => commands::clean::run(&settings, &args, out).await,
         Command::New(args) => commands::new::run(&settings, &args, out).await,
+        Command::Wait => commands::wait::run(&settings, out).await,
     };
     if output::stdout_closed() {
         // The reader of stdout went away (`| head`): nothing more is wanted, end quietly.
@@ -123,6 +143,37 @@ async fn run(cli: Cli, out: &Output) -> u8 {
             _ => out.failure(&e),
         },
     }
+}
+
+/// Sends the library's `tracing` events to stderr: with `-v`, godwit's own at debug level
+/// (each statement batch with its timing); with `RUST_LOG`, what it selects (it wins over
+/// `-v`). Without either, no subscriber: the events cost nothing.
+fn install_tracing(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| match EnvFilter::try_new(&v) {
+            Ok(filter) => Some(filter),
+            Err(e) => {
+                eprintln!(
+                    "warning: RUST_LOG={v:?} is not a valid filter ({e}), ignored; e.g. RUST_LOG=godwit=debug"
+                );
+                None
+            }
+        });
+    let filter = match (from_env, verbose) {
+        (Some(filter), _) => filter,
+        (None, true) => EnvFilter::new("godwit=debug"),
+        (None, false) => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(output::stderr_colours())
+        .try_init();
 }
 
 /// Whether the run stopped because it was interrupted.

@@ -34,6 +34,45 @@ pub struct Progress {
     dry_run: bool,
 }
 
+/// How much godwit says on stderr: `-q` (errors and the final line), the default, or `-v`
+/// (also each statement batch, through the `tracing` subscriber `main` installs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet = 0,
+    Normal = 1,
+    Verbose = 2,
+}
+
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether `-q` asked for errors and the final line only.
+pub fn quiet() -> bool {
+    VERBOSITY.load(std::sync::atomic::Ordering::SeqCst) == Verbosity::Quiet as u8
+}
+
+/// Whether stderr gets colours (a terminal, no `NO_COLOR`), as anstream decides for it.
+pub fn stderr_colours() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
+}
+
+/// A line for each connection attempt that failed while the database is not up yet.
+pub fn connect_retry(retry: &godwit::ConnectRetry) {
+    if quiet() || stdout_closed() {
+        return;
+    }
+    eprintln!(
+        "{DIM}Cannot connect yet ({}); retry {} of {} in {}{DIM:#}",
+        retry.error,
+        retry.retry,
+        retry.retries,
+        humantime::format_duration(retry.wait)
+    );
+}
+
 /// Set once a write to stdout found it closed (`godwit migrate --dry-run | head`).
 static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -113,7 +152,7 @@ impl DryRunSql {
 
 impl Progress {
     pub fn event(&self, event: &godwit::Event) {
-        if stdout_closed() {
+        if stdout_closed() || quiet() {
             return;
         }
         match event {
@@ -124,7 +163,50 @@ impl Progress {
                 eprintln!("{DIM}Created history table {table}{DIM:#}")
             }
             godwit::Event::CreatedHistory { .. } => {}
-            godwit::Event::Started { .. } => {}
+            godwit::Event::Started { .. } if self.dry_run => {}
+            godwit::Event::Started {
+                migration,
+                description,
+            } => {
+                let label = if migration.starts_with('U') {
+                    migration.replacen('U', "V", 1)
+                } else {
+                    migration.clone()
+                };
+                let verb = if migration.starts_with('U') {
+                    "Undoing"
+                } else {
+                    "Running"
+                };
+                let description = if description.is_empty() || migration.starts_with("R__") {
+                    String::new()
+                } else {
+                    format!(" {description}")
+                };
+                eprintln!("{DIM}{verb} {label}{description}...{DIM:#}");
+            }
+            godwit::Event::StillRunning {
+                migration,
+                running_for,
+                waiting_on,
+                blockers,
+            } => {
+                let secs = running_for.as_secs();
+                let what = match waiting_on {
+                    Some(w) => format!(", waiting on {w}"),
+                    None => String::new(),
+                };
+                let blocked = if blockers.is_empty() {
+                    String::new()
+                } else {
+                    let list: Vec<String> = blockers
+                        .iter()
+                        .map(|(pid, query)| format!("pid {pid} ({query})"))
+                        .collect();
+                    format!("; blocked by {}", list.join(", "))
+                };
+                eprintln!("{DIM}{migration}: statement running for {secs}s{what}{blocked}{DIM:#}");
+            }
             godwit::Event::Retrying {
                 migration,
                 attempt,
@@ -206,8 +288,11 @@ impl Output {
         }
     }
 
-    /// A message for people, on stderr.
+    /// A message for people, on stderr (not with `-q`).
     pub fn message(&self, text: &str) {
+        if quiet() {
+            return;
+        }
         eprintln!("{DIM}{text}{DIM:#}");
     }
 
@@ -285,6 +370,15 @@ impl Output {
                 exit::USAGE
             }
             CliError::Lib(err) => self.library_error(err),
+            CliError::StoppedConnecting => {
+                let signal = crate::signals::name();
+                let line = format!(
+                    "Interrupted ({signal}) while connecting to the database: nothing was done"
+                );
+                eprintln!("{ERROR}{line}{ERROR:#}");
+                self.error_json("interrupted", &line, None, serde_json::Value::Null);
+                crate::signals::exit_code().unwrap_or(130)
+            }
         }
     }
 

@@ -16,7 +16,7 @@ use crate::discover::{FileProblem, MigrationSet};
 use crate::driver::dialect::{self, NewRow};
 use crate::driver::{
     CancelHandle, Dialect, Driver, DriverError, DriverErrorKind, DriverResult, HistoryTable,
-    Session,
+    ObserveHandle, Session,
 };
 use crate::error::{Error, FailureCause, MigrationFailure};
 use crate::interrupt::Interrupt;
@@ -105,6 +105,19 @@ pub enum Event {
         /// From the file name.
         description: String,
     },
+    /// A statement of the running step has been running for a while (every
+    /// [`HEARTBEAT`], once it has run that long).
+    StillRunning {
+        /// The step: `V3`, `R__views`, ….
+        migration: String,
+        /// How long the statement has run (the step, where the server cannot tell).
+        running_for: Duration,
+        /// What it waits on, as the server says: `Lock: relation`, `Waiting for table
+        /// metadata lock`; `None` when it is working or the server cannot tell.
+        waiting_on: Option<String>,
+        /// The sessions that block it: process id and the start of their last statement.
+        blockers: Vec<(i64, String)>,
+    },
     /// A step finished.
     Finished(StepReport),
     /// A migration run in a transaction could not get a lock, was rolled back, and runs again
@@ -122,6 +135,9 @@ pub enum Event {
         message: String,
     },
 }
+
+/// How long a statement runs before [`Event::StillRunning`] is reported, and how often after.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Called with every [`Event`] of a run; see [`crate::Migrator::with_observer`].
 pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -390,7 +406,9 @@ impl Executor<'_> {
     ) -> Result<Report, Error> {
         let mut sink = Sink::new(db, dry_run);
         let dry = sink.is_dry_run();
-        let result = self.run_locked(&mut sink, kind, dry).await;
+        let span = tracing::info_span!("run", kind = ?kind, dry_run = dry);
+        let result =
+            tracing::Instrument::instrument(self.run_locked(&mut sink, kind, dry), span).await;
         sink.finish(result)
     }
 
@@ -400,6 +418,7 @@ impl Executor<'_> {
         match db.lock(&key, Duration::ZERO).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind == crate::driver::DriverErrorKind::LockTimeout => {
+                tracing::info!(key = %key, "waiting for the migration lock");
                 self.emit(Event::WaitingForLock);
                 db.lock(&key, self.config.lock_timeout)
                     .await
@@ -699,24 +718,83 @@ impl Executor<'_> {
 
     /// Runs a step's statements; once the run is interrupted, asks the server to cancel the
     /// statement that is running and lets the step end with that statement's error.
+    ///
+    /// While a statement runs longer than [`HEARTBEAT`], reports [`Event::StillRunning`] every
+    /// [`HEARTBEAT`], with what the server says it waits on (asked over a second connection).
     async fn interruptible<T>(
         &self,
         cancel: Option<&CancelHandle>,
+        label: &str,
         work: impl std::future::Future<Output = T>,
     ) -> T {
-        let Some(interrupt) = &self.interrupt else {
-            return work.await;
-        };
         tokio::pin!(work);
-        tokio::select! {
-            biased;
-            out = &mut work => return out,
-            () = interrupt.triggered() => {}
+        let started = Instant::now();
+        let observe = cancel.cloned().map(ObserveHandle::new);
+        let mut next_check = HEARTBEAT;
+        let mut cancelled = false;
+        loop {
+            let interrupted = async {
+                match &self.interrupt {
+                    Some(i) if !cancelled => i.triggered().await,
+                    _ => std::future::pending().await,
+                }
+            };
+            let tick =
+                tokio::time::sleep_until(tokio::time::Instant::from_std(started + next_check));
+            tokio::select! {
+                biased;
+                out = &mut work => return out,
+                () = interrupted => {
+                    cancelled = true;
+                    if let Some(c) = cancel {
+                        let _ = c.cancel().await;
+                    }
+                }
+                () = tick => {
+                    let wait = self.heartbeat(observe.as_ref(), label, started.elapsed()).await;
+                    next_check = started.elapsed() + wait;
+                }
+            }
         }
-        if let Some(c) = cancel {
-            let _ = c.cancel().await;
+    }
+
+    /// Reports a statement that has run for [`HEARTBEAT`] or longer; returns how long to wait
+    /// before looking again.
+    async fn heartbeat(
+        &self,
+        observe: Option<&ObserveHandle>,
+        label: &str,
+        step_elapsed: Duration,
+    ) -> Duration {
+        let activity = match observe {
+            Some(o) => o.activity().await.ok(),
+            None => None,
+        };
+        let activity = activity.unwrap_or_else(|| crate::driver::Activity {
+            running_for: Some(step_elapsed),
+            ..Default::default()
+        });
+        let Some(running_for) = activity.running_for else {
+            // Between two statements: godwit's own work.
+            return HEARTBEAT;
+        };
+        if running_for < HEARTBEAT {
+            return HEARTBEAT - running_for + Duration::from_millis(50);
         }
-        work.await
+        tracing::info!(
+            migration = label,
+            running_for_s = running_for.as_secs(),
+            waiting_on = activity.waiting_on.as_deref().unwrap_or(""),
+            blockers = ?activity.blockers,
+            "statement still running"
+        );
+        self.emit(Event::StillRunning {
+            migration: label.to_owned(),
+            running_for,
+            waiting_on: activity.waiting_on,
+            blockers: activity.blockers,
+        });
+        HEARTBEAT
     }
 
     async fn run_inner(
@@ -1403,6 +1481,7 @@ impl Executor<'_> {
         let m = &step.migration;
         let label = m.label();
         let table = ctx.table;
+        tracing::info!(migration = %label, description = %m.description, "migration started");
         self.emit(Event::Started {
             migration: label.clone(),
             description: m.description.clone(),
@@ -1453,7 +1532,16 @@ impl Executor<'_> {
             let mut items = Items::Split(Box::new(splitter));
             run_items(db, &mut items, transactional, &mut executed, interrupt).await
         };
-        let outcome: Result<(), StepError> = self.interruptible(ctx.cancel, work).await;
+        let outcome: Result<(), StepError> = self
+            .interruptible(
+                ctx.cancel,
+                &label,
+                tracing::Instrument::instrument(
+                    work,
+                    tracing::info_span!("migration", migration = %label),
+                ),
+            )
+            .await;
         let elapsed = started.elapsed();
         if let Err((line, statement, e)) = outcome {
             let cause = self.cause_of(&e);
@@ -2072,7 +2160,20 @@ async fn flush_batch(
         return Ok(());
     }
     let texts: Vec<&str> = batch.iter().map(|s| s.sql.as_str()).collect();
-    match db.execute_batch(&texts).await {
+    let started = Instant::now();
+    let result = db.execute_batch(&texts).await;
+    tracing::debug!(
+        statements = texts.len(),
+        line = batch[0].line,
+        ms = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "ran {} statement{} from line {} in {}",
+        texts.len(),
+        if texts.len() == 1 { "" } else { "s" },
+        batch[0].line,
+        crate::util::format_duration(started.elapsed()),
+    );
+    match result {
         Ok(()) => {
             *executed += batch.len();
             batch.clear();

@@ -95,7 +95,7 @@ use std::sync::Arc;
 
 pub use dburl::redact_url;
 pub use discover::{FileProblem, MigrationSet};
-pub use driver::{ConnectOptions, Dialect, Driver};
+pub use driver::{ConnectOptions, ConnectRetry, Dialect, Driver};
 pub use error::{Category, Error, FailureCause, MigrationFailure};
 pub use execute::{Config, Event, Info, Observer, Report, StepReport};
 pub use interrupt::Interrupt;

@@ -9,3 +9,4 @@ pub mod new;
 pub mod repair;
 pub mod undo;
 pub mod validate;
+pub mod wait;

@@ -21,6 +21,7 @@ mod lifecycle;
 mod locking;
 mod migrate;
 mod placeholders;
+mod progress;
 mod rolling;
 mod schemas;
 mod session;

@@ -109,9 +109,12 @@ fn transcript(kind: Kind) -> Vec<String> {
         } else {
             out.extend(run.stdout.lines().map(normalise_line));
         }
+        // Start lines (`Running V1 …...`) are left out: SQLite commits a run's migrations
+        // together, so its `Applied` lines come later, after the next start lines.
         out.extend(
             run.stderr
                 .lines()
+                .filter(|l| !(l.starts_with("Running ") && l.ends_with("...")))
                 .map(|l| format!("! {}", normalise_line(l))),
         );
     }

@@ -404,6 +404,117 @@ impl CancelHandle {
     }
 }
 
+/// Looks at what the statement on a driver's connection is doing, over a connection of its
+/// own (the running one is busy), as [`CancelHandle`] does: PostgreSQL's `pg_stat_activity` and
+/// `pg_blocking_pids`, MySQL's `information_schema.PROCESSLIST`.
+#[derive(Clone, Debug)]
+pub struct ObserveHandle {
+    target: CancelHandle,
+}
+
+/// What the statement godwit runs is doing, as the server sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Activity {
+    /// How long the current statement has run; `None` when the connection is idle.
+    pub running_for: Option<Duration>,
+    /// What it waits on, e.g. `Lock: relation` (PostgreSQL's wait event type and name) or
+    /// `Waiting for table metadata lock` (MySQL's process state); `None` when it is working.
+    pub waiting_on: Option<String>,
+    /// The sessions that block it: process id and the start of their last statement.
+    pub blockers: Vec<(i64, String)>,
+}
+
+impl ObserveHandle {
+    /// The handle for the connection a [`CancelHandle`] cancels statements on.
+    pub fn new(target: CancelHandle) -> ObserveHandle {
+        ObserveHandle { target }
+    }
+
+    /// Asks the server what the statement is doing. Gives up after five seconds.
+    pub async fn activity(&self) -> DriverResult<Activity> {
+        use sqlx::{ConnectOptions as _, Connection as _, Row as _};
+        let limit = Duration::from_secs(5);
+        let work = async {
+            match &self.target.inner {
+                CancelTarget::Postgres { options, pid } => {
+                    let mut c = options
+                        .clone()
+                        .application_name("godwit-observer")
+                        .connect()
+                        .await?;
+                    let row = sqlx::query(
+                        "SELECT CASE WHEN state = 'active' THEN EXTRACT(EPOCH FROM clock_timestamp() - query_start)::float8 END, \
+                         wait_event_type, wait_event FROM pg_catalog.pg_stat_activity WHERE pid = $1",
+                    )
+                    .bind(*pid)
+                    .fetch_optional(&mut c)
+                    .await?;
+                    let mut activity = Activity::default();
+                    if let Some(row) = row {
+                        activity.running_for = row
+                            .try_get::<Option<f64>, _>(0)?
+                            .filter(|s| s.is_finite() && *s >= 0.0)
+                            .map(Duration::from_secs_f64);
+                        let kind: Option<String> = row.try_get(1)?;
+                        let event: Option<String> = row.try_get(2)?;
+                        // A client read is the server waiting for godwit, not a wait of the
+                        // statement's.
+                        activity.waiting_on = match (kind, event) {
+                            (Some(k), _) if k == "Client" => None,
+                            (Some(k), Some(e)) => Some(format!("{k}: {e}")),
+                            (Some(k), None) => Some(k),
+                            _ => None,
+                        };
+                        let blockers = sqlx::query(
+                            "SELECT pid::int8, left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 120) \
+                             FROM pg_catalog.pg_stat_activity \
+                             WHERE pid = ANY (pg_catalog.pg_blocking_pids($1)) ORDER BY pid",
+                        )
+                        .bind(*pid)
+                        .fetch_all(&mut c)
+                        .await?;
+                        for b in blockers {
+                            activity.blockers.push((b.try_get(0)?, b.try_get(1)?));
+                        }
+                    }
+                    c.close().await?;
+                    Ok(activity)
+                }
+                CancelTarget::MySql { options, id } => {
+                    let mut c = options.connect().await?;
+                    let row = sqlx::query(
+                        "SELECT CAST(TIME AS SIGNED), STATE, COMMAND FROM information_schema.PROCESSLIST WHERE ID = ?",
+                    )
+                    .bind(*id)
+                    .fetch_optional(&mut c)
+                    .await?;
+                    let mut activity = Activity::default();
+                    if let Some(row) = row {
+                        let command: Option<String> = row.try_get(2)?;
+                        if command.as_deref() != Some("Sleep") {
+                            let secs: Option<i64> = row.try_get(0)?;
+                            activity.running_for =
+                                secs.map(|s| Duration::from_secs(s.max(0) as u64));
+                            let state: Option<String> = row.try_get(1)?;
+                            activity.waiting_on = state.filter(|s| !s.is_empty());
+                        }
+                    }
+                    c.close().await?;
+                    Ok(activity)
+                }
+            }
+        };
+        match tokio::time::timeout(limit, work).await {
+            Ok(result) => result.map_err(connection_error),
+            Err(_) => Err(DriverError {
+                kind: DriverErrorKind::Connection,
+                message: "no answer to the activity query within 5 s".into(),
+                code: None,
+            }),
+        }
+    }
+}
+
 /// Opens a driver for a URL: `postgres://`, `postgresql://`, `mysql://`, `mariadb://`,
 /// `sqlite://path` or `sqlite::memory:`.
 pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<Box<dyn Driver>> {
@@ -459,6 +570,33 @@ pub struct ConnectOptions {
     /// The password, when it is not in the URL (PostgreSQL and MySQL; SQLite has none). Never
     /// shown: `Debug` prints `***`, and messages are scrubbed of it.
     pub password: Option<String>,
+    /// How many times to try again when the server cannot be reached yet (Flyway's
+    /// `connectRetries`): refused, reset or timed-out connections and servers that are starting
+    /// up or shutting down. A refused login (wrong password, unknown user or database) is never
+    /// retried. 0: one attempt.
+    pub connect_retries: u32,
+    /// The longest wait between two attempts (Flyway's `connectRetriesInterval`): the first
+    /// wait is one second, each next one twice as long, up to this.
+    pub connect_retries_interval: Duration,
+    /// Told about each retry before its wait (the CLI prints a line). Also a `tracing` event.
+    pub on_retry: Option<RetryObserver>,
+}
+
+/// Called before each connection retry: see [`ConnectOptions::on_retry`].
+pub type RetryObserver = std::sync::Arc<dyn Fn(&ConnectRetry) + Send + Sync>;
+
+/// A connection attempt failed in a way that may pass (the server is not up yet); another
+/// follows after `wait`.
+#[derive(Debug, Clone)]
+pub struct ConnectRetry {
+    /// Which retry comes next: 1 for the first.
+    pub retry: u32,
+    /// How many retries are allowed in all.
+    pub retries: u32,
+    /// How long godwit waits before it.
+    pub wait: Duration,
+    /// Why the last attempt failed (no password in it).
+    pub error: String,
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -468,7 +606,9 @@ impl fmt::Debug for ConnectOptions {
             .field("lock_timeout", &self.lock_timeout)
             .field("create_if_missing", &self.create_if_missing)
             .field("password", &self.password.as_ref().map(|_| "***"))
-            .finish()
+            .field("connect_retries", &self.connect_retries)
+            .field("connect_retries_interval", &self.connect_retries_interval)
+            .finish_non_exhaustive()
     }
 }
 
@@ -479,6 +619,9 @@ impl Default for ConnectOptions {
             lock_timeout: Duration::from_secs(600),
             create_if_missing: false,
             password: None,
+            connect_retries: 0,
+            connect_retries_interval: Duration::from_secs(120),
+            on_retry: None,
         }
     }
 }
@@ -499,6 +642,97 @@ pub(crate) fn connection_error(e: sqlx::Error) -> DriverError {
         kind: DriverErrorKind::Connection,
         message,
         code: None,
+    }
+}
+
+/// Whether a failed connection attempt may succeed later without anyone changing anything:
+/// the server is not reachable yet (refused, reset, unreachable, no socket file, timed out),
+/// or it answered that it is starting up, shutting down or full. A refused login is not.
+pub(crate) fn transient_connect_error(e: &sqlx::Error) -> bool {
+    use std::io::ErrorKind;
+    match e {
+        sqlx::Error::Io(io) => io.kind() != ErrorKind::InvalidData,
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            // PostgreSQL: cannot_connect_now ("the database system is starting up"),
+            // admin_shutdown, crash_shutdown, too_many_connections.
+            Some("57P03" | "57P01" | "57P02" | "53300")
+            // MySQL/MariaDB: too many connections, server shutdown in progress.
+            | Some("1040" | "1053" | "08004" | "08S01")
+        ),
+        _ => false,
+    }
+}
+
+/// Opens a connection with `attempt`, each try limited to `options.connect_timeout`, trying
+/// again (with backoff) on failures that may pass, up to `options.connect_retries` times.
+/// `map` turns a failure into the driver's error (scrubbed of the URL's password).
+pub(crate) async fn connect_retrying<C, Fut>(
+    options: &ConnectOptions,
+    mut attempt: impl FnMut() -> Fut,
+    map: impl Fn(sqlx::Error) -> DriverError,
+) -> DriverResult<C>
+where
+    Fut: std::future::Future<Output = Result<C, sqlx::Error>>,
+{
+    let mut retry = 0u32;
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let (error, transient) =
+            match tokio::time::timeout(options.connect_timeout, attempt()).await {
+                Ok(Ok(conn)) => return Ok(conn),
+                Ok(Err(e)) => {
+                    let transient = transient_connect_error(&e);
+                    (map(e), transient)
+                }
+                Err(_) => (
+                    DriverError {
+                        kind: DriverErrorKind::Connection,
+                        message: format!(
+                            "no answer from the server within {}",
+                            crate::util::format_duration(options.connect_timeout)
+                        ),
+                        code: None,
+                    },
+                    true,
+                ),
+            };
+        if !transient || retry >= options.connect_retries {
+            if retry > 0 && transient {
+                let mut error = error;
+                error.message = format!(
+                    "{} (gave up after {retry} retr{})",
+                    error.message,
+                    if retry == 1 { "y" } else { "ies" }
+                );
+                return Err(error);
+            }
+            return Err(error);
+        }
+        retry += 1;
+        let pause = wait.min(options.connect_retries_interval);
+        let message = match &options.password {
+            Some(p) => crate::dburl::scrub_secrets(&error.message, &[p]),
+            None => error.message.clone(),
+        };
+        tracing::warn!(
+            retry,
+            retries = options.connect_retries,
+            wait_ms = pause.as_millis() as u64,
+            error = %message,
+            "cannot connect yet, retrying"
+        );
+        if let Some(on_retry) = &options.on_retry {
+            on_retry(&ConnectRetry {
+                retry,
+                retries: options.connect_retries,
+                wait: pause,
+                error: message,
+            });
+        }
+        tokio::time::sleep(pause).await;
+        wait = wait.saturating_mul(2);
     }
 }
 
@@ -683,6 +917,98 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_that_may_pass_are_retried() {
+        use std::io::{Error as IoError, ErrorKind};
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::TimedOut,
+            ErrorKind::NotFound,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert!(
+                transient_connect_error(&sqlx::Error::Io(IoError::from(kind))),
+                "{kind:?}"
+            );
+        }
+        // A TLS handshake that fails will fail again.
+        assert!(!transient_connect_error(&sqlx::Error::Io(IoError::from(
+            ErrorKind::InvalidData
+        ))));
+        assert!(!transient_connect_error(&sqlx::Error::Configuration(
+            "bad".into()
+        )));
+        assert!(transient_connect_error(&sqlx::Error::PoolTimedOut));
+    }
+
+    #[tokio::test]
+    async fn retries_back_off_up_to_the_interval_and_stop_at_the_limit() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let options = ConnectOptions {
+            connect_retries: 2,
+            connect_retries_interval: Duration::from_millis(1200),
+            password: Some("s3cret".into()),
+            on_retry: Some(std::sync::Arc::new(move |r: &ConnectRetry| {
+                record
+                    .lock()
+                    .unwrap()
+                    .push((r.retry, r.wait, r.error.clone()));
+            })),
+            ..ConnectOptions::default()
+        };
+        let mut attempts = 0;
+        let result: DriverResult<()> = connect_retrying(
+            &options,
+            || {
+                attempts += 1;
+                async {
+                    Err(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionRefused,
+                        "refused (password s3cret)",
+                    )))
+                }
+            },
+            connection_error,
+        )
+        .await;
+        let err = result.unwrap_err();
+        assert_eq!(attempts, 3);
+        assert!(err.message.contains("gave up after 2 retries"), "{err}");
+        let seen = seen.lock().unwrap();
+        let waits: Vec<_> = seen.iter().map(|(_, w, _)| w.as_millis()).collect();
+        assert_eq!(waits, [1000, 1200]);
+        assert!(
+            seen.iter().all(|(_, _, e)| !e.contains("s3cret")),
+            "{seen:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_login_is_not_retried() {
+        let options = ConnectOptions {
+            connect_retries: 5,
+            ..ConnectOptions::default()
+        };
+        let mut attempts = 0;
+        let result: DriverResult<()> = connect_retrying(
+            &options,
+            || {
+                attempts += 1;
+                async {
+                    Err(sqlx::Error::Protocol(
+                        "password authentication failed".into(),
+                    ))
+                }
+            },
+            connection_error,
+        )
+        .await;
+        assert!(result.is_err());
+        assert_eq!(attempts, 1);
+    }
 
     #[test]
     fn lock_keys_name_the_schema_where_the_table_lives() {

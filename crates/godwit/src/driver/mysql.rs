@@ -78,17 +78,10 @@ impl MySqlDriver {
             Some(password) => opts.password(password),
             None => opts,
         };
-        let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
-            .await
-            .map_err(|_| DriverError {
-                kind: DriverErrorKind::Connection,
-                message: format!(
-                    "no answer from the server within {}",
-                    crate::util::format_duration(options.connect_timeout)
-                ),
-                code: None,
-            })?
-            .map_err(|e| {
+        let conn = super::connect_retrying(
+            options,
+            || opts.connect(),
+            |e| {
                 let mut d = match e {
                     sqlx::Error::Database(_) => mysql_error(e),
                     other => connection_error(other),
@@ -96,7 +89,9 @@ impl MySqlDriver {
                 d.kind = DriverErrorKind::Connection;
                 d.message = crate::util::scrub(&d.message, url);
                 d
-            })?;
+            },
+        )
+        .await?;
         let mut driver = MySqlDriver::with_session(Conn::Owned(conn), OWN_SESSION_QUERY)
             .await
             .map_err(connection_error)?;

@@ -101,17 +101,9 @@ impl PgDriver {
         } else {
             opts
         };
-        let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
-            .await
-            .map_err(|_| DriverError {
-                kind: DriverErrorKind::Connection,
-                message: format!(
-                    "no answer from the server within {}",
-                    crate::util::format_duration(options.connect_timeout)
-                ),
-                code: None,
-            })?
-            .map_err(|e| pg_connection_error(e, url))?;
+        let conn =
+            super::connect_retrying(options, || opts.connect(), |e| pg_connection_error(e, url))
+                .await?;
         let mut driver = PgDriver::with_session(Conn::Owned(conn))
             .await
             .map_err(|e| pg_connection_error(e, url))?;
