@@ -9,6 +9,8 @@ mod connection;
 mod data;
 mod dialects;
 mod durability;
+#[cfg(unix)]
+mod faults;
 mod files;
 #[cfg(target_os = "linux")]
 mod large;
@@ -16,6 +18,8 @@ mod lifecycle;
 mod locking;
 mod migrate;
 mod placeholders;
+#[cfg(unix)]
+mod private;
 mod rolling;
 mod schemas;
 mod session;
