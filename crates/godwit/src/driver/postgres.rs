@@ -29,7 +29,20 @@ pub struct PgDriver {
     pending_begin: bool,
     /// A migration committed without waiting for its WAL flush; `sync` makes it durable.
     deferred: bool,
+    /// The server process serving this connection, for cancelling its statement.
+    backend_pid: i32,
+    /// What `sync` sends.
+    sync_sql: &'static str,
 }
+
+/// The session facts, read once per connection. It also makes the server check every two
+/// seconds, while a statement runs, that the client is still there (PostgreSQL 14 and later):
+/// a killed godwit's statement then stops, and its lock is freed, within seconds instead of
+/// when the statement ends.
+const SESSION_QUERY: &str = "SELECT current_user::text, current_database()::text, current_schema()::text, \
+current_setting('server_version'), pg_catalog.pg_backend_pid(), current_setting('synchronous_commit'), \
+CASE WHEN current_setting('server_version_num')::int >= 140000 \
+THEN pg_catalog.set_config('client_connection_check_interval', '2s', false) END";
 
 /// How a migration's transaction starts. Its commit does not wait for the disk: a run flushes
 /// once, in `sync`, before it reports anything as applied. A crash before that loses the last
@@ -39,6 +52,16 @@ pub struct PgDriver {
 const BEGIN: &str = "BEGIN;\nSET LOCAL synchronous_commit TO OFF;\n";
 /// The statements `BEGIN` sends before the caller's.
 const BEGIN_STATEMENTS: usize = 2;
+
+/// Makes every earlier commit durable: a transaction that writes WAL, committed with the
+/// session's (synchronous) setting, so its commit waits for the flush. See `Driver::sync`.
+const SYNC: &str =
+    "BEGIN;\nSELECT pg_catalog.pg_logical_emit_message(true, 'godwit', 'sync');\nCOMMIT";
+/// [`SYNC`] on a server whose default is `synchronous_commit = off`.
+const SYNC_RAISED: &str = "BEGIN;\nSET LOCAL synchronous_commit TO on;\nSELECT pg_catalog.pg_logical_emit_message(true, 'godwit', 'sync');\nCOMMIT";
+/// [`SYNC`] for servers where the logical message is not allowed: a temporary table's catalog
+/// rows are WAL too.
+const SYNC_FALLBACK: &str = "ROLLBACK;\nBEGIN;\nSET LOCAL synchronous_commit TO on;\nCREATE TEMPORARY TABLE godwit_sync () ON COMMIT DROP;\nCOMMIT";
 
 impl PgDriver {
     /// Connects to a `postgres://` or `postgresql://` URL.
@@ -95,12 +118,21 @@ impl PgDriver {
             lock_key: None,
             pending_begin: false,
             deferred: false,
+            backend_pid: 0,
+            sync_sql: SYNC,
         };
-        let row = sqlx::query(
-            "SELECT current_user::text, current_database()::text, current_schema()::text, current_setting('server_version')",
-        )
-        .fetch_one(&mut *driver.conn)
-        .await?;
+        let row = sqlx::query(SESSION_QUERY)
+            .fetch_one(&mut *driver.conn)
+            .await?;
+        driver.backend_pid = row.try_get(4).unwrap_or_default();
+        // A server whose default is `synchronous_commit = off` still gets a real flush from
+        // `sync`; any stronger default (on, remote_write, remote_apply) is kept as it is.
+        let commit_mode: String = row.try_get(5).unwrap_or_default();
+        driver.sync_sql = if commit_mode == "off" {
+            SYNC_RAISED
+        } else {
+            SYNC
+        };
         driver.session = Session {
             user: row.try_get(0).unwrap_or_default(),
             database: row.try_get(1).unwrap_or_default(),
@@ -370,11 +402,25 @@ impl Driver for PgDriver {
     }
 
     async fn sync(&mut self) -> DriverResult<()> {
-        if std::mem::take(&mut self.deferred) {
-            // A transaction that gets an xid writes a commit record; committing it synchronously
-            // waits until the WAL is on disk up to that record, which covers every earlier commit.
-            self.run("BEGIN;\nSELECT txid_current();\nCOMMIT").await?;
+        if !self.deferred {
+            return Ok(());
         }
+        // PostgreSQL waits for the WAL flush at commit only when the transaction wrote WAL
+        // (an xid alone is not enough: `txid_current()` commits without waiting). A
+        // transactional logical message is WAL that any role may write, at any `wal_level`;
+        // committing it synchronously waits until the WAL is on disk up to its commit record,
+        // which covers every earlier commit of the run.
+        let flushed = self.run(self.sync_sql).await;
+        let flushed = match flushed {
+            // A server or role without `pg_logical_emit_message` (revoked, or a fork without
+            // it): a temporary table's catalog rows are WAL too.
+            Err(e) if matches!(e.code.as_deref(), Some("42883" | "42501")) => {
+                self.run(SYNC_FALLBACK).await
+            }
+            other => other,
+        };
+        flushed?;
+        self.deferred = false;
         Ok(())
     }
 
