@@ -682,11 +682,12 @@ fn fingerprint(db: &TestDb) -> Vec<String> {
         out.push(format!("index {i}"));
     }
     if tables.iter().any(|t| t == "a") {
-        let ids: Vec<String> = db
-            .query("SELECT CAST(id AS CHAR(10)) FROM a ORDER BY id")
-            .into_iter()
-            .flatten()
-            .collect();
+        let ids = match db.kind {
+            Kind::Postgres => "SELECT id::text FROM a ORDER BY id",
+            Kind::MySql => "SELECT CAST(id AS CHAR) FROM a ORDER BY id",
+            Kind::Sqlite => "SELECT CAST(id AS TEXT) FROM a ORDER BY id",
+        };
+        let ids: Vec<String> = db.query(ids).into_iter().flatten().collect();
         out.push(format!("a ids: {ids:?}"));
     }
     for r in history_rows(db) {

@@ -52,6 +52,36 @@ fn output_text(o: &std::process::Output) -> String {
     )
 }
 
+/// Where `initdb` and `pg_ctl` are: `pg_config --bindir`, else the newest
+/// `/usr/lib/postgresql/<version>/bin` (Debian).
+fn pg_bindir() -> PathBuf {
+    let from_pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|dir| dir.join("initdb").exists());
+    if let Some(dir) = from_pg_config {
+        return dir;
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).expect(
+        "no initdb: neither `pg_config --bindir` nor /usr/lib/postgresql/*/bin has one \
+         (install postgresql; scripts/test does)",
+    )
+}
+
 /// A PostgreSQL cluster of its own, with trust authentication for `postgres` over TCP.
 ///
 /// Its WAL writer wakes up every 10 s (the maximum), so a commit that skipped its WAL flush
@@ -67,13 +97,7 @@ pub struct PrivatePg {
 impl PrivatePg {
     /// Creates the cluster and starts it.
     pub fn start_new() -> PrivatePg {
-        let bindir = Command::new("pg_config")
-            .arg("--bindir")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .expect("pg_config --bindir (install postgresql; scripts/test does)");
+        let bindir = pg_bindir();
         let root = tempfile::Builder::new()
             .prefix("godwit-private-pg-")
             .tempdir()
