@@ -1982,7 +1982,7 @@ mod tests {
 
     /// Alternating booleans whose top value is `true`.
     fn top_true(layer: usize, top: usize) -> String {
-        ((top - layer) % 2 == 0).to_string()
+        (top - layer).is_multiple_of(2).to_string()
     }
 
     /// Alternating booleans whose top value is `false`.

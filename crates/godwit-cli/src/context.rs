@@ -101,7 +101,9 @@ pub async fn open(
     };
     match (migrator, db) {
         (Ok(migrator), Ok(db)) => {
-            let mut migrator = migrator.with_config(config);
+            let mut migrator = migrator
+                .with_config(config)
+                .with_interrupt(crate::signals::interrupt());
             if let Some(o) = observer {
                 migrator = migrator.with_observer(o);
             }

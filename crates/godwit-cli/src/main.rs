@@ -5,6 +5,7 @@ mod commands;
 mod config;
 mod context;
 mod output;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -42,7 +43,7 @@ enum Command {
     Undo(commands::undo::Args),
     /// Mark an existing database that godwit never managed as being at a version
     Baseline(commands::baseline::Args),
-    /// Remove failed rows, realign checksums, mark missing migrations as deleted
+    /// Remove failed rows, realign checksums, mark missing migrations deleted (or one applied)
     Repair(commands::repair::Args),
     /// Drop every object in the managed schemas (needs clean_disabled = false and --yes)
     Clean(commands::clean::Args),
@@ -86,6 +87,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, out: &Output) -> u8 {
+    if matches!(cli.command, Command::Migrate(_) | Command::Undo(_)) {
+        signals::stop_cleanly();
+    }
+    signals::listen();
     let settings = match config::load_from_process(&cli.config) {
         Ok(s) => s,
         Err(e) => {
@@ -106,6 +111,21 @@ async fn run(cli: Cli, out: &Output) -> u8 {
     };
     match result {
         Ok(code) => code,
-        Err(e) => out.failure(&e),
+        Err(e) => match (signals::exit_code(), &e) {
+            (Some(code), context::CliError::Lib(err)) if is_interruption(err) => {
+                out.interrupted(err, signals::name());
+                code
+            }
+            _ => out.failure(&e),
+        },
+    }
+}
+
+/// Whether the run stopped because it was interrupted.
+fn is_interruption(err: &godwit::Error) -> bool {
+    match err {
+        godwit::Error::Interrupted(_) => true,
+        godwit::Error::Migration(f) => f.cause == godwit::FailureCause::Interrupted,
+        _ => false,
     }
 }

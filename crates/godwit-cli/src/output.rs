@@ -283,11 +283,17 @@ impl Output {
                 );
             }
             godwit::Error::Migration(f) => {
-                for step in &f.report.steps {
-                    // Already printed as they ran; the partial report is in the JSON.
-                    let _ = step;
-                }
-                eprintln!("{ERROR}error{ERROR:#}: migration {} failed", f.migration);
+                // The steps applied before the failure were printed as they were committed;
+                // the partial report is in the JSON.
+                self.unconfirmed(&f.report);
+                let what = match f.cause {
+                    godwit::FailureCause::ConnectionLost => "lost the connection to the database",
+                    godwit::FailureCause::Storage => {
+                        "failed: the database could not write its files"
+                    }
+                    _ => "failed",
+                };
+                eprintln!("{ERROR}error{ERROR:#}: migration {} {what}", f.migration);
                 let at = match f.line {
                     Some(l) => format!("{}:{l}", f.path),
                     None => f.path.clone(),
@@ -310,8 +316,18 @@ impl Output {
                     serde_json::json!({
                         "migration": f.migration, "path": f.path, "line": f.line,
                         "statement": f.statement, "database_message": f.message, "code": f.code,
-                        "rolled_back": f.rolled_back, "report": f.report,
+                        "rolled_back": f.rolled_back, "cause": f.cause, "report": f.report,
                     }),
+                );
+            }
+            godwit::Error::NotDurable { report, .. } => {
+                self.unconfirmed(report);
+                self.error_text(&err.to_string(), hint.as_deref());
+                self.error_json(
+                    &category,
+                    &err.to_string(),
+                    hint.as_deref(),
+                    serde_json::json!({ "report": report }),
                 );
             }
             other => {
@@ -325,6 +341,94 @@ impl Output {
             }
         }
         code
+    }
+
+    /// Lists the steps whose survival is unknown after a lost connection or a failed commit.
+    fn unconfirmed(&self, report: &godwit::Report) {
+        if report.unconfirmed.is_empty() {
+            return;
+        }
+        let labels: Vec<&str> = report
+            .unconfirmed
+            .iter()
+            .map(|s| s.migration.as_str())
+            .collect();
+        eprintln!(
+            "{ERROR}warning{ERROR:#}: {} ran and {} committed, but may not have survived: {}",
+            if labels.len() == 1 {
+                "this step"
+            } else {
+                "these steps"
+            },
+            if labels.len() == 1 { "was" } else { "were" },
+            labels.join(", ")
+        );
+    }
+
+    /// The one line that says what state an interrupted run left the database in.
+    pub fn interrupted(&self, err: &godwit::Error, signal: &str) {
+        let Some(report) = err.report() else {
+            return;
+        };
+        let version = report.final_version.as_deref().unwrap_or("none");
+        let applied = match report.migrations {
+            0 => String::new(),
+            1 => " after applying 1 migration".to_string(),
+            n => format!(" after applying {n} migrations"),
+        };
+        let line = match err {
+            godwit::Error::Migration(f) if f.rolled_back => format!(
+                "Interrupted ({signal}){applied}: {} was rolled back; the database is at version {version}, the lock is released. Run `godwit migrate` to continue.",
+                f.migration
+            ),
+            godwit::Error::Migration(f) => format!(
+                "Interrupted ({signal}){applied}: {} was stopped part-way and what it changed could not be rolled back, so it is recorded as failed; the database is at version {version}, the lock is released. `godwit info` shows it; see `godwit repair`.",
+                f.migration
+            ),
+            _ => format!(
+                "Interrupted ({signal}){applied}: no migration was running; the database is at version {version}, the lock is released. Run `godwit migrate` to continue."
+            ),
+        };
+        eprintln!("{ERROR}{line}{ERROR:#}");
+        let (rolled_back, migration) = match err {
+            godwit::Error::Migration(f) => (Some(f.rolled_back), Some(f.migration.as_str())),
+            _ => (None, None),
+        };
+        self.error_json(
+            "interrupted",
+            &line,
+            None,
+            serde_json::json!({
+                "signal": signal, "migration": migration, "rolled_back": rolled_back,
+                "report": report,
+            }),
+        );
+    }
+
+    /// What `repair` changed (or would change), one line each, then a summary.
+    pub fn repair_summary(&self, actions: &[godwit::plan::RepairAction], dry_run: bool) {
+        let verb = if dry_run { "Would" } else { "Repaired:" };
+        for action in actions {
+            self.message(&format!("{verb} {action}"));
+        }
+        let plural = if actions.len() == 1 { "" } else { "s" };
+        match (actions, dry_run) {
+            ([], _) => self.success("Nothing to repair: the history table agrees with the files"),
+            ([godwit::plan::RepairAction::MarkApplied { migration, .. }], true) => self.success(
+                &format!("Dry run: repair would record {migration} as applied without running it"),
+            ),
+            ([godwit::plan::RepairAction::MarkApplied { migration, .. }], false) => self.success(
+                &format!("Recorded {migration} as applied without running it; `godwit migrate` goes on from there"),
+            ),
+            (all, true) => self.success(&format!(
+                "Dry run: repair would make {} change{plural}",
+                all.len()
+            )),
+            (all, false) => self.success(&format!(
+                "Repaired the history table: {} change{plural}",
+                all.len()
+            )),
+        }
     }
 
     /// The `info` table.

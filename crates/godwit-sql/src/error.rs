@@ -19,6 +19,14 @@ pub enum SplitError {
         /// The first line that is not valid UTF-8.
         line: u32,
     },
+    /// The input contains a NUL byte. No database takes one in SQL text (PostgreSQL refuses
+    /// it, SQLite stops reading the statement there, MySQL may run what comes before it), so
+    /// the split stops instead of sending a statement that is not what the file says.
+    #[error("line {line} contains a NUL byte, which no SQL text may contain")]
+    NulByte {
+        /// The first line with a NUL byte.
+        line: u32,
+    },
     /// The file ends inside a construct that was opened but never closed. Sending the rest of
     /// the file as one statement would only produce a confusing database error far from the
     /// cause, so the split stops here instead.
@@ -47,6 +55,7 @@ impl SplitError {
         match self {
             SplitError::Io { line, .. }
             | SplitError::InvalidUtf8 { line }
+            | SplitError::NulByte { line }
             | SplitError::Unterminated { line, .. }
             | SplitError::MissingPlaceholder { line, .. } => *line,
         }

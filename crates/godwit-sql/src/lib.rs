@@ -1,6 +1,6 @@
 //! Dialect-aware SQL handling for godwit: statement splitting, placeholder substitution,
-//! detection of statements that cannot run inside a transaction, and Flyway's checksum
-//! ([`checksum`]).
+//! detection of statements that cannot run inside a transaction or that control transactions,
+//! and Flyway's checksum ([`checksum`]).
 //!
 //! A migration file is a script, but databases take one statement at a time (MySQL refuses
 //! multi-statement strings by default), so godwit must cut each file into statements exactly
@@ -55,6 +55,8 @@
 //! Outside routine and trigger bodies, `BEGIN;`, `COMMIT;` and `END;` are ordinary statements.
 //! A file that ends inside a string, identifier, comment, dollar quote or block is an
 //! [`SplitError::Unterminated`] naming the line where the construct starts.
+//! A NUL byte anywhere (also in a placeholder's value) is a [`SplitError::NulByte`] naming its
+//! line: no database takes one in SQL text.
 
 pub mod checksum;
 mod dialect;
@@ -70,7 +72,7 @@ pub use dialect::Dialect;
 pub use error::SplitError;
 pub use placeholders::{missing_placeholders, Placeholders};
 pub use splitter::{split_str, Splitter, Statement};
-pub use transaction::{has_no_transaction_directive, is_non_transactional};
+pub use transaction::{has_no_transaction_directive, is_non_transactional, is_transaction_control};
 
 #[cfg(test)]
 mod tests;

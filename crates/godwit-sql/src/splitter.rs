@@ -117,12 +117,16 @@ impl<R: BufRead> Splitter<R> {
         }
     }
 
-    /// Checks the encoding of the line just read and replaces its placeholders.
+    /// Checks the encoding of the line just read (UTF-8, no NUL byte) and replaces its
+    /// placeholders (whose values may not bring in a NUL byte either).
     fn prepare_line(&mut self) -> Result<(), SplitError> {
         let line_no = self.line_no;
         let Ok(text) = std::str::from_utf8(&self.line) else {
             return Err(SplitError::InvalidUtf8 { line: line_no });
         };
+        if memchr::memchr(0, text.as_bytes()).is_some() {
+            return Err(SplitError::NulByte { line: line_no });
+        }
         let Some(placeholders) = &self.placeholders else {
             return Ok(());
         };
@@ -136,6 +140,9 @@ impl<R: BufRead> Splitter<R> {
                 })
             }
         };
+        if memchr::memchr(0, replaced.as_bytes()).is_some() {
+            return Err(SplitError::NulByte { line: line_no });
+        }
         self.line = replaced.into_bytes();
         Ok(())
     }

@@ -104,6 +104,102 @@ fn detaches_concurrently(mut tokens: Tokens<'_>) -> bool {
     }
 }
 
+/// Whether `sql` is a statement that controls transactions: one that would end, restart or
+/// split the transaction godwit runs a migration in, so that a failure after it could no
+/// longer be rolled back and the history would not describe the database.
+///
+/// - PostgreSQL: `BEGIN`, `START TRANSACTION`, `COMMIT` (also `COMMIT PREPARED`, `COMMIT AND
+///   CHAIN`), `END`, `ROLLBACK` (also `ROLLBACK TO SAVEPOINT`, `ROLLBACK PREPARED`), `ABORT`,
+///   `SAVEPOINT`, `RELEASE [SAVEPOINT]` and `PREPARE TRANSACTION`.
+/// - SQLite: `BEGIN`, `COMMIT`, `END`, `ROLLBACK`, `SAVEPOINT` and `RELEASE`.
+/// - MySQL and MariaDB: `BEGIN` (but not MariaDB's anonymous block `BEGIN NOT ATOMIC ... END`),
+///   `START TRANSACTION`, `COMMIT`, `ROLLBACK`, `SAVEPOINT`, `RELEASE SAVEPOINT`, `XA ...` and
+///   `SET autocommit = ...` in any of its forms (`SET SESSION autocommit`, `SET @@autocommit`,
+///   one assignment of a list), also inside an executable comment `/*! ... */`.
+///
+/// Only the statement's own first words count: a `BEGIN ... END` inside a routine, trigger,
+/// `DO` block or dollar-quoted body belongs to a statement that starts with `CREATE` or `DO`,
+/// and the words in strings, comments and identifiers (`end`, `@autocommit`) are not keywords.
+pub fn is_transaction_control(dialect: Dialect, sql: &str) -> bool {
+    let mut tokens = Tokens::new(sql, dialect);
+    let Some(first) = tokens.word() else {
+        return false;
+    };
+    let any = |keywords: &[&str]| keywords.iter().any(|keyword| is(first, keyword));
+    match dialect {
+        Dialect::Postgres => {
+            if any(&[
+                "BEGIN",
+                "COMMIT",
+                "END",
+                "ROLLBACK",
+                "ABORT",
+                "SAVEPOINT",
+                "RELEASE",
+            ]) {
+                true
+            } else if is(first, "START") {
+                tokens.word_is("TRANSACTION")
+            } else if is(first, "PREPARE") {
+                // `PREPARE TRANSACTION 'id'`, not a prepared statement named `transaction`.
+                tokens.word_is("TRANSACTION")
+                    && !matches!(tokens.peek(), Token::Punct(b'(') | Token::End)
+                    && !tokens.word_is("AS")
+            } else {
+                false
+            }
+        }
+        Dialect::Sqlite => any(&["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"]),
+        Dialect::MySql => {
+            if any(&["COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "XA"]) {
+                true
+            } else if is(first, "BEGIN") {
+                !(tokens.word_is("NOT") && tokens.word_is("ATOMIC"))
+            } else if is(first, "START") {
+                tokens.word_is("TRANSACTION")
+            } else if is(first, "SET") {
+                sets_autocommit(tokens)
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// Whether the rest of a MySQL `SET` statement assigns the `autocommit` system variable:
+/// `autocommit`, `SESSION autocommit`, `@@autocommit` or `@@session.autocommit` followed by
+/// `=` or `:=`, first or after a `,` of the assignment list. `@autocommit` is a user variable.
+fn sets_autocommit(mut tokens: Tokens<'_>) -> bool {
+    // The two tokens before the current one, nearest last.
+    let mut before = [Token::Punct(b','), Token::Punct(b',')];
+    let mut depth = 0u32;
+    loop {
+        let token = tokens.next();
+        match token {
+            Token::End => return false,
+            Token::Punct(b'(') => depth = depth.saturating_add(1),
+            Token::Punct(b')') => depth = depth.saturating_sub(1),
+            Token::Word(word) if depth == 0 && is(word, "autocommit") => {
+                let target = match before {
+                    [_, Token::Punct(b',')] => true,
+                    [Token::Punct(b'@'), Token::Punct(b'@')] => true,
+                    [_, Token::Punct(b'.')] => true,
+                    [_, Token::Word(scope)] => ["SESSION", "LOCAL", "GLOBAL", "PERSIST"]
+                        .iter()
+                        .any(|keyword| is(scope, keyword)),
+                    _ => false,
+                };
+                let assigned = matches!(tokens.peek(), Token::Punct(b'=' | b':'));
+                if target && assigned {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        before = [before[1], token];
+    }
+}
+
 /// Whether the file whose first line is `first_line` asks to run without a transaction with
 /// the directive `-- godwit:no-transaction`.
 ///
@@ -143,6 +239,9 @@ struct Tokens<'a> {
     text: &'a [u8],
     pos: usize,
     dialect: Dialect,
+    /// Inside a MySQL executable comment (`/*! ... */`, `/*M! ... */`), whose text the server
+    /// runs: its words are read, and its closing `*/` skipped.
+    executable: bool,
 }
 
 impl<'a> Tokens<'a> {
@@ -151,6 +250,7 @@ impl<'a> Tokens<'a> {
             text: text.as_bytes(),
             pos: 0,
             dialect,
+            executable: false,
         }
     }
 
@@ -165,6 +265,28 @@ impl<'a> Tokens<'a> {
                 b';' => return Token::End,
                 b'-' if next == Some(b'-') => self.skip_line(),
                 b'#' if self.dialect == Dialect::MySql => self.skip_line(),
+                b'/' if next == Some(b'*') && self.dialect == Dialect::MySql => {
+                    let marker = match (text.get(self.pos + 2), text.get(self.pos + 3)) {
+                        (Some(b'!'), _) => Some(3),
+                        (Some(b'M'), Some(b'!')) => Some(4),
+                        _ => None,
+                    };
+                    match marker {
+                        Some(len) if !self.executable => {
+                            // `/*!40101 SET ... */`: the version number is not a word.
+                            self.pos += len;
+                            while text.get(self.pos).is_some_and(u8::is_ascii_digit) {
+                                self.pos += 1;
+                            }
+                            self.executable = true;
+                        }
+                        _ => self.skip_block_comment(),
+                    }
+                }
+                b'*' if next == Some(b'/') && self.executable => {
+                    self.pos += 2;
+                    self.executable = false;
+                }
                 b'/' if next == Some(b'*') => self.skip_block_comment(),
                 b'\'' | b'"' | b'`' => {
                     self.skip_quoted(b);

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use crate::checksum_cache::{ChecksumCache, Stamp};
 use crate::model::{CallbackEvent, Migration, MigrationKind, Source, Version};
 
-/// The longest description and script path the history table can hold.
-const MAX_DESCRIPTION: usize = 200;
-const MAX_SCRIPT: usize = 1000;
+use crate::limits::{version_too_long, MAX_DESCRIPTION, MAX_SCRIPT};
 
 /// What a file name says about a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,7 +488,7 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
         } => (kind, version, description),
     };
     let display_path = path.display().to_string();
-    check_lengths(&display_path, &description, &script)?;
+    check_lengths(&display_path, version.as_ref(), &description, &script)?;
     let migration = |checksum, script| Migration {
         kind,
         version,
@@ -529,7 +527,13 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
             .and_then(|bytes| scan_bytes(&bytes)),
         _ => scan_text(std::io::BufReader::with_capacity(64 * 1024, file)),
     }
-    .map_err(|(line, message)| problem(line, message))?;
+    .map_err(|(line, message)| {
+        if message == NUL_MESSAGE {
+            nul_problem(&display_path, line)
+        } else {
+            problem(line, message)
+        }
+    })?;
     let stamp = meta.as_ref().and_then(Stamp::of);
     Ok(Some((migration(checksum, script), stamp)))
 }
@@ -562,7 +566,21 @@ fn read_small(mut file: &std::fs::File, len: usize) -> std::io::Result<Vec<u8>> 
     Ok(bytes)
 }
 
-fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<(), FileProblem> {
+/// Refuses a name whose version, description or path the history table cannot hold.
+fn check_lengths(
+    display_path: &str,
+    version: Option<&Version>,
+    description: &str,
+    script: &str,
+) -> Result<(), FileProblem> {
+    if let Some(why) = version.and_then(version_too_long) {
+        return Err(FileProblem {
+            paths: vec![display_path.to_string()],
+            line: None,
+            message: why,
+            hint: Some("rename the file with a shorter version".into()),
+        });
+    }
     if description.chars().count() > MAX_DESCRIPTION {
         return Err(FileProblem {
             paths: vec![display_path.to_string()],
@@ -591,10 +609,16 @@ fn check_lengths(display_path: &str, description: &str, script: &str) -> Result<
 /// `script` is the relative path recorded in the history table.
 pub fn migration_from_text(script: &str, text: Arc<str>) -> Result<Option<Migration>, FileProblem> {
     let checksum = crate::model::checksum_str(&text);
-    migration_from_parts(script, script, checksum, Source::Text(text)).map_err(|mut p| {
-        p.hint = None;
-        p
-    })
+    let nul = nul_line(text.as_bytes());
+    let migration =
+        migration_from_parts(script, script, checksum, Source::Text(text)).map_err(|mut p| {
+            p.hint = None;
+            p
+        })?;
+    match (migration, nul) {
+        (Some(_), Some(_)) => Err(nul_problem(script, nul)),
+        (migration, _) => Ok(migration),
+    }
 }
 
 /// Builds a migration from a file embedded at compile time by
@@ -607,7 +631,11 @@ pub fn migration_from_embedded(
     text: &'static str,
     checksum: i32,
 ) -> Result<Option<Migration>, FileProblem> {
-    migration_from_parts(script, display_path, checksum, Source::Embedded(text))
+    let migration = migration_from_parts(script, display_path, checksum, Source::Embedded(text))?;
+    match (migration, nul_line(text.as_bytes())) {
+        (Some(_), nul @ Some(_)) => Err(nul_problem(display_path, nul)),
+        (migration, _) => Ok(migration),
+    }
 }
 
 fn migration_from_parts(
@@ -635,7 +663,7 @@ fn migration_from_parts(
             description,
         } => (kind, version, description),
     };
-    check_lengths(display_path, &description, script)?;
+    check_lengths(display_path, version.as_ref(), &description, script)?;
     Ok(Some(Migration {
         kind,
         version,
@@ -651,12 +679,17 @@ fn migration_from_parts(
 /// [`scan_text`] of a text in memory: the UTF-8 check over the whole text at once.
 fn scan_bytes(bytes: &[u8]) -> Result<i32, (Option<u32>, String)> {
     let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    if let Err(e) = std::str::from_utf8(body) {
-        let line = body[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
+    // Lines as `read_until(b'\n')` cuts them, so that both scans report the same problem: the
+    // first line (of those) with either, a NUL byte first.
+    let lf_line = |at: usize| memchr::memchr_iter(b'\n', &body[..at]).count();
+    let invalid = std::str::from_utf8(body).err().map(|e| e.valid_up_to());
+    if let Some(at) = memchr::memchr(0, body) {
+        if invalid.is_none_or(|bad| lf_line(at) <= lf_line(bad)) {
+            return Err((nul_line(body), NUL_MESSAGE.into()));
+        }
+    }
+    if let Some(bad) = invalid {
+        let line = lf_line(bad) + 1;
         return Err((
             Some(u32::try_from(line).unwrap_or(u32::MAX)),
             "this line is not valid UTF-8".into(),
@@ -673,6 +706,9 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
     let mut hasher = crate::model::LineChecksum::default();
     let mut line = Vec::with_capacity(256);
     let mut number: u32 = 0;
+    // Lines ended by a lone `\r` inside what `read_until` returned as one line: the splitter
+    // counts them as lines, so a NUL byte is reported where it will be.
+    let mut cr_lines: u32 = 0;
     loop {
         line.clear();
         let n = reader
@@ -686,6 +722,15 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
         if number == 1 {
             body = body.strip_prefix(BOM).unwrap_or(body);
         }
+        if let Some(at) = memchr::memchr(0, body) {
+            let line = number
+                .saturating_add(cr_lines)
+                .saturating_add(nul_line(&body[..=at]).unwrap_or(1) - 1);
+            return Err((Some(line), NUL_MESSAGE.into()));
+        }
+        if memchr::memchr(b'\r', body).is_some() {
+            cr_lines = cr_lines.saturating_add(lone_crs(body));
+        }
         if std::str::from_utf8(body).is_err() {
             return Err((Some(number), "this line is not valid UTF-8".into()));
         }
@@ -693,6 +738,36 @@ fn scan_text<R: BufRead>(mut reader: R) -> Result<i32, (Option<u32>, String)> {
         hasher.update(&line);
     }
     Ok(hasher.finish())
+}
+
+const NUL_MESSAGE: &str = "this line contains a NUL byte, which no SQL text may contain";
+
+/// The 1-based line of the first NUL byte in `text`, lines counted as the splitter counts them
+/// (`\n`, `\r\n` or a lone `\r` ends one).
+fn nul_line(text: &[u8]) -> Option<u32> {
+    let at = memchr::memchr(0, text)?;
+    let before = &text[..at];
+    let lines = memchr::memchr_iter(b'\n', before).count() + lone_crs(before) as usize;
+    Some(u32::try_from(lines + 1).unwrap_or(u32::MAX))
+}
+
+/// How many `\r` in `text` end a line on their own (are not followed by `\n`).
+fn lone_crs(text: &[u8]) -> u32 {
+    let lone = memchr::memchr_iter(b'\r', text)
+        .filter(|&i| text.get(i + 1) != Some(&b'\n'))
+        .count();
+    u32::try_from(lone).unwrap_or(u32::MAX)
+}
+
+/// The refusal of a text in memory (supplied by the caller, or embedded at compile time) with a
+/// NUL byte at `line`, as a file with one is refused.
+fn nul_problem(display_path: &str, line: Option<u32>) -> FileProblem {
+    FileProblem {
+        paths: vec![display_path.to_string()],
+        line,
+        message: NUL_MESSAGE.into(),
+        hint: Some("remove the NUL byte: migrations must be UTF-8 text".into()),
+    }
 }
 
 #[cfg(test)]
@@ -892,5 +967,83 @@ mod tests {
         for bad in [&b"ok\n\xE9\n"[..], b"\xFF", b"a\nb\nc\xC3"] {
             assert_eq!(scan_bytes(bad), scan_text(bad), "{bad:?}");
         }
+    }
+
+    /// A NUL byte is refused at its line, counted as the splitter counts lines, whether the
+    /// file is read whole or streamed, and in texts and embedded migrations too.
+    #[test]
+    fn nul_bytes_are_refused_at_their_line() {
+        let utf8 = "this line is not valid UTF-8";
+        for (text, line, message) in [
+            (&b"\0"[..], 1, NUL_MESSAGE),
+            (b"SELECT 1;\nSELECT '\0';\n", 2, NUL_MESSAGE),
+            (b"a\r\nb\rc\r\0", 4, NUL_MESSAGE),
+            (b"\xEF\xBB\xBFa\n\n\n-- \0", 4, NUL_MESSAGE),
+            (b"\0\xFF", 1, NUL_MESSAGE),
+            (b"\xFF\n\0", 1, utf8),
+        ] {
+            let found = scan_bytes(text);
+            assert_eq!(found, scan_text(text), "{text:?}");
+            assert_eq!(found, Err((Some(line), message.to_string())), "{text:?}");
+        }
+        // Streamed: a large file is read in bounded memory and checked all the same.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut big = "INSERT INTO t VALUES (1);\n".repeat(20_000);
+        big.push_str("SELECT '\0';\n");
+        write(tmp.path(), "V1__big.sql", &big);
+        write(tmp.path(), "V2__small.sql", "SELECT 1;\n\0");
+        write(tmp.path(), "notes.sql", "\0");
+        let problems = discover(&[tmp.path().to_path_buf()]).unwrap_err();
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:#?}");
+        assert!(
+            text[0].ends_with(
+                "V1__big.sql:20001: this line contains a NUL byte, which no SQL text may contain"
+            ),
+            "{text:#?}"
+        );
+        assert!(
+            text[1].ends_with(
+                "V2__small.sql:2: this line contains a NUL byte, which no SQL text may contain"
+            ),
+            "{text:#?}"
+        );
+        assert!(problems[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("remove the NUL byte"));
+
+        let problem = migration_from_text("V1__a.sql", Arc::from("SELECT 1;\r\n\0")).unwrap_err();
+        assert_eq!(problem.to_string(), format!("V1__a.sql:2: {NUL_MESSAGE}"));
+        let problem =
+            migration_from_embedded("V1__a.sql", "db/V1__a.sql", "\n\n\0", 0).unwrap_err();
+        assert_eq!(
+            problem.to_string(),
+            format!("db/V1__a.sql:3: {NUL_MESSAGE}")
+        );
+        assert!(migration_from_text("notes.sql", Arc::from("\0"))
+            .unwrap()
+            .is_none());
+    }
+
+    /// A version the history table's `version` column cannot hold is refused with the file.
+    #[test]
+    fn versions_over_fifty_characters_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), &format!("V{}__fits.sql", "1".repeat(50)), "");
+        write(
+            tmp.path(),
+            &format!("V{}__long.sql", "2_".repeat(25) + "2"),
+            "",
+        );
+        let problems = discover(&[tmp.path().to_path_buf()]).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(problems[0].paths[0].ends_with("__long.sql"));
+        assert!(
+            problems[0].message.contains("is 51 characters long"),
+            "{problems:#?}"
+        );
+        assert!(problems[0].message.contains("holds 50"));
     }
 }

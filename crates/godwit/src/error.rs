@@ -35,10 +35,29 @@ pub struct MigrationFailure {
     /// SQLSTATE or the server's error number.
     pub code: Option<String>,
     /// Whether the migration's changes were rolled back (false where DDL is not transactional
-    /// and something had already run: the history then records it as failed).
+    /// and something had already run: the history then records it as failed; false too when
+    /// the connection was lost, since godwit cannot know).
     pub rolled_back: bool,
+    /// Why it failed: the statement, the connection, the storage, or an interrupt.
+    pub cause: FailureCause,
     /// What was applied before the failure.
     pub report: Report,
+}
+
+/// Why a migration failed; it decides what godwit can say about the database's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub enum FailureCause {
+    /// The database rejected a statement.
+    Statement,
+    /// The connection was lost (network, server crash or restart): whether the migration, and
+    /// what the run applied before it, survived is unknown until someone looks.
+    ConnectionLost,
+    /// The database could not write or read its files (disk full, a read-only file or
+    /// directory, an I/O error).
+    Storage,
+    /// The run was interrupted (Ctrl-C, SIGTERM, [`crate::Interrupt`]).
+    Interrupted,
 }
 
 /// Everything that can go wrong, classified by [`Error::category`], with a [`Error::hint`] and,
@@ -82,6 +101,19 @@ pub enum Error {
     /// Any other database error, outside a migration.
     #[error("database error: {0}")]
     Database(DriverError),
+    /// The run was interrupted while no migration was running (waiting for the lock, or
+    /// between migrations): nothing was left half-done.
+    #[error("interrupted before {}", if .0.steps.is_empty() { "any migration ran".to_string() } else { format!("the next migration; {} applied before", .0.steps.len()) })]
+    Interrupted(Box<Report>),
+    /// Every migration ran, but making them durable failed (the connection was lost, the disk is
+    /// full): whether they survived is unknown. `report.unconfirmed` lists them.
+    #[error("the migrations ran, but making them durable failed: {message}")]
+    NotDurable {
+        /// What ran, unconfirmed.
+        report: Box<Report>,
+        /// Why the final flush failed.
+        message: String,
+    },
 }
 
 fn summarize_files(problems: &[FileProblem]) -> String {
@@ -106,7 +138,8 @@ impl Error {
             Error::Plan(
                 PlanError::UnknownTarget { .. }
                 | PlanError::MissingUndo { .. }
-                | PlanError::TargetNotBelowCurrent { .. },
+                | PlanError::TargetNotBelowCurrent { .. }
+                | PlanError::UnknownVersion { .. },
             ) => Category::Usage,
             Error::Connect { .. } => Category::Connection,
             Error::Database(d) if d.kind == DriverErrorKind::Connection => Category::Connection,
@@ -125,6 +158,45 @@ impl Error {
             Error::Connect { .. } => Some(
                 "check that the server is running and that the URL's host, port, user, password and database are right".into(),
             ),
+            Error::Interrupted(_) => Some(
+                "no migration was running: run `godwit migrate` again to continue".into(),
+            ),
+            Error::NotDurable { .. } => Some(
+                "run `godwit info` once the database is reachable to see which migrations survived; `godwit migrate` then applies whatever is missing".into(),
+            ),
+            Error::Migration(f) if f.cause == FailureCause::ConnectionLost => Some(format!(
+                "the connection to the database was lost while {} ran, so godwit cannot tell whether it{} survived (the server may have crashed or restarted): run `godwit info` once the database is reachable to see its state, then `godwit migrate` again",
+                f.migration,
+                if f.report.unconfirmed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " and the {} migration{} this run applied before it",
+                        f.report.unconfirmed.len(),
+                        if f.report.unconfirmed.len() == 1 { "" } else { "s" }
+                    )
+                }
+            )),
+            Error::Migration(f) if f.cause == FailureCause::Interrupted && f.rolled_back => Some(format!(
+                "{} was interrupted and rolled back: run `godwit migrate` again to continue",
+                f.migration
+            )),
+            Error::Migration(f) if f.cause == FailureCause::Interrupted && records_history(&f.migration) => Some(format!(
+                "{} was interrupted after part of it ran outside a transaction, and is recorded as failed: finish or undo it by hand, then run `godwit repair` (it runs again) or `godwit repair --mark-applied <version>` (it counts as applied), and migrate again",
+                f.migration
+            )),
+            Error::Migration(f) if f.cause == FailureCause::Interrupted => Some(format!(
+                "{} was interrupted after part of it ran outside a transaction: check its effects by hand; it runs again on the next migrate",
+                f.migration
+            )),
+            Error::Migration(f) if f.cause == FailureCause::Storage => Some(format!(
+                "the database could not write to its files (disk full, a read-only file or directory, or an I/O error): free space or fix the permissions of the database's files and their directory, then run migrate again{}",
+                if f.rolled_back {
+                    format!("; {} was rolled back", f.migration)
+                } else {
+                    format!("; {} may be partly applied: run `godwit info` to see its state", f.migration)
+                }
+            )),
             Error::Migration(f) if !f.rolled_back && !records_history(&f.migration) => Some(format!(
                 "the database does not roll back DDL, so {} may be partly applied; it is not recorded in the history and runs again on the next migrate: fix the database by hand if needed, then fix the script and migrate again",
                 f.migration
@@ -144,6 +216,8 @@ impl Error {
     pub fn report(&self) -> Option<&Report> {
         match self {
             Error::Migration(f) => Some(&f.report),
+            Error::Interrupted(r) => Some(r),
+            Error::NotDurable { report, .. } => Some(report),
             _ => None,
         }
     }

@@ -14,8 +14,12 @@ use serde::Serialize;
 
 use crate::discover::{FileProblem, MigrationSet};
 use crate::driver::dialect::{self, NewRow};
-use crate::driver::{Dialect, Driver, DriverError, DriverResult, HistoryTable, Session};
-use crate::error::{Error, MigrationFailure};
+use crate::driver::{
+    CancelHandle, Dialect, Driver, DriverError, DriverErrorKind, DriverResult, HistoryTable,
+    Session,
+};
+use crate::error::{Error, FailureCause, MigrationFailure};
+use crate::interrupt::Interrupt;
 use crate::model::{history_type, HistoryRow, Migration, MigrationKind, Source, Version};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 use crate::rust_migration::{RustCode, RustContext};
@@ -116,8 +120,13 @@ pub struct StepReport {
 /// What a `migrate` or `undo` did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
-    /// Every step that ran, in order: migrations, data migrations and callbacks.
+    /// Every step that ran and is committed (and, when the run ends, durable), in order:
+    /// migrations, data migrations and callbacks.
     pub steps: Vec<StepReport>,
+    /// Steps that ran but whose survival is unknown: the connection was lost (or the final
+    /// commit or flush failed) before godwit could make them durable. `godwit info` tells.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unconfirmed: Vec<StepReport>,
     /// The database's version before the run.
     pub initial_version: Option<String>,
     /// The database's version after the run.
@@ -152,6 +161,45 @@ pub(crate) struct Executor<'a> {
     pub set: &'a MigrationSet,
     pub config: &'a Config,
     pub observer: Option<Observer>,
+    pub interrupt: Option<Interrupt>,
+}
+
+/// What every step of a run shares.
+struct StepContext<'a> {
+    table: &'a HistoryTable,
+    installed_by: &'a str,
+    dry_run: bool,
+    cancel: Option<&'a CancelHandle>,
+}
+
+/// A step's failure before it becomes a [`MigrationFailure`]: the line and start of the
+/// statement that failed (`None` / empty for godwit's own), and the database's error.
+type StepError = (Option<u32>, String, DriverError);
+
+/// The error a step stops with when the run is interrupted between two statements.
+fn interrupted_error() -> DriverError {
+    DriverError {
+        kind: crate::driver::DriverErrorKind::Interrupted,
+        message: "interrupted before the next statement".into(),
+        code: None,
+    }
+}
+
+/// Stops a step between two statements once the run is interrupted.
+fn check_interrupt(interrupt: Option<&Interrupt>) -> Result<(), StepError> {
+    match interrupt {
+        Some(i) if i.is_triggered() => Err((None, String::new(), interrupted_error())),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a step needs its history row written before it runs, marked as running: it records
+/// a row, and what it changes may outlive a failure (it runs outside a transaction, or on a
+/// database whose DDL commits by itself). A row still marked running later tells that the step
+/// was interrupted (see [`HistoryRow::is_interrupted`]).
+fn needs_running_row(step: &Step, mode: TxMode, transactional_ddl: bool) -> bool {
+    recorded_type(step).is_some()
+        && (mode == TxMode::NoTransaction || (!transactional_ddl && step.action != Action::Data))
 }
 
 impl Executor<'_> {
@@ -253,11 +301,43 @@ impl Executor<'_> {
         })
     }
 
+    /// Every disagreement between files and history; when there is none, the files `migrate`
+    /// would run get the same checks as in `migrate` (placeholders, splitting, transaction
+    /// modes, transaction control, NUL bytes), so that a clean `validate` means `migrate` will
+    /// not refuse a file.
     pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
         let table = self.table()?;
-        let history = self.read_history(db, &table).await?.unwrap_or_default();
+        let existing = self.read_history(db, &table).await?;
+        let exists = existing.is_some();
+        let mut history = existing.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, false)?;
-        Ok(Catalog::new(&set, &history).validate(&self.options()))
+        let options = self.options();
+        let catalog = Catalog::new(&set, &history);
+        let problems = catalog.validate(&options);
+        if !problems.is_empty() {
+            return Ok(problems);
+        }
+        // What migrate would plan: from the baseline it would write on a database it never
+        // managed, where it would write one.
+        let baseline = !exists
+            && self.config.baseline_on_migrate
+            && db
+                .has_objects(&self.config.schemas, &table)
+                .await
+                .map_err(Error::from_driver)?;
+        let plan = if baseline {
+            drop(catalog);
+            history.push(baseline_row(&self.config.baseline_version, ""));
+            Catalog::new(&set, &history).plan_migrate(&options)
+        } else {
+            catalog.plan_migrate(&options)
+        };
+        // A plan that cannot be made is `migrate`'s to report; only files are checked here.
+        if let Ok(plan) = plan {
+            let base = self.placeholders(db.session(), &table);
+            self.check_plan(&plan, &base, db.dialect())?;
+        }
+        Ok(problems)
     }
 
     pub async fn current(&self, db: &mut dyn Driver) -> Result<Option<Version>, Error> {
@@ -319,6 +399,8 @@ impl Executor<'_> {
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
+            self.check_fits(db, &table)?;
+            crate::limits::check_baseline_version(version)?;
             self.lock(db, &table).await?;
             let result = async {
                 let existing = self.read_history(db, &table).await?;
@@ -355,10 +437,12 @@ impl Executor<'_> {
         sink.finish(result)
     }
 
-    /// Removes failed rows, realigns checksums and descriptions, marks missing files deleted.
+    /// Removes failed rows, realigns checksums and descriptions, marks missing files deleted;
+    /// with `mark_applied`, only records that version as applied without running it.
     pub async fn repair(
         &self,
         db: &mut dyn Driver,
+        mark_applied: Option<&Version>,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<crate::plan::RepairAction>, Error> {
         use crate::plan::RepairAction;
@@ -367,13 +451,29 @@ impl Executor<'_> {
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
+            self.check_fits(db, &table)?;
             self.lock(db, &table).await?;
             let result = async {
-                let Some(history) = self.read_history(db, &table).await? else {
-                    return Ok(Vec::new());
-                };
+                let history = self.read_history(db, &table).await?;
                 let set = self.prepared_set(db.session(), &table, false)?;
-                let actions = Catalog::new(&set, &history).plan_repair();
+                let actions = match (mark_applied, history) {
+                    (None, None) => return Ok(Vec::new()),
+                    (None, Some(history)) => Catalog::new(&set, &history).plan_repair(),
+                    (Some(version), history) => {
+                        let exists = history.is_some();
+                        let history = history.unwrap_or_default();
+                        let action = Catalog::new(&set, &history).plan_mark_applied(version)?;
+                        if !exists {
+                            return Err(Error::Refused {
+                                message: format!(
+                                    "cannot mark V{version} as applied: there is no history table `{table}`, so godwit has not migrated this database yet"
+                                ),
+                                hint: "run `godwit migrate`; for a database whose schema is already there, `godwit baseline --baseline-version <version>` records where it stands".into(),
+                            });
+                        }
+                        vec![reread_checksum(&set, action)?]
+                    }
+                };
                 if actions.is_empty() {
                     return Ok(actions);
                 }
@@ -396,6 +496,40 @@ impl Executor<'_> {
                             *installed_rank,
                             *checksum,
                             description,
+                        ),
+                        RepairAction::MarkApplied {
+                            installed_rank: Some(rank),
+                            checksum,
+                            description,
+                            ..
+                        } => dialect::mark_applied_history_row(
+                            dialect,
+                            &table,
+                            *rank,
+                            *checksum,
+                            description,
+                        ),
+                        RepairAction::MarkApplied {
+                            installed_rank: None,
+                            version,
+                            history_type,
+                            description,
+                            script,
+                            checksum,
+                            ..
+                        } => dialect::insert_history(
+                            dialect,
+                            &table,
+                            &NewRow {
+                                version: Some(version),
+                                description,
+                                kind: history_type,
+                                script,
+                                checksum: *checksum,
+                                installed_by: &installed_by,
+                                execution_time_ms: 0,
+                                success: true,
+                            },
                         ),
                         RepairAction::MarkDeleted {
                             version,
@@ -465,6 +599,19 @@ impl Executor<'_> {
         sink.finish(result)
     }
 
+    /// Refuses, before anything runs, what the history table or the database would not take
+    /// as written: an `installed_by` too long for its column, history-table and schema names
+    /// too long for the dialect.
+    fn check_fits(&self, db: &dyn Driver, table: &HistoryTable) -> Result<(), Error> {
+        crate::limits::check_run(
+            db.dialect(),
+            table,
+            &self.config.schemas,
+            &self.installed_by(db.session()),
+            self.config.installed_by.is_some(),
+        )
+    }
+
     fn installed_by(&self, session: &Session) -> String {
         self.config
             .installed_by
@@ -479,9 +626,63 @@ impl Executor<'_> {
         dry_run: bool,
     ) -> Result<Report, Error> {
         let table = self.table()?;
-        self.lock(db, &table).await?;
+        self.check_fits(db, &table)?;
+        self.lock_interruptible(db, &table).await?;
         let result = self.run_inner(db, &table, kind, dry_run).await;
         self.release(db, result).await
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(Interrupt::is_triggered)
+    }
+
+    /// Takes the lock, unless the run is interrupted while it waits.
+    async fn lock_interruptible(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+    ) -> Result<(), Error> {
+        let Some(interrupt) = self.interrupt.clone() else {
+            return self.lock(db, table).await;
+        };
+        let cancel = db.cancel_handle();
+        {
+            let lock = self.lock(db, table);
+            tokio::pin!(lock);
+            tokio::select! {
+                biased;
+                result = &mut lock => return result,
+                () = interrupt.triggered() => {}
+            }
+        }
+        // Stop a blocking lock call (MySQL's GET_LOCK) on the server; the connection is
+        // closed by the caller, which releases a lock obtained meanwhile.
+        if let Some(c) = cancel {
+            let _ = c.cancel().await;
+        }
+        Err(Error::Interrupted(Box::default()))
+    }
+
+    /// Runs a step's statements; once the run is interrupted, asks the server to cancel the
+    /// statement that is running and lets the step end with that statement's error.
+    async fn interruptible<T>(
+        &self,
+        cancel: Option<&CancelHandle>,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let Some(interrupt) = &self.interrupt else {
+            return work.await;
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            biased;
+            out = &mut work => return out,
+            () = interrupt.triggered() => {}
+        }
+        if let Some(c) = cancel {
+            let _ = c.cancel().await;
+        }
+        work.await
     }
 
     async fn run_inner(
@@ -510,6 +711,9 @@ impl Executor<'_> {
         let set = self.prepared_set(db.session(), table, false)?;
         let options = self.options();
         let catalog = Catalog::new(&set, &history);
+        // A migration interrupted while it ran comes first, before validation, so that the
+        // error names both ways out.
+        catalog.check_interrupted()?;
         if matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate {
             let problems = catalog.validate(&options);
             if !problems.is_empty() {
@@ -545,51 +749,156 @@ impl Executor<'_> {
             .max()
             .unwrap_or(0)
             .saturating_add(1);
+        let cancel = db.cancel_handle();
+        let ctx = StepContext {
+            table,
+            installed_by: &installed_by,
+            dry_run,
+            cancel: cancel.as_ref(),
+        };
+        let transactional_ddl = db.transactional_ddl();
+        // Steps that finished but are not committed yet (SQLite keeps a run in one
+        // transaction): reported as applied once they are.
+        let mut uncommitted: Vec<StepReport> = Vec::new();
+        // The running row of the step about to run was written (folded into the previous
+        // step's history write).
+        let mut running_row = false;
+        let mut outcome: Result<(), Box<MigrationFailure>> = Ok(());
         for (index, step) in plan.steps.iter().enumerate() {
             let mode = modes[index];
+            let needs_row = needs_running_row(step, mode, transactional_ddl);
+            if self.interrupted() {
+                outcome = Err(Box::new(MigrationFailure {
+                    migration: String::new(),
+                    path: String::new(),
+                    line: None,
+                    statement: String::new(),
+                    message: "interrupted".into(),
+                    code: None,
+                    rolled_back: true,
+                    cause: FailureCause::Interrupted,
+                    report: Report::default(),
+                }));
+                break;
+            }
+            if needs_row && !running_row {
+                // Nothing before it in this run could carry the row: it costs a write of its own.
+                let row = new_row(
+                    step,
+                    recorded_type(step).unwrap_or_default(),
+                    &installed_by,
+                    None,
+                    false,
+                );
+                let sql = dialect::insert_history(dialect, table, &row);
+                if let Err(e) = db.execute(&sql).await {
+                    outcome = Err(step_failure(
+                        step,
+                        None,
+                        excerpt(&sql),
+                        e,
+                        true,
+                        FailureCause::Statement,
+                    ));
+                    break;
+                }
+                running_row = true;
+            }
+            let next = plan
+                .steps
+                .get(index + 1)
+                .filter(|next| needs_running_row(next, modes[index + 1], transactional_ddl));
             let placeholders = with_filename(&base, &step.migration);
-            match self
-                .run_step(db, table, step, mode, &placeholders, &installed_by, dry_run)
-                .await
-            {
+            let result = self
+                .run_step(
+                    db,
+                    step,
+                    mode,
+                    &placeholders,
+                    &ctx,
+                    needs_row && running_row,
+                    next,
+                )
+                .await;
+            match result {
                 Ok(step_report) => {
+                    running_row = next.is_some();
                     if let Some(t) = recorded_type(step) {
                         report.migrations += 1;
                         applied_rows.push(synthetic_row(next_rank, step, t));
                         next_rank = next_rank.saturating_add(1);
                     }
-                    self.emit(Event::Finished(step_report.clone()));
-                    report.steps.push(step_report);
-                }
-                Err(mut failure) => {
-                    for cb in &plan.on_error {
-                        let p = with_filename(&base, &cb.migration);
-                        let _ = self
-                            .run_step(
-                                db,
-                                table,
-                                cb,
-                                TxMode::Transaction,
-                                &p,
-                                &installed_by,
-                                dry_run,
-                            )
-                            .await;
+                    uncommitted.push(step_report);
+                    if db.committed() {
+                        self.confirm(&mut uncommitted, &mut report);
                     }
-                    // What was applied before the failure is reported as applied: make it durable.
-                    let _ = db.sync().await;
-                    report.final_version = final_version(&plan, &history, applied_rows);
-                    report.duration_ms = started.elapsed().as_millis() as u64;
-                    failure.report = report;
-                    return Err(Error::Migration(failure));
+                }
+                Err(failure) => {
+                    outcome = Err(failure);
+                    break;
                 }
             }
         }
-        // Success is reported only once everything applied is on disk.
-        db.sync().await.map_err(Error::from_driver)?;
-        report.final_version = final_version(&plan, &history, applied_rows);
+        let failed = match outcome {
+            Ok(()) => None,
+            Err(failure) => {
+                if failure.cause != FailureCause::ConnectionLost {
+                    for (i, cb) in plan.on_error.iter().enumerate() {
+                        let p = with_filename(&base, &cb.migration);
+                        let mode = modes[plan.steps.len() + i];
+                        let _ = self.run_step(db, cb, mode, &p, &ctx, false, None).await;
+                    }
+                }
+                Some(failure)
+            }
+        };
+        // Report as applied only what is durable: flush (PostgreSQL) or commit (SQLite) first.
+        let synced = match &failed {
+            Some(f) if f.cause == FailureCause::ConnectionLost => Err(DriverError {
+                kind: DriverErrorKind::Connection,
+                message: f.message.clone(),
+                code: None,
+            }),
+            _ => db.sync().await,
+        };
         report.duration_ms = started.elapsed().as_millis() as u64;
-        Ok(report)
+        match synced {
+            Ok(()) => {
+                self.confirm(&mut uncommitted, &mut report);
+                report.final_version = final_version(&plan, &history, applied_rows);
+            }
+            Err(e) => {
+                // Nothing since the run began is known to be durable.
+                report.unconfirmed = std::mem::take(&mut report.steps);
+                report.unconfirmed.append(&mut uncommitted);
+                report.migrations = 0;
+                report.final_version = plan.current.as_ref().map(|v| v.to_string());
+                if failed.is_none() {
+                    return Err(Error::NotDurable {
+                        report: Box::new(report),
+                        message: e.message,
+                    });
+                }
+            }
+        }
+        match failed {
+            None => Ok(report),
+            Some(failure) if failure.migration.is_empty() => {
+                Err(Error::Interrupted(Box::new(report)))
+            }
+            Some(mut failure) => {
+                failure.report = report;
+                Err(Error::Migration(failure))
+            }
+        }
+    }
+
+    /// Reports steps that are now committed as applied.
+    fn confirm(&self, uncommitted: &mut Vec<StepReport>, report: &mut Report) {
+        for step in uncommitted.drain(..) {
+            self.emit(Event::Finished(step.clone()));
+            report.steps.push(step);
+        }
     }
 
     /// For a database without a history table: `None` when it is empty, a baseline marker row
@@ -615,6 +924,7 @@ impl Executor<'_> {
                 hint: "mark its current state with `godwit baseline --baseline-version <version>` first, or set `baseline_on_migrate = true`".into(),
             });
         }
+        crate::limits::check_baseline_version(&self.config.baseline_version)?;
         Ok(Some(baseline_row(
             &self.config.baseline_version,
             installed_by,
@@ -723,6 +1033,9 @@ impl Executor<'_> {
         };
         let mut first_non_tx: Option<(u32, String)> = None;
         let mut first_tx: Option<u32> = None;
+        // `COMMIT`, `BEGIN`, `SAVEPOINT`...: neither kind, but refused if the file runs in a
+        // transaction, which they would end or split.
+        let mut first_control: Option<(u32, String)> = None;
         // The text is checksummed as it is checked: what runs is what gets recorded, even if
         // the file changed since it was discovered (or its checksum came from the cache).
         let mut tapped = ChecksumReader::new(reader);
@@ -740,6 +1053,10 @@ impl Executor<'_> {
                     if s.non_transactional {
                         if first_non_tx.is_none() {
                             first_non_tx = Some((s.line, excerpt(&s.sql)));
+                        }
+                    } else if godwit_sql::is_transaction_control(dialect, &s.sql) {
+                        if first_control.is_none() {
+                            first_control = Some((s.line, excerpt(&s.sql)));
                         }
                     } else if first_tx.is_none() {
                         first_tx = Some(s.line);
@@ -767,7 +1084,9 @@ impl Executor<'_> {
                 }
                 Err(e) => {
                     let line = e.line();
-                    return Err(vec![problem(Some(line), e.to_string(), None)]);
+                    let hint = matches!(e, SplitError::NulByte { .. })
+                        .then(|| "remove the NUL byte: migrations must be UTF-8 text".to_string());
+                    return Err(vec![problem(Some(line), e.to_string(), hint)]);
                 }
             }
         }
@@ -786,7 +1105,18 @@ impl Executor<'_> {
             return Ok(TxMode::NoTransaction);
         }
         match (first_non_tx, first_tx) {
-            (None, _) => Ok(TxMode::Transaction),
+            (None, _) => match first_control {
+                None => Ok(TxMode::Transaction),
+                Some((line, sql)) => Err(vec![problem(
+                    Some(line),
+                    format!(
+                        "`{sql}` controls transactions, but godwit runs this file in a transaction of its own: the statement would end or split it, and what ran before it could no longer be rolled back"
+                    ),
+                    Some(
+                        "remove the statement (godwit commits each migration itself), or put `-- godwit:no-transaction` on the first line if the file manages its own transactions".into(),
+                    ),
+                )]),
+            },
             (Some(_), None) => Ok(TxMode::NoTransaction),
             (Some(_), Some(_)) if self.config.mixed => Ok(TxMode::NoTransaction),
             (Some((line, sql)), Some(other)) => Err(vec![problem(
@@ -801,54 +1131,47 @@ impl Executor<'_> {
         }
     }
 
+    /// Runs one step: its statements, then its history row, in its transaction where it has
+    /// one. `running_row`: its row was written before, marked as running, and is finished here.
+    /// `next`: the next step needs a running row, written here with this step's row.
     #[allow(clippy::too_many_arguments)]
     async fn run_step(
         &self,
         db: &mut dyn Driver,
-        table: &HistoryTable,
         step: &Step,
         mode: TxMode,
         placeholders: &Placeholders,
-        installed_by: &str,
-        dry_run: bool,
+        ctx: &StepContext<'_>,
+        running_row: bool,
+        next: Option<&Step>,
     ) -> Result<StepReport, Box<MigrationFailure>> {
         let m = &step.migration;
         let label = m.label();
+        let table = ctx.table;
         self.emit(Event::Started {
             migration: label.clone(),
             description: m.description.clone(),
         });
         db.note(&format!("{label}: {} ({})", m.description, m.display_path));
         let started = Instant::now();
-        let fail = |line: Option<u32>, statement: String, e: DriverError, rolled_back: bool| {
-            Box::new(MigrationFailure {
-                migration: label.clone(),
-                path: m.display_path.clone(),
-                line,
-                statement,
-                message: e.message,
-                code: e.code,
-                rolled_back,
-                report: Report::default(),
-            })
-        };
         let transactional = mode == TxMode::Transaction;
         if transactional {
-            db.begin()
-                .await
-                .map_err(|e| fail(None, "BEGIN".into(), e, true))?;
+            db.begin().await.map_err(|e| {
+                step_failure(step, None, "BEGIN".into(), e, true, FailureCause::Statement)
+            })?;
         } else {
-            db.enter_no_transaction()
-                .await
-                .map_err(|e| fail(None, String::new(), e, true))?;
+            db.enter_no_transaction().await.map_err(|e| {
+                step_failure(step, None, String::new(), e, true, FailureCause::Statement)
+            })?;
         }
         let mut executed = 0usize;
-        let outcome: Result<(), (Option<u32>, String, DriverError)> = async {
+        let interrupt = self.interrupt.as_ref();
+        let work = async {
             if let Source::Rust(code) = &m.source {
-                return run_rust(db, code, &label, dry_run, &mut executed).await;
+                return run_rust(db, code, &label, ctx.dry_run, &mut executed).await;
             }
             if transactional && is_large(&m.source) {
-                return run_pipelined(db, m, placeholders, &mut executed).await;
+                return run_pipelined(db, m, placeholders, &mut executed, interrupt).await;
             }
             let reader = m.source.open().map_err(|e| {
                 (
@@ -872,6 +1195,8 @@ impl Executor<'_> {
                     )
                 })?;
                 if !transactional {
+                    check_interrupt(interrupt)
+                        .map_err(|(_, _, e)| (Some(s.line), excerpt(&s.sql), e))?;
                     db.execute(&s.sql)
                         .await
                         .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
@@ -881,15 +1206,22 @@ impl Executor<'_> {
                 batch_bytes += s.sql.len();
                 batch.push(s);
                 if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_STATEMENTS {
+                    check_interrupt(interrupt)?;
                     flush_batch(db, &mut batch, &mut executed).await?;
                     batch_bytes = 0;
                 }
             }
+            check_interrupt(interrupt)?;
             flush_batch(db, &mut batch, &mut executed).await
-        }
-        .await;
+        };
+        let outcome: Result<(), StepError> = self.interruptible(ctx.cancel, work).await;
         let elapsed = started.elapsed();
         if let Err((line, statement, e)) = outcome {
+            let cause = self.cause_of(&e);
+            if cause == FailureCause::ConnectionLost {
+                // Nothing more can be sent, and whether the last message took effect is unknown.
+                return Err(step_failure(step, line, statement, e, false, cause));
+            }
             let transactional_ddl = db.transactional_ddl();
             if transactional {
                 let _ = db.rollback().await;
@@ -902,46 +1234,74 @@ impl Executor<'_> {
             // recorded whatever ran before it.
             let rows_only = step.action == Action::Data;
             let changed = !transactional || (executed > 0 && !transactional_ddl && !rows_only);
-            if changed {
-                if let Some(t) = recorded_type(step) {
-                    let row = new_row(step, t, installed_by, elapsed, false);
-                    let _ = db
-                        .execute(&dialect::insert_history(db.dialect(), table, &row))
-                        .await;
+            if let Some(t) = recorded_type(step) {
+                let sql = match (running_row, changed) {
+                    (true, true) => Some(dialect::finish_running_row(
+                        db.dialect(),
+                        table,
+                        elapsed.as_millis() as i64,
+                        false,
+                    )),
+                    // Rolled back: the row written before it ran goes too.
+                    (true, false) => Some(dialect::delete_running_row(db.dialect(), table)),
+                    (false, true) => Some(dialect::insert_history(
+                        db.dialect(),
+                        table,
+                        &new_row(step, t, ctx.installed_by, Some(elapsed), false),
+                    )),
+                    (false, false) => None,
+                };
+                if let Some(sql) = sql {
+                    let _ = db.execute(&sql).await;
                 }
             }
-            return Err(fail(line, statement, e, !changed));
+            return Err(step_failure(step, line, statement, e, !changed, cause));
         }
         let recorded = recorded_type(step);
         if !transactional {
-            db.leave_no_transaction()
-                .await
-                .map_err(|e| fail(None, String::new(), e, false))?;
+            db.leave_no_transaction().await.map_err(|e| {
+                let cause = self.cause_of(&e);
+                step_failure(step, None, String::new(), e, false, cause)
+            })?;
         }
+        // The step's own row, and the next step's running row, in one message.
+        let mut writes: Vec<String> = Vec::new();
         if let Some(t) = recorded {
-            let row = new_row(
-                step,
-                t,
-                installed_by,
-                if dry_run { Duration::ZERO } else { elapsed },
-                true,
-            );
-            let sql = dialect::insert_history(db.dialect(), table, &row);
-            let written = if transactional {
-                db.execute_and_commit(&sql).await
+            let time = if ctx.dry_run { Duration::ZERO } else { elapsed };
+            writes.push(if running_row {
+                dialect::finish_running_row(db.dialect(), table, time.as_millis() as i64, true)
             } else {
-                db.execute(&sql).await
-            };
-            if let Err(e) = written {
-                if transactional {
-                    let _ = db.rollback().await;
-                }
-                return Err(fail(None, excerpt(&sql), e, transactional));
+                dialect::insert_history(
+                    db.dialect(),
+                    table,
+                    &new_row(step, t, ctx.installed_by, Some(time), true),
+                )
+            });
+        }
+        if let Some(next) = next {
+            let kind = recorded_type(next).unwrap_or_default();
+            writes.push(dialect::insert_history(
+                db.dialect(),
+                table,
+                &new_row(next, kind, ctx.installed_by, None, false),
+            ));
+        }
+        let written = match (writes.is_empty(), transactional) {
+            (true, true) => db.commit().await,
+            (true, false) => Ok(()),
+            (false, true) => db.execute_and_commit(&writes.join("\n;\n")).await,
+            (false, false) => db.execute(&writes.join("\n;\n")).await,
+        };
+        if let Err(e) = written {
+            let cause = self.cause_of(&e);
+            if transactional && cause != FailureCause::ConnectionLost {
+                let _ = db.rollback().await;
             }
-        } else if transactional {
-            db.commit()
-                .await
-                .map_err(|e| fail(None, "COMMIT".into(), e, true))?;
+            let rolled_back = transactional && cause != FailureCause::ConnectionLost;
+            let statement = writes
+                .first()
+                .map_or_else(|| "COMMIT".to_string(), |w| excerpt(w));
+            return Err(step_failure(step, None, statement, e, rolled_back, cause));
         }
         Ok(StepReport {
             migration: label,
@@ -959,6 +1319,41 @@ impl Executor<'_> {
             transactional,
         })
     }
+
+    /// Why a statement failed, as far as the user is concerned.
+    fn cause_of(&self, e: &DriverError) -> FailureCause {
+        match e.kind {
+            DriverErrorKind::Connection => FailureCause::ConnectionLost,
+            _ if self.interrupted() || e.kind == DriverErrorKind::Interrupted => {
+                FailureCause::Interrupted
+            }
+            DriverErrorKind::Storage => FailureCause::Storage,
+            _ => FailureCause::Statement,
+        }
+    }
+}
+
+/// A step's failure, with an empty report (the run fills it in).
+fn step_failure(
+    step: &Step,
+    line: Option<u32>,
+    statement: String,
+    e: DriverError,
+    rolled_back: bool,
+    cause: FailureCause,
+) -> Box<MigrationFailure> {
+    let m = &step.migration;
+    Box::new(MigrationFailure {
+        migration: m.label(),
+        path: m.display_path.clone(),
+        line,
+        statement,
+        message: e.message,
+        code: e.code,
+        rolled_back,
+        cause,
+        report: Report::default(),
+    })
 }
 
 /// The description and script of the marker row a baseline writes (Flyway writes
@@ -1002,11 +1397,13 @@ pub(crate) enum RunKind {
     Undo(Option<Version>),
 }
 
+/// A step's history row; `elapsed` is `None` for the row written before the step runs, marked
+/// as running.
 fn new_row<'a>(
     step: &'a Step,
     kind: &'a str,
     installed_by: &'a str,
-    elapsed: Duration,
+    elapsed: Option<Duration>,
     success: bool,
 ) -> NewRow<'a> {
     let m = &step.migration;
@@ -1021,9 +1418,52 @@ fn new_row<'a>(
             m.checksum
         }),
         installed_by,
-        execution_time_ms: elapsed.as_millis() as i64,
+        execution_time_ms: elapsed
+            .map_or(i64::from(crate::model::INTERRUPTED_EXECUTION_TIME), |e| {
+                e.as_millis() as i64
+            }),
         success,
     }
+}
+
+/// A checksum `repair --mark-applied` records, read again from its file: discovery may have
+/// taken it from the checksum cache, and a checksum from the cache never reaches the history.
+fn reread_checksum(
+    set: &MigrationSet,
+    mut action: crate::plan::RepairAction,
+) -> Result<crate::plan::RepairAction, Error> {
+    let crate::plan::RepairAction::MarkApplied {
+        version,
+        script,
+        checksum: Some(checksum),
+        ..
+    } = &mut action
+    else {
+        return Ok(action);
+    };
+    let file = set.iter().find(|m| {
+        m.script == *script
+            && matches!(m.source, Source::File(_))
+            && m.version
+                .as_ref()
+                .is_some_and(|v| v.to_string() == *version)
+    });
+    if let Some(m) = file {
+        let read = m
+            .source
+            .open()
+            .and_then(crate::model::checksum_reader)
+            .map_err(|e| {
+                Error::Files(vec![FileProblem {
+                    paths: vec![m.display_path.clone()],
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                    hint: None,
+                }])
+            })?;
+        *checksum = read;
+    }
+    Ok(action)
 }
 
 /// The history `type` a step records: the planner's, with `RUST` for a versioned migration
@@ -1171,7 +1611,8 @@ async fn run_pipelined(
     m: &Arc<Migration>,
     placeholders: &Placeholders,
     executed: &mut usize,
-) -> Result<(), (Option<u32>, String, DriverError)> {
+    interrupt: Option<&Interrupt>,
+) -> Result<(), StepError> {
     type Item = Result<Vec<godwit_sql::Statement>, SplitError>;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Item>(2);
     let migration = Arc::clone(m);
@@ -1218,6 +1659,7 @@ async fn run_pipelined(
                 DriverError::statement(e.to_string()),
             )
         })?;
+        check_interrupt(interrupt)?;
         flush_batch(db, &mut batch, executed).await?;
     }
     let _ = worker.join();
@@ -1349,6 +1791,12 @@ impl Driver for Sink<'_, '_> {
     }
     fn transactional_ddl(&self) -> bool {
         self.inner.transactional_ddl()
+    }
+    fn committed(&self) -> bool {
+        self.is_dry_run() || self.inner.committed()
+    }
+    fn cancel_handle(&self) -> Option<CancelHandle> {
+        self.inner.cancel_handle()
     }
     async fn lock(&mut self, key: &str, timeout: Duration) -> DriverResult<()> {
         if self.is_dry_run() {

@@ -72,6 +72,8 @@ pub mod driver;
 pub mod embed;
 mod error;
 pub mod execute;
+mod interrupt;
+mod limits;
 pub mod model;
 pub mod plan;
 mod pool;
@@ -86,11 +88,14 @@ pub use godwit_macros::embed_migrations;
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub use discover::{FileProblem, MigrationSet};
 pub use driver::{ConnectOptions, Dialect, Driver};
-pub use error::{Category, Error, MigrationFailure};
+pub use error::{Category, Error, FailureCause, MigrationFailure};
 pub use execute::{Config, Event, Info, Observer, Report, StepReport};
+pub use interrupt::Interrupt;
 pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
 pub use plan::{InfoRow, Problem, State, Target};
 pub use util::{redact_url, utc_timestamp};
@@ -107,6 +112,41 @@ use execute::{Executor, RunKind};
 /// A connection to the database being migrated.
 pub struct Database {
     driver: Box<dyn Driver>,
+    /// Set when a run on this connection was dropped before it ended.
+    abandoned: Arc<AtomicBool>,
+}
+
+/// Watches one run on a [`Database`]: dropped before [`RunGuard::finish`] (the run's future was
+/// dropped while it ran), it asks the server to cancel the statement that was running and
+/// marks the `Database` as abandoned: its connection may still hold an open transaction and the
+/// migration lock, so it refuses further runs, and dropping or closing it lets the server roll
+/// back and release both.
+struct RunGuard {
+    abandoned: Arc<AtomicBool>,
+    cancel: Option<driver::CancelHandle>,
+    finished: bool,
+}
+
+impl RunGuard {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.abandoned.store(true, Ordering::SeqCst);
+        if let (Some(cancel), Ok(runtime)) =
+            (self.cancel.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
+                let _ = cancel.cancel().await;
+            });
+        }
+    }
 }
 
 impl Database {
@@ -122,7 +162,7 @@ impl Database {
     /// Connects with explicit options.
     pub async fn connect_with(url: &str, options: &ConnectOptions) -> Result<Database, Error> {
         match driver::connect(url, options).await {
-            Ok(driver) => Ok(Database { driver }),
+            Ok(driver) => Ok(Database::from_driver(driver)),
             // A URL godwit cannot use is bad configuration, not an unreachable server.
             Err(e) if e.kind == driver::DriverErrorKind::Config => Err(Error::Config(format!(
                 "{} (URL `{}`)",
@@ -159,7 +199,7 @@ impl Database {
 
     pub(crate) async fn from_dyn_pool(pool: &dyn SqlxPool) -> Result<Database, Error> {
         match pool.__driver().await {
-            Ok(driver) => Ok(Database { driver }),
+            Ok(driver) => Ok(Database::from_driver(driver)),
             Err(e) => Err(Error::Connect {
                 url: match pool.dialect() {
                     Dialect::Postgres => "the PostgreSQL pool",
@@ -174,7 +214,25 @@ impl Database {
 
     /// Wraps a driver built by the caller.
     pub fn from_driver(driver: Box<dyn Driver>) -> Database {
-        Database { driver }
+        Database {
+            driver,
+            abandoned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Starts a run, unless an earlier one on this connection was abandoned.
+    fn start_run(&self) -> Result<RunGuard, Error> {
+        if self.abandoned.load(Ordering::SeqCst) {
+            return Err(Error::Refused {
+                message: "an earlier run on this connection was dropped while it ran: the connection may still hold an open transaction and the migration lock".into(),
+                hint: "drop or close this Database (the server then rolls back and releases the lock) and connect again".into(),
+            });
+        }
+        Ok(RunGuard {
+            abandoned: Arc::clone(&self.abandoned),
+            cancel: self.driver.cancel_handle(),
+            finished: false,
+        })
     }
 
     /// The database's SQL dialect.
@@ -199,6 +257,7 @@ pub struct Migrator {
     migrations: MigrationSet,
     config: Config,
     observer: Option<Observer>,
+    interrupt: Option<Interrupt>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -218,6 +277,7 @@ impl Migrator {
             migrations,
             config: Config::default(),
             observer: None,
+            interrupt: None,
         }
     }
 
@@ -290,6 +350,14 @@ impl Migrator {
         self
     }
 
+    /// Lets `interrupt` stop a running `migrate` or `undo` cleanly: see [`Interrupt`]. (Dropping
+    /// the future of a run instead stops it wherever it is: see "Stopping a run" in the crate's
+    /// `docs/library.md`.)
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Migrator {
+        self.interrupt = Some(interrupt);
+        self
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
@@ -305,14 +373,19 @@ impl Migrator {
             set: &self.migrations,
             config: &self.config,
             observer: self.observer.clone(),
+            interrupt: self.interrupt.clone(),
         }
     }
 
     /// Validates, locks, applies what is pending (or goes down to a lower target), unlocks.
     pub async fn migrate(&self, db: &mut Database) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Migrate, None)
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Writes the SQL `migrate` would run to `out`, changing nothing.
@@ -321,16 +394,24 @@ impl Migrator {
         db: &mut Database,
         out: &mut (dyn Write + Send),
     ) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Migrate, Some(out))
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Undoes the newest applied migration, or every one above `target`.
     pub async fn undo(&self, db: &mut Database, target: Option<Version>) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Undo(target), None)
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Writes the SQL `undo` would run to `out`, changing nothing.
@@ -340,9 +421,13 @@ impl Migrator {
         target: Option<Version>,
         out: &mut (dyn Write + Send),
     ) -> Result<Report, Error> {
-        self.executor()
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
             .run(db.driver.as_mut(), RunKind::Undo(target), Some(out))
-            .await
+            .await;
+        guard.finish();
+        result
     }
 
     /// Marks a database godwit never managed as being at `version` (the configured
@@ -367,7 +452,43 @@ impl Migrator {
         db: &mut Database,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<plan::RepairAction>, Error> {
-        self.executor().repair(db.driver.as_mut(), dry_run).await
+        let guard = db.start_run()?;
+        let result = self
+            .executor()
+            .repair(db.driver.as_mut(), None, dry_run)
+            .await;
+        guard.finish();
+        result
+    }
+
+    /// Records the versioned migration `version` as applied without running it, for a
+    /// migration that was interrupted (or failed) and then finished by hand, or one whose
+    /// changes are in the database already. Its failed or interrupted row becomes a success row
+    /// (for an undo's row, the undo is recorded as applied), or a success row is added for a
+    /// pending one; nothing else changes. Returns the change; with `dry_run`, writes its SQL
+    /// there instead.
+    ///
+    /// An unknown version is [`Error::Plan`] with [`plan::PlanError::UnknownVersion`]
+    /// ([`Category::Usage`]); an applied version, a baseline, or one whose file is gone is
+    /// [`plan::PlanError::CannotMarkApplied`] ([`Category::Failed`]). Nothing is written then.
+    pub async fn repair_mark_applied(
+        &self,
+        db: &mut Database,
+        version: &Version,
+        dry_run: Option<&mut (dyn Write + Send)>,
+    ) -> Result<plan::RepairAction, Error> {
+        let guard = db.start_run()?;
+        let actions = self
+            .executor()
+            .repair(db.driver.as_mut(), Some(version), dry_run)
+            .await;
+        guard.finish();
+        let mut actions = actions?;
+        // The executor plans exactly one change for a version, or fails.
+        actions.pop().ok_or_else(|| Error::Refused {
+            message: format!("marking V{version} as applied planned no change"),
+            hint: "`godwit info` shows the version's state".into(),
+        })
     }
 
     /// Drops every object in the managed schemas, the history table included. Returns the
@@ -377,21 +498,36 @@ impl Migrator {
         db: &mut Database,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<String>, Error> {
-        self.executor().clean(db.driver.as_mut(), dry_run).await
+        let guard = db.start_run()?;
+        let result = self.executor().clean(db.driver.as_mut(), dry_run).await;
+        guard.finish();
+        result
     }
 
     /// Every migration known from files or history, with its state.
     pub async fn info(&self, db: &mut Database) -> Result<Info, Error> {
-        self.executor().info(db.driver.as_mut()).await
+        let guard = db.start_run()?;
+        let result = self.executor().info(db.driver.as_mut()).await;
+        guard.finish();
+        result
     }
 
-    /// Every disagreement between files and history; empty when they agree.
+    /// Every disagreement between files and history; empty when they agree. When they agree,
+    /// the files `migrate` would run are also checked as `migrate` checks them before running
+    /// anything (placeholders, splitting, transaction modes and control, NUL bytes): a problem
+    /// there is an [`Error::Files`].
     pub async fn validate(&self, db: &mut Database) -> Result<Vec<Problem>, Error> {
-        self.executor().validate(db.driver.as_mut()).await
+        let guard = db.start_run()?;
+        let result = self.executor().validate(db.driver.as_mut()).await;
+        guard.finish();
+        result
     }
 
     /// The database's current version; `None` when nothing is applied.
     pub async fn current(&self, db: &mut Database) -> Result<Option<Version>, Error> {
-        self.executor().current(db.driver.as_mut()).await
+        let guard = db.start_run()?;
+        let result = self.executor().current(db.driver.as_mut()).await;
+        guard.finish();
+        result
     }
 }

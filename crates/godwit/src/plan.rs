@@ -71,6 +71,9 @@ pub enum State {
     Success,
     /// Failed, and recorded so (where DDL is not transactional).
     Failed,
+    /// Started without a transaction and never finished (client killed, server crash): how much
+    /// of it ran is unknown.
+    Interrupted,
     /// Applied, but its file is gone.
     Missing,
     /// Applied, newer than every file: a newer release migrated this database.
@@ -111,6 +114,7 @@ impl State {
             State::Pending => "Pending",
             State::Success => "Success",
             State::Failed => "Failed",
+            State::Interrupted => "Interrupted",
             State::Missing => "Missing",
             State::Future => "Future",
             State::Ignored => "Ignored",
@@ -141,7 +145,16 @@ struct VersionRecord {
     status: Status,
     /// The row that applied it (or tried to).
     applied: Arc<HistoryRow>,
+    /// The newest row about this version: `applied`, or a later undo or delete row.
+    latest: Arc<HistoryRow>,
     out_of_order: bool,
+}
+
+impl VersionRecord {
+    /// Whether its newest row is a failure that was interrupted while it ran.
+    fn interrupted(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::UndoFailed) && self.latest.is_interrupted()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,12 +229,14 @@ impl Applied {
                         } else {
                             Status::UndoFailed
                         };
+                        rec.latest = row.clone();
                         highest = applied.current().cloned();
                     }
                 }
                 history_type::DELETE => {
                     if let Some(rec) = applied.versions.get_mut(&version) {
                         rec.status = Status::Deleted;
+                        rec.latest = row.clone();
                         highest = applied.current().cloned();
                     }
                 }
@@ -242,6 +257,7 @@ impl Applied {
                         VersionRecord {
                             status,
                             applied: row.clone(),
+                            latest: row.clone(),
                             out_of_order,
                         },
                     );
@@ -341,6 +357,8 @@ pub enum ProblemKind {
     OutOfOrder,
     /// The history records a failed migration.
     Failed,
+    /// The history records a migration that was interrupted while it ran.
+    Interrupted,
     /// A history row godwit cannot read (a bad version).
     InvalidHistory,
 }
@@ -480,6 +498,25 @@ impl<'a> Catalog<'a> {
                 self.versioned.get(version)
             };
             match rec.status {
+                Status::Failed | Status::UndoFailed if rec.interrupted() => {
+                    let it = self.interrupted_migration(version, rec);
+                    let path = if it.undo {
+                        self.undo.get(version)
+                    } else {
+                        applied_file
+                    };
+                    problems.push(Problem {
+                        kind: ProblemKind::Interrupted,
+                        migration: label.clone(),
+                        path: path.map(|m| m.display_path.clone()),
+                        message: format!(
+                            "{} was interrupted while it ran: how much of it ran is unknown",
+                            it.what()
+                        ),
+                        hint: validate_hint(&it),
+                    });
+                    continue;
+                }
                 Status::Failed | Status::UndoFailed => {
                     let what = if rec.status == Status::Failed {
                         "failed"
@@ -549,6 +586,23 @@ impl<'a> Catalog<'a> {
         for (description, (status, row)) in &self.applied.repeatables {
             let label = format!("R__{}", description.replace(' ', "_"));
             match status {
+                Status::Failed if row.is_interrupted() => {
+                    let it = interrupted_repeatable(description, row);
+                    problems.push(Problem {
+                        kind: ProblemKind::Interrupted,
+                        migration: label.clone(),
+                        path: self
+                            .set
+                            .of_kind(MigrationKind::Repeatable)
+                            .find(|m| &m.description == description)
+                            .map(|m| m.display_path.clone()),
+                        message: format!(
+                            "{} was interrupted while it ran: how much of it ran is unknown",
+                            it.what()
+                        ),
+                        hint: validate_hint(&it),
+                    });
+                }
                 Status::Failed => problems.push(Problem {
                     kind: ProblemKind::Failed,
                     migration: label.clone(),
@@ -692,6 +746,9 @@ impl<'a> Catalog<'a> {
                         }
                         Status::Applied if rec.out_of_order => State::OutOfOrder,
                         Status::Applied => State::Success,
+                        Status::Failed | Status::UndoFailed if rec.interrupted() => {
+                            State::Interrupted
+                        }
                         Status::Failed | Status::UndoFailed => State::Failed,
                         Status::Undone => State::Undone,
                         Status::Deleted if applied_file.is_some() => self.pending_state(
@@ -731,6 +788,7 @@ impl<'a> Catalog<'a> {
                     State::Success
                 }
                 Some((Status::Applied, _)) => State::Outdated,
+                Some((Status::Failed, row)) if row.is_interrupted() => State::Interrupted,
                 Some((Status::Failed, _)) => State::Failed,
                 _ => State::Pending,
             };
@@ -751,6 +809,7 @@ impl<'a> Catalog<'a> {
             if !has_file {
                 let state = match status {
                     Status::Deleted => State::Deleted,
+                    Status::Failed if row.is_interrupted() => State::Interrupted,
                     Status::Failed => State::Failed,
                     _ => State::Missing,
                 };
@@ -1033,12 +1092,77 @@ impl<'a> Catalog<'a> {
         })
     }
 
-    fn check_failed(&self) -> Result<(), PlanError> {
-        let failed: Vec<String> = self
-            .applied
+    /// Every migration the history records as interrupted while it ran, in version order, then
+    /// the repeatables.
+    pub fn interrupted(&self) -> Vec<InterruptedMigration> {
+        self.applied
             .versions
             .iter()
-            .filter(|(_, r)| matches!(r.status, Status::Failed | Status::UndoFailed))
+            .filter(|(_, r)| r.interrupted())
+            .map(|(v, r)| self.interrupted_migration(v, r))
+            .chain(
+                self.applied
+                    .repeatables
+                    .iter()
+                    .filter(|(_, (s, r))| *s == Status::Failed && r.is_interrupted())
+                    .map(|(d, (_, r))| interrupted_repeatable(d, r)),
+            )
+            .collect()
+    }
+
+    fn interrupted_migration(
+        &self,
+        version: &Version,
+        rec: &VersionRecord,
+    ) -> InterruptedMigration {
+        let prefix = if rec.applied.kind == history_type::SQL_BASELINE {
+            "B"
+        } else {
+            "V"
+        };
+        InterruptedMigration {
+            migration: format!("{prefix}{version}"),
+            script: rec.latest.script.clone(),
+            version: Some(version.to_string()),
+            undo: rec.status == Status::UndoFailed,
+        }
+    }
+
+    /// Refuses a run while the history records a migration that was interrupted while it ran,
+    /// naming both ways out. The executor asks this before validating, so that this error, with
+    /// its hint, is what a run reports.
+    pub fn check_interrupted(&self) -> Result<(), PlanError> {
+        let interrupted = self.interrupted();
+        if interrupted.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanError::Interrupted {
+                migrations: interrupted,
+                failed: self.failed_labels(),
+            })
+        }
+    }
+
+    /// Refuses a run while the history records a migration that was interrupted while it ran,
+    /// or one that failed.
+    fn check_failed(&self) -> Result<(), PlanError> {
+        self.check_interrupted()?;
+        let failed = self.failed_labels();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanError::FailedPresent { migrations: failed })
+        }
+    }
+
+    /// The failed (not interrupted) migrations, as `V3 (V3__x.sql)`.
+    fn failed_labels(&self) -> Vec<String> {
+        self.applied
+            .versions
+            .iter()
+            .filter(|(_, r)| {
+                matches!(r.status, Status::Failed | Status::UndoFailed) && !r.interrupted()
+            })
             .map(|(v, r)| {
                 let prefix = if r.applied.kind == history_type::SQL_BASELINE {
                     "B"
@@ -1051,15 +1175,10 @@ impl<'a> Catalog<'a> {
                 self.applied
                     .repeatables
                     .iter()
-                    .filter(|(_, (s, _))| *s == Status::Failed)
+                    .filter(|(_, (s, r))| *s == Status::Failed && !r.is_interrupted())
                     .map(|(d, (_, r))| format!("R__{} ({})", d.replace(' ', "_"), r.script)),
             )
-            .collect();
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(PlanError::FailedPresent { migrations: failed })
-        }
+            .collect()
     }
 
     /// A database behind the versions the files still contain cannot be upgraded by them.
@@ -1085,14 +1204,21 @@ impl<'a> Catalog<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum RepairAction {
-    /// Delete the row of a failed migration (or undo).
+    /// Delete the row of a failed migration (or undo), or of one interrupted while it ran.
     RemoveFailed {
         /// The row's rank.
         installed_rank: i32,
-        /// Its label (`V3`).
+        /// Its label (`V3`, `R__views`); for an undo, the version it undoes.
         migration: String,
         /// Its script.
         script: String,
+        /// The row marks a migration that was interrupted while it ran, rather than one that
+        /// failed.
+        interrupted: bool,
+        /// The row is an undo's (`UNDO_SQL`): removing it leaves the version applied.
+        undo: bool,
+        /// The next migrate runs the migration again (it is not an undo, and its file exists).
+        runs_again: bool,
     },
     /// Record the checksum and description of the file on disk for an applied migration.
     Realign {
@@ -1108,6 +1234,27 @@ pub enum RepairAction {
         old_description: String,
         /// The file's description, recorded instead.
         description: String,
+    },
+    /// Record a versioned migration (or an undo) as applied without running it, for one that
+    /// was finished by hand: its failed or interrupted row becomes a success row, or a success
+    /// row is added for a pending one. Only `repair --mark-applied` plans it.
+    MarkApplied {
+        /// `V3`, `B3`, or `U3` for an undo whose row failed or was interrupted.
+        migration: String,
+        /// The version.
+        version: String,
+        /// The row turned into a success row; `None` when a row is added.
+        installed_rank: Option<i32>,
+        /// The row's `type` (`SQL`, `RUST`, `SQL_BASELINE`, `UNDO_SQL`).
+        history_type: String,
+        /// What the row records: the file's description when there is a file.
+        description: String,
+        /// Its script.
+        script: String,
+        /// What the row records: the file's checksum when there is a file.
+        checksum: Option<i32>,
+        /// Its state before: `Interrupted`, `Failed`, `Pending` or `Undone`.
+        was: State,
     },
     /// Add a `DELETE` row for an applied migration whose file is gone.
     MarkDeleted {
@@ -1129,10 +1276,52 @@ impl fmt::Display for RepairAction {
                 installed_rank,
                 migration,
                 script,
-            } => write!(
-                f,
-                "remove the failed row of {migration} ({script}, installed_rank {installed_rank})"
-            ),
+                interrupted,
+                undo,
+                runs_again,
+            } => {
+                let what = if *interrupted {
+                    "interrupted"
+                } else {
+                    "failed"
+                };
+                if *undo {
+                    write!(
+                        f,
+                        "remove the {what} undo row of {migration} ({script}, installed_rank {installed_rank}): {migration} stays applied"
+                    )
+                } else if *runs_again {
+                    write!(
+                        f,
+                        "remove the {what} row of {migration} ({script}, installed_rank {installed_rank}): the next migrate runs {migration} again"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "remove the {what} row of {migration} ({script}, installed_rank {installed_rank}): its file is gone, so it does not run again"
+                    )
+                }
+            }
+            RepairAction::MarkApplied {
+                migration,
+                installed_rank,
+                script,
+                was,
+                ..
+            } => {
+                write!(
+                    f,
+                    "mark {migration} ({script}) as applied without running it: "
+                )?;
+                match installed_rank {
+                    Some(rank) => write!(
+                        f,
+                        "its {} row (installed_rank {rank}) becomes a success row",
+                        was.label().to_lowercase()
+                    ),
+                    None => f.write_str("a success row is added"),
+                }
+            }
             RepairAction::Realign {
                 migration,
                 old_checksum,
@@ -1172,13 +1361,30 @@ impl Catalog<'_> {
         let mut actions = Vec::new();
         for row in self.rows.iter().filter(|r| !r.success) {
             let migration = match row.version.as_deref() {
+                Some(v) if !v.is_empty() && row.kind == history_type::SQL_BASELINE => {
+                    format!("B{v}")
+                }
                 Some(v) if !v.is_empty() => format!("V{v}"),
                 _ => format!("R__{}", row.description.replace(' ', "_")),
+            };
+            let undo = row.kind == history_type::UNDO_SQL;
+            let has_file = match row.parsed_version() {
+                Some(v) if row.kind == history_type::SQL_BASELINE => {
+                    self.baselines.contains_key(&v)
+                }
+                Some(v) => self.versioned.contains_key(&v),
+                None => self
+                    .set
+                    .of_kind(MigrationKind::Repeatable)
+                    .any(|m| m.description == row.description),
             };
             actions.push(RepairAction::RemoveFailed {
                 installed_rank: row.installed_rank,
                 migration,
                 script: row.script.clone(),
+                interrupted: row.is_interrupted(),
+                undo,
+                runs_again: has_file && !undo,
             });
         }
         for (version, rec) in &self.applied.versions {
@@ -1232,6 +1438,118 @@ impl Catalog<'_> {
     }
 }
 
+impl Catalog<'_> {
+    /// What `repair --mark-applied <version>` changes: a versioned migration finished by hand
+    /// is recorded as applied without running it.
+    ///
+    /// - When the version's newest row failed or was interrupted, that row becomes a success row
+    ///   (with the checksum and description of its file, when the file exists). For an undo's
+    ///   row, the undo is what is recorded as applied: the version is then undone.
+    /// - When the version has no row, or was undone or marked deleted, and a `V` file has it, a
+    ///   success row is added with the file's checksum, description and script.
+    ///
+    /// Anything else is refused: a version nothing knows ([`PlanError::UnknownVersion`]), or one
+    /// the history says is applied, a baseline, or below one ([`PlanError::CannotMarkApplied`]).
+    pub fn plan_mark_applied(&self, version: &Version) -> Result<RepairAction, PlanError> {
+        let refuse = |reason: String, hint: &str| PlanError::CannotMarkApplied {
+            version: version.clone(),
+            reason,
+            hint: hint.into(),
+        };
+        let latest = self.rows.iter().rev().find(|r| {
+            r.kind != history_type::SCHEMA && r.parsed_version().as_ref() == Some(version)
+        });
+        let file = self.versioned.get(version);
+        if let Some(row) = latest.filter(|r| !r.success) {
+            let (prefix, row_file) = match row.kind.as_str() {
+                history_type::UNDO_SQL => ("U", self.undo.get(version)),
+                history_type::SQL_BASELINE => ("B", self.baselines.get(version)),
+                _ => ("V", file),
+            };
+            return Ok(RepairAction::MarkApplied {
+                migration: format!("{prefix}{version}"),
+                version: version.to_string(),
+                installed_rank: Some(row.installed_rank),
+                history_type: row.kind.clone(),
+                description: row_file
+                    .map_or_else(|| row.description.clone(), |f| f.description.clone()),
+                script: row_file.map_or_else(|| row.script.clone(), |f| f.script.clone()),
+                checksum: row_file.map(|f| f.checksum).or(row.checksum),
+                was: if row.is_interrupted() {
+                    State::Interrupted
+                } else {
+                    State::Failed
+                },
+            });
+        }
+        let rec = self.applied.versions.get(version);
+        match rec.map(|r| r.status) {
+            Some(Status::Applied) => {
+                return Err(refuse(
+                    format!(
+                        "it is applied already (installed_rank {})",
+                        rec.map_or(0, |r| r.applied.installed_rank)
+                    ),
+                    "`godwit info` shows every migration's state; only a pending, failed or interrupted migration can be marked",
+                ))
+            }
+            Some(Status::BaselineMarker) => {
+                return Err(refuse(
+                    "it is the baseline of this database".into(),
+                    "versions up to the baseline count as applied already",
+                ))
+            }
+            _ => {}
+        }
+        let Some(file) = file else {
+            if rec.is_none() {
+                let mut known: Vec<&Version> = self
+                    .versioned
+                    .keys()
+                    .chain(self.applied.versions.keys())
+                    .collect();
+                known.sort();
+                known.dedup();
+                return Err(PlanError::UnknownVersion {
+                    version: version.clone(),
+                    known: known.iter().map(|v| v.to_string()).collect(),
+                });
+            }
+            return Err(refuse(
+                "its file is not in any location, and the history says it is not applied".into(),
+                "restore its `V` file first, so that the row records the file's checksum",
+            ));
+        };
+        if let Some(baseline) = self.baseline_reached.as_ref().filter(|b| version <= *b) {
+            return Err(refuse(
+                format!(
+                    "it is at or below the baseline version {baseline}, so it is never applied"
+                ),
+                "versions up to the baseline count as applied already",
+            ));
+        }
+        let history_type = if matches!(file.source, crate::model::Source::Rust(_)) {
+            history_type::RUST
+        } else {
+            history_type::SQL
+        };
+        Ok(RepairAction::MarkApplied {
+            migration: file.label(),
+            version: version.to_string(),
+            installed_rank: None,
+            history_type: history_type.into(),
+            description: file.description.clone(),
+            script: file.script.clone(),
+            checksum: Some(file.checksum),
+            was: if rec.is_some_and(|r| r.status == Status::Undone) {
+                State::Undone
+            } else {
+                State::Pending
+            },
+        })
+    }
+}
+
 /// The last component of a script's path.
 fn file_name(script: &str) -> &str {
     script.rsplit('/').next().unwrap_or(script)
@@ -1268,7 +1586,8 @@ fn history_row(row: &HistoryRow, state: State, undoable: bool) -> InfoRow {
         installed_rank: Some(row.installed_rank),
         installed_on: Some(row.installed_on.clone()),
         installed_by: Some(row.installed_by.clone()),
-        execution_time: Some(row.execution_time),
+        // An interrupted row's time is a marker (-1), not a duration.
+        execution_time: Some(row.execution_time).filter(|_| !row.is_interrupted()),
         checksum: row.checksum,
         undoable,
     }
@@ -1345,6 +1664,88 @@ impl Plan {
     }
 }
 
+/// A migration the history records as interrupted while it ran: a row written with
+/// `success = false` and `execution_time = -1` before a migration without a transaction started,
+/// and never turned into its real row (client killed, server crash, lost connection).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterruptedMigration {
+    /// `V21`, `B3` or `R__views`; for an undo, the version it undoes (`V21`).
+    pub migration: String,
+    /// The script the row records.
+    pub script: String,
+    /// The version, for `repair --mark-applied`; `None` for a repeatable.
+    pub version: Option<String>,
+    /// Whether it was an undo script (an `UNDO_SQL` row).
+    pub undo: bool,
+}
+
+impl InterruptedMigration {
+    /// `V21`, or `the undo of V21`.
+    pub fn what(&self) -> String {
+        if self.undo {
+            format!("the undo of {}", self.migration)
+        } else {
+            self.migration.clone()
+        }
+    }
+
+    /// The two ways out.
+    pub fn hint(&self) -> String {
+        match (&self.version, self.undo) {
+            (Some(v), false) => format!(
+                "either finish {m} by hand, then run `godwit repair --mark-applied {v}`, which records it as applied without running it; or undo whatever part of it ran, then run `godwit repair`, which removes its row so that the next migrate runs it again",
+                m = self.migration
+            ),
+            (Some(v), true) => format!(
+                "either finish the undo by hand, then run `godwit repair --mark-applied {v}`, which records the undo as applied without running it ({m} is then undone); or redo whatever part of the undo ran, then run `godwit repair`, which removes its row ({m} stays applied)",
+                m = self.migration
+            ),
+            (None, _) => "undo whatever part of it ran, then run `godwit repair`, which removes its row so that the next migrate runs it again".into(),
+        }
+    }
+}
+
+/// The hint `validate` gives: it takes no lock, so the row may belong to a run still going on.
+fn validate_hint(it: &InterruptedMigration) -> String {
+    format!(
+        "{}. If a godwit process is running it right now, it is not interrupted: let that run end",
+        it.hint()
+    )
+}
+
+fn interrupted_repeatable(description: &str, row: &HistoryRow) -> InterruptedMigration {
+    InterruptedMigration {
+        migration: format!("R__{}", description.replace(' ', "_")),
+        script: row.script.clone(),
+        version: None,
+        undo: false,
+    }
+}
+
+fn interrupted_message(migrations: &[InterruptedMigration], failed: &[String]) -> String {
+    let mut message = match migrations {
+        [one] => format!(
+            "{} was interrupted while it ran ({}): how much of it ran is unknown",
+            one.what(),
+            one.script
+        ),
+        many => format!(
+            "{} were interrupted while they ran: how much of each ran is unknown",
+            many.iter()
+                .map(|m| format!("{} ({})", m.what(), m.script))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    if !failed.is_empty() {
+        message.push_str(&format!(
+            "; the history also records failed migrations: {}",
+            failed.join(", ")
+        ));
+    }
+    message
+}
+
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
@@ -1381,6 +1782,33 @@ pub enum PlanError {
         /// The baseline's version.
         version: Version,
     },
+    #[error("{}", interrupted_message(migrations, failed))]
+    /// Migrations that ran without a transaction were interrupted: how much of them ran is
+    /// unknown, and the run is refused until `repair` (one of two ways) clears them.
+    Interrupted {
+        /// Which.
+        migrations: Vec<InterruptedMigration>,
+        /// Failed migrations recorded as well, as `V3 (V3__x.sql)`.
+        failed: Vec<String>,
+    },
+    #[error("no migration has version {version}: there is no `V{version}__…` file and no history row for it (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    /// `repair --mark-applied` was given a version nothing knows.
+    UnknownVersion {
+        /// The version given.
+        version: Version,
+        /// The versions of V files and history rows.
+        known: Vec<String>,
+    },
+    #[error("cannot mark V{version} as applied: {reason}")]
+    /// `repair --mark-applied` was given a version the history does not allow to mark.
+    CannotMarkApplied {
+        /// The version given.
+        version: Version,
+        /// Why not.
+        reason: String,
+        /// What to do instead.
+        hint: String,
+    },
     #[error("the history records failed migrations: {}", migrations.join(", "))]
     /// Failed migrations block the run until `repair`.
     FailedPresent {
@@ -1414,6 +1842,25 @@ impl PlanError {
             PlanError::UndoBaseline { .. } => {
                 "a baseline marks where godwit's history starts and cannot be reversed".into()
             }
+            PlanError::Interrupted { migrations, failed } => {
+                let mut hint = match migrations.as_slice() {
+                    [one] => one.hint(),
+                    many => many
+                        .iter()
+                        .map(|m| format!("for {}: {}", m.what(), m.hint()))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                };
+                if !failed.is_empty() {
+                    hint.push_str("; fix the failed migrations by hand too before `godwit repair` removes their rows");
+                }
+                hint.push_str(". Nothing was run; `godwit info` shows the state");
+                hint
+            }
+            PlanError::UnknownVersion { .. } => {
+                "give the version of a `V` file or of a history row; `godwit info` lists them".into()
+            }
+            PlanError::CannotMarkApplied { hint, .. } => hint.clone(),
             PlanError::FailedPresent { .. } => {
                 "fix the database by hand (the failed migration may be half-applied), then run `godwit repair` to remove the failed rows, and migrate again".into()
             }

@@ -167,6 +167,12 @@ impl RustMigration {
         }
         };
         let version = Version::parse(&self.version).map_err(problem)?;
+        if let Some(why) = crate::limits::version_too_long(&version) {
+            return Err(FileProblem {
+                hint: None,
+                ..problem(why)
+            });
+        }
         if self.description.chars().count() > 200 {
             return Err(FileProblem {
                 hint: None,
@@ -248,6 +254,7 @@ impl<'a> RustContext<'a> {
     /// Runs one statement (no `?` parameters: quote values with [`RustContext::quote_literal`]).
     pub async fn execute(&mut self, sql: &str) -> Result<(), DriverError> {
         self.last_statement = crate::execute::excerpt(sql);
+        refuse_nul(sql)?;
         self.db.execute(sql).await?;
         self.executed += 1;
         Ok(())
@@ -258,6 +265,7 @@ impl<'a> RustContext<'a> {
     /// (dates, decimals) to text in the query.
     pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DriverError> {
         self.last_statement = crate::execute::excerpt(sql);
+        refuse_nul(sql)?;
         self.db.query_text(sql).await
     }
 
@@ -280,4 +288,15 @@ impl<'a> RustContext<'a> {
     pub(crate) fn last_statement(&self) -> &str {
         &self.last_statement
     }
+}
+
+/// Refuses SQL with a NUL byte before it reaches the database, as files with one are refused:
+/// no database takes one (SQLite stops reading the statement there, MySQL may run part of it).
+fn refuse_nul(sql: &str) -> Result<(), DriverError> {
+    if sql.contains('\0') {
+        return Err(DriverError::statement(
+            "the statement contains a NUL byte, which no SQL text may contain",
+        ));
+    }
+    Ok(())
 }

@@ -333,6 +333,181 @@ async fn a_failing_rust_migration_rolls_back_with_its_history_row() {
     db.close().await.unwrap();
 }
 
+/// A migration interrupted while it ran is refused with a typed error whose hint names both ways
+/// out; `repair_mark_applied` (dry run first) records it as applied without running it, and a
+/// pending Rust migration too (as a `RUST` row).
+#[tokio::test]
+async fn an_interrupted_migration_is_refused_then_marked_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let seed = |version: &str| {
+        RustMigration::new(version, "seed", |ctx| {
+            Box::pin(async move {
+                ctx.execute("INSERT INTO t VALUES (1)").await?;
+                Ok(())
+            })
+        })
+    };
+    let migrator = Migrator::new(text_set(&[
+        ("V1__create.sql", "CREATE TABLE t (x INTEGER);\n"),
+        ("V2__index.sql", "CREATE INDEX t_x ON t (x);\n"),
+    ]))
+    .with_rust_migration(seed("3"))
+    .unwrap();
+    let only_v1 = Migrator::new(text_set(&[(
+        "V1__create.sql",
+        "CREATE TABLE t (x INTEGER);\n",
+    )]));
+    let mut db = Database::connect(&url).await.unwrap();
+    only_v1.migrate(&mut db).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO godwit_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) \
+         VALUES (2, '2', 'index', 'SQL', 'V2__index.sql', 1, 'me', -1, 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Plan(godwit::plan::PlanError::Interrupted { migrations, .. }) if migrations[0].migration == "V2"),
+        "{err:?}"
+    );
+    assert_eq!(err.category(), godwit::Category::Failed);
+    assert!(
+        err.to_string().contains("V2 was interrupted while it ran"),
+        "{err}"
+    );
+    let hint = err.hint().unwrap();
+    assert!(hint.contains("godwit repair --mark-applied 2"), "{hint}");
+    assert!(
+        hint.contains("godwit repair`, which removes its row"),
+        "{hint}"
+    );
+
+    let v2 = godwit::Version::parse("2").unwrap();
+    let mut sql = Vec::new();
+    let planned = migrator
+        .repair_mark_applied(&mut db, &v2, Some(&mut sql))
+        .await
+        .unwrap();
+    let sql = String::from_utf8(sql).unwrap();
+    assert!(
+        sql.contains("UPDATE") && sql.contains("\"installed_rank\" = 2"),
+        "{sql}"
+    );
+    let success = |pool| async move {
+        let rows: Vec<(String, String, i64, i32)> = sqlx::query_as(
+            "SELECT version, type, CAST(success AS INTEGER), execution_time FROM godwit_schema_history ORDER BY installed_rank",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        rows
+    };
+    assert_eq!(success(&pool).await[1], ("2".into(), "SQL".into(), 0, -1));
+    let done = migrator
+        .repair_mark_applied(&mut db, &v2, None)
+        .await
+        .unwrap();
+    assert_eq!(done, planned);
+    assert_eq!(success(&pool).await[1], ("2".into(), "SQL".into(), 1, 0));
+
+    // The pending Rust migration is marked too: a `RUST` row, and its code never runs.
+    let v3 = godwit::Version::parse("3").unwrap();
+    let marked = migrator
+        .repair_mark_applied(&mut db, &v3, None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&marked, godwit::plan::RepairAction::MarkApplied { installed_rank: None, history_type, .. } if history_type == "RUST"),
+        "{marked:?}"
+    );
+    assert_eq!(success(&pool).await[2], ("3".into(), "RUST".into(), 1, 0));
+    assert_eq!(migrator.migrate(&mut db).await.unwrap().migrations, 0);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "neither V2's index nor V3's code ran");
+
+    let unknown = godwit::Version::parse("9").unwrap();
+    let err = migrator
+        .repair_mark_applied(&mut db, &unknown, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.category(), godwit::Category::Usage, "{err}");
+    pool.close().await;
+    db.close().await.unwrap();
+}
+
+/// The checksum `repair_mark_applied` records is read from the file when it runs, not the one
+/// discovery saw (which may come from the checksum cache).
+#[tokio::test]
+async fn mark_applied_records_the_checksum_of_the_file_as_it_is_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    let file = migrations.join("V1__create.sql");
+    std::fs::write(&file, "CREATE TABLE t (x INTEGER);\n").unwrap();
+    let migrator = Migrator::from_locations(&[&migrations]).unwrap();
+    let url = sqlite_url(&dir);
+    let mut db = Database::connect(&url).await.unwrap();
+    // An empty run creates the history table.
+    Migrator::new(text_set(&[])).migrate(&mut db).await.unwrap();
+    let edited = "-- edited after discovery\nCREATE TABLE t (x INTEGER);\n";
+    std::fs::write(&file, edited).unwrap();
+    let v1 = godwit::Version::parse("1").unwrap();
+    let action = migrator
+        .repair_mark_applied(&mut db, &v1, None)
+        .await
+        .unwrap();
+    let godwit::plan::RepairAction::MarkApplied { checksum, .. } = action else {
+        panic!("{action:?}");
+    };
+    assert_eq!(checksum, Some(godwit::checksum_str(edited)));
+    db.close().await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let recorded: Option<i32> = sqlx::query_scalar("SELECT checksum FROM godwit_schema_history")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, Some(godwit::checksum_str(edited)));
+    pool.close().await;
+}
+
+/// SQL with a NUL byte from a Rust migration is refused before it reaches the database (SQLite
+/// would stop reading the statement there), as a file with one is refused.
+#[tokio::test]
+async fn a_rust_migration_cannot_send_a_nul_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let migrator = Migrator::new(text_set(&[(
+        "V1__create.sql",
+        "CREATE TABLE t (x TEXT);\n",
+    )]))
+    .with_rust_migration(RustMigration::new("2", "nul", |ctx| {
+        Box::pin(async move {
+            ctx.execute("INSERT INTO t VALUES ('a')").await?;
+            ctx.execute("INSERT INTO t VALUES ('b\0c')").await?;
+            Ok(())
+        })
+    }))
+    .unwrap();
+    let mut db = Database::connect(&url).await.unwrap();
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    let Error::Migration(failure) = &err else {
+        panic!("expected a migration failure: {err:?}");
+    };
+    assert_eq!(failure.migration, "V2");
+    assert!(failure.message.contains("NUL byte"), "{failure:?}");
+    assert!(failure.rolled_back);
+    let info = migrator.info(&mut db).await.unwrap();
+    assert_eq!(info.current_version.as_deref(), Some("1"));
+    db.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn rust_data_migrations_rerun_and_dry_runs_only_say_they_would_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -23,9 +23,12 @@
 //! - History checksums: `=` is the checksum of the file the row refers to (by version and type,
 //!   or by description for repeatables), `~` some other value, `-` NULL, or a number. A version
 //!   of `-` (or nothing) is NULL. The script column is optional; it defaults to the file's path,
-//!   or to a name made from the row.
-//! - `run:` is `validate`, `info`, `migrate`, `undo` or `undo <version>`; it may be repeated, and
-//!   each command's output starts with its name in brackets.
+//!   or to a name made from the row. Success is `true`, `false`, or `interrupted`: a row written
+//!   before a migration without a transaction started and never finished (`success = false`,
+//!   `execution_time = -1`).
+//! - `run:` is `validate`, `info`, `migrate`, `undo`, `undo <version>`, `repair` or
+//!   `repair mark-applied <version>`; it may be repeated, and each command's output starts with
+//!   its name in brackets.
 //!
 //! `GODWIT_BLESS=1 cargo test -p godwit --test planner` rewrites the expected part of every case
 //! with what the planner does now. Read every blessed case against DESIGN.md before keeping it.
@@ -35,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use godwit::discover::migration_from_text;
-use godwit::plan::{Action, Catalog, Options, Plan, PlanError, Step, Target};
+use godwit::plan::{Action, Catalog, Options, Plan, PlanError, RepairAction, Step, Target};
 use godwit::{HistoryRow, Migration, MigrationKind, MigrationSet, Version};
 
 const SEPARATOR: &str = "---";
@@ -140,6 +143,7 @@ struct RowSpec {
     kind: String,
     checksum: ChecksumSpec,
     success: bool,
+    interrupted: bool,
     script: Option<String>,
 }
 
@@ -155,6 +159,8 @@ enum Run {
     Info,
     Migrate,
     Undo(Option<Version>),
+    Repair,
+    MarkApplied(Version),
 }
 
 impl Run {
@@ -165,6 +171,8 @@ impl Run {
             Run::Migrate => "migrate".into(),
             Run::Undo(None) => "undo".into(),
             Run::Undo(Some(v)) => format!("undo {v}"),
+            Run::Repair => "repair".into(),
+            Run::MarkApplied(v) => format!("repair mark-applied {v}"),
         }
     }
 }
@@ -268,10 +276,15 @@ fn parse_row(line: &str) -> Result<RowSpec, String> {
                 format!("the checksum `{n}` is not `=`, `~`, `-` or an integer: {e}")
             })?),
         };
-    let success = match cols[5] {
-        "true" => true,
-        "false" => false,
-        s => return Err(format!("success is `true` or `false`, not `{s}`")),
+    let (success, interrupted) = match cols[5] {
+        "true" => (true, false),
+        "false" => (false, false),
+        "interrupted" => (false, true),
+        s => {
+            return Err(format!(
+                "success is `true`, `false` or `interrupted`, not `{s}`"
+            ))
+        }
     };
     Ok(RowSpec {
         rank,
@@ -280,6 +293,7 @@ fn parse_row(line: &str) -> Result<RowSpec, String> {
         kind: cols[3].to_string(),
         checksum,
         success,
+        interrupted,
         script: cols.get(6).map(|s| s.to_string()),
     })
 }
@@ -324,9 +338,16 @@ fn parse_run(text: &str) -> Result<Run, String> {
         (Some("undo"), Some(v)) => Run::Undo(Some(
             Version::parse(v).map_err(|e| format!("bad undo target: {e}"))?,
         )),
+        (Some("repair"), None) => Run::Repair,
+        (Some("repair"), Some("mark-applied")) => {
+            let v = words
+                .next()
+                .ok_or_else(|| format!("`run: {text}` needs a version"))?;
+            Run::MarkApplied(Version::parse(v).map_err(|e| format!("bad version: {e}"))?)
+        }
         _ => {
             return Err(format!(
-                "`run: {text}` is not one of validate, info, migrate, undo, undo <version>"
+                "`run: {text}` is not one of validate, info, migrate, undo, undo <version>, repair, repair mark-applied <version>"
             ))
         }
     };
@@ -386,6 +407,10 @@ fn run_case(case: &Case) -> Result<String, String> {
             Run::Info => render_info(&mut out, &catalog, options),
             Run::Migrate => render_plan(&mut out, catalog.plan_migrate(options)),
             Run::Undo(target) => render_plan(&mut out, catalog.plan_undo(target.as_ref())),
+            Run::Repair => render_repair(&mut out, Ok(catalog.plan_repair())),
+            Run::MarkApplied(v) => {
+                render_repair(&mut out, catalog.plan_mark_applied(v).map(|a| vec![a]))
+            }
         }
     }
     Ok(out)
@@ -452,7 +477,11 @@ fn history_row(spec: &RowSpec, migrations: &[Migration]) -> Result<HistoryRow, S
         checksum,
         installed_by: "tester".into(),
         installed_on: "2026-01-01 00:00:00".into(),
-        execution_time: 1,
+        execution_time: if spec.interrupted {
+            godwit::model::INTERRUPTED_EXECUTION_TIME
+        } else {
+            1
+        },
         success: spec.success,
     })
 }
@@ -481,6 +510,41 @@ fn render_info(out: &mut String, catalog: &Catalog<'_>, options: &Options) {
                 row.script
             ),
         );
+    }
+}
+
+/// Each change as `repair` prints it, then the row it writes, field by field.
+fn render_repair(out: &mut String, actions: Result<Vec<RepairAction>, PlanError>) {
+    let actions = match actions {
+        Ok(actions) => actions,
+        Err(e) => {
+            line(out, format!("error: {e}"));
+            line(out, format!("  hint: {}", e.hint()));
+            return;
+        }
+    };
+    if actions.is_empty() {
+        line(out, "nothing to repair".into());
+    }
+    for action in actions {
+        line(out, action.to_string());
+        if let RepairAction::MarkApplied {
+            installed_rank,
+            history_type,
+            version,
+            description,
+            script,
+            checksum,
+            ..
+        } = &action
+        {
+            let rank = installed_rank.map_or_else(|| "new".to_string(), |r| r.to_string());
+            let checksum = checksum.map_or_else(|| "NULL".to_string(), |c| c.to_string());
+            line(
+                out,
+                format!("  row {rank} | {version} | {description} | {history_type} | {checksum} | true | {script}"),
+            );
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! `godwit repair`: fix the history table after a failure or a harmless edit.
+//! `godwit repair`: fix the history table after a failure, an interruption or a harmless edit;
+//! `--mark-applied` records one migration finished by hand.
 
 use crate::context::{self, CliError};
 use crate::output::{DryRunSql, Output};
@@ -9,9 +10,23 @@ pub struct Args {
     /// Print the changes and their SQL, and change nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Record this version as applied without running it (after finishing it by hand); only
+    /// this change is made
+    #[arg(long, value_name = "VERSION")]
+    pub mark_applied: Option<String>,
 }
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+    let mark_applied = match &args.mark_applied {
+        Some(text) => Some(godwit::Version::parse(text.trim()).map_err(|e| {
+            CliError::Setting {
+                message: format!("invalid version for --mark-applied: {e}"),
+                hint: "pass the version of one migration, such as `--mark-applied 21` for `V21__….sql`; `godwit info` lists them".into(),
+            }
+        })?),
+        None => None,
+    };
     let progress = out.progress(args.dry_run);
     let (migrator, mut db) = context::open(
         settings,
@@ -20,7 +35,13 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     )
     .await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
-    let result = migrator.repair(&mut db, sql.writer()).await;
+    let result = match &mark_applied {
+        Some(version) => migrator
+            .repair_mark_applied(&mut db, version, sql.writer())
+            .await
+            .map(|action| vec![action]),
+        None => migrator.repair(&mut db, sql.writer()).await,
+    };
     let _ = db.close().await;
     let actions = result?;
     if out.json {
@@ -28,28 +49,6 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             &sql.into_json(&serde_json::json!({ "changes": actions, "dry_run": args.dry_run })),
         );
     }
-    let verb = if args.dry_run { "Would" } else { "Repaired:" };
-    for action in &actions {
-        out.message(&format!("{verb} {action}"));
-    }
-    match (actions.len(), args.dry_run) {
-        (0, _) => out.success("Nothing to repair: the history table agrees with the files"),
-        (n, true) => out.success(&format!(
-            "Dry run: repair would make {n} change{}",
-            plural(n)
-        )),
-        (n, false) => out.success(&format!(
-            "Repaired the history table: {n} change{}",
-            plural(n)
-        )),
-    }
+    out.repair_summary(&actions, args.dry_run);
     Ok(exit::OK)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

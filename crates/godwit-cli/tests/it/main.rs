@@ -5,6 +5,7 @@ mod harness;
 
 mod bench_smoke;
 mod callbacks;
+mod checks;
 mod connection;
 mod data;
 mod dialects;
@@ -12,6 +13,7 @@ mod durability;
 #[cfg(unix)]
 mod faults;
 mod files;
+mod interrupted;
 #[cfg(target_os = "linux")]
 mod large;
 mod lifecycle;

@@ -220,6 +220,33 @@ fn invalid_utf8_is_an_error_with_its_line_and_ends_the_iteration() {
     assert!(splitter.next().is_none());
 }
 
+#[test]
+fn nul_bytes_are_an_error_with_their_line_and_end_the_iteration() {
+    for dialect in ALL {
+        let input: &[u8] = b"SELECT 1;\nSELECT 2;\nSELECT '\0';\nSELECT 4;";
+        let mut splitter = Splitter::new(input, dialect);
+        assert_eq!(splitter.next().unwrap().unwrap().sql, "SELECT 1");
+        assert_eq!(splitter.next().unwrap().unwrap().sql, "SELECT 2");
+        let err = splitter.next().unwrap().unwrap_err();
+        assert!(matches!(err, SplitError::NulByte { line: 3 }), "{err:?}");
+        assert_eq!(err.line(), 3);
+        assert_eq!(
+            err.to_string(),
+            "line 3 contains a NUL byte, which no SQL text may contain"
+        );
+        assert!(splitter.next().is_none());
+        assert!(splitter.next().is_none());
+    }
+    // A placeholder value cannot bring one in either.
+    let mut placeholders = crate::Placeholders::new();
+    placeholders.insert("x", "a\0b");
+    let err = Splitter::new(&b"SELECT 1;\nSELECT '${x}';"[..], Dialect::Sqlite)
+        .with_placeholders(placeholders)
+        .find_map(Result::err)
+        .unwrap();
+    assert!(matches!(err, SplitError::NulByte { line: 2 }), "{err:?}");
+}
+
 /// A reader that fails after handing out its text.
 struct FailingReader {
     text: &'static [u8],
@@ -309,7 +336,8 @@ fn error_line_accessor_matches_every_variant() {
             line: 4,
             name: "x".into(),
         },
+        SplitError::NulByte { line: 5 },
     ];
     let lines: Vec<u32> = errors.iter().map(SplitError::line).collect();
-    assert_eq!(lines, [1, 2, 3, 4]);
+    assert_eq!(lines, [1, 2, 3, 4, 5]);
 }

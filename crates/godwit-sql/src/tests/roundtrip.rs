@@ -5,8 +5,8 @@ use std::io::BufReader;
 
 use super::{split, Rng, ALL};
 use crate::{
-    has_no_transaction_directive, is_non_transactional, missing_placeholders, Dialect,
-    Placeholders, Splitter,
+    has_no_transaction_directive, is_non_transactional, is_transaction_control,
+    missing_placeholders, Dialect, Placeholders, Splitter,
 };
 
 /// Pieces a statement may be built from in every dialect, none of which changes how the
@@ -234,6 +234,7 @@ fn no_input_makes_the_splitter_panic() {
         let input = chaos(&mut rng, &[]);
         let dialect = ALL[round % 3];
         is_non_transactional(dialect, &input);
+        is_transaction_control(dialect, &input);
         has_no_transaction_directive(&input);
         missing_placeholders(input.as_bytes(), &placeholders).unwrap();
         for capacity in [1, 64] {
@@ -249,6 +250,46 @@ fn no_input_makes_the_splitter_panic() {
                 );
                 assert!(!sql.ends_with(|c: char| c.is_ascii_whitespace()), "{sql:?}");
                 assert!(statement.line >= 1);
+            }
+        }
+    }
+}
+
+/// The splitter always comes to an end on input with NUL bytes, wherever they are (in
+/// strings, comments, dollar quotes, blocks, placeholders): it yields at most one statement
+/// per byte and then the error naming the first line with a NUL byte, or an earlier error.
+#[test]
+fn the_splitter_terminates_on_input_with_nul_bytes() {
+    const MORE: &[&str] = &["\0", "x\0y", "'\0'", "$$\0$$", "-- \0\n", "/* \0 */"];
+    let mut rng = Rng::new(0x0_5eed);
+    let placeholders = chaos_placeholders();
+    for round in 0..5000 {
+        let mut input = chaos(&mut rng, MORE);
+        if !input.contains('\0') {
+            input.push('\0');
+        }
+        // The first line with a NUL, counted as the splitter counts lines.
+        let before = &input[..input.find('\0').unwrap()];
+        let breaks = before.replace("\r\n", "\n").replace('\r', "\n");
+        let nul_line = u32::try_from(breaks.matches('\n').count() + 1).unwrap();
+        let dialect = ALL[round % 3];
+        for fast in [true, false] {
+            let mut splitter =
+                Splitter::new(input.as_bytes(), dialect).with_placeholders(placeholders.clone());
+            if !fast {
+                splitter = splitter.without_fast_path();
+            }
+            let mut yielded = 0usize;
+            let mut last = None;
+            for statement in splitter.by_ref() {
+                yielded += 1;
+                assert!(yielded <= input.len() + 1, "{dialect:?} {input:?}");
+                last = Some(statement);
+            }
+            assert!(splitter.next().is_none());
+            match last {
+                Some(Err(e)) => assert!(e.line() <= nul_line, "{dialect:?} {input:?}: {e}"),
+                other => panic!("{dialect:?} {input:?} ended with {other:?}"),
             }
         }
     }

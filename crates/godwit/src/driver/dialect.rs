@@ -42,6 +42,48 @@ pub fn qualified(dialect: Dialect, table: &HistoryTable) -> String {
     }
 }
 
+/// The name of the history table's primary key constraint (PostgreSQL names its index so too).
+pub fn primary_key_name(table: &HistoryTable) -> String {
+    format!("{}_pk", table.name)
+}
+
+/// The name of the index on the history table's `success` column.
+pub fn index_name(table: &HistoryTable) -> String {
+    format!("{}_s_idx", table.name)
+}
+
+/// Every identifier the history table's DDL names, with what it is: the schema (where one is
+/// given), the table, its primary key constraint and its index.
+pub fn history_identifiers(table: &HistoryTable) -> Vec<(&'static str, String)> {
+    let mut names = Vec::with_capacity(4);
+    if let Some(schema) = &table.schema {
+        names.push(("schema", schema.clone()));
+    }
+    names.push(("table", table.name.clone()));
+    names.push(("primary key", primary_key_name(table)));
+    names.push(("index", index_name(table)));
+    names
+}
+
+/// The longest identifier the dialect keeps as written, and its unit: PostgreSQL cuts longer
+/// names to 63 bytes without an error (so two derived names may end up the same), MySQL refuses
+/// names over 64 characters; SQLite has no limit.
+pub fn identifier_limit(dialect: Dialect) -> Option<(usize, &'static str)> {
+    match dialect {
+        Dialect::Postgres => Some((63, "bytes")),
+        Dialect::MySql => Some((64, "characters")),
+        Dialect::Sqlite => None,
+    }
+}
+
+/// The length of `name` in the unit of [`identifier_limit`].
+pub fn identifier_len(dialect: Dialect, name: &str) -> usize {
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => name.len(),
+        Dialect::MySql => name.chars().count(),
+    }
+}
+
 /// The statements that create the history table with Flyway's layout.
 pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
     let t = qualified(dialect, table);
@@ -61,7 +103,7 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
             "",
         ),
     };
-    let pk_name = q(&format!("{}_pk", table.name));
+    let pk_name = q(&primary_key_name(table));
     let create = format!(
         "CREATE TABLE {t} (\n    {} INTEGER NOT NULL,\n    {} VARCHAR(50),\n    {} VARCHAR(200) NOT NULL,\n    {} VARCHAR(20) NOT NULL,\n    {} VARCHAR(1000) NOT NULL,\n    {} INTEGER,\n    {} VARCHAR(100) NOT NULL,\n    {} {timestamp} NOT NULL DEFAULT {default_now},\n    {} INTEGER NOT NULL,\n    {} {boolean} NOT NULL,\n    CONSTRAINT {pk_name} PRIMARY KEY ({})\n){suffix}",
         q("installed_rank"),
@@ -76,7 +118,7 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
         q("success"),
         q("installed_rank"),
     );
-    let index_name = format!("{}_s_idx", table.name);
+    let index_name = index_name(table);
     let index = match (dialect, &table.schema) {
         // SQLite and PostgreSQL put an index in its table's schema: name it unqualified on PG,
         // qualified on SQLite (where the schema is the attached database).
@@ -168,7 +210,9 @@ pub fn insert_history(dialect: Dialect, table: &HistoryTable, row: &NewRow<'_>) 
         (_, true) => "1",
         (_, false) => "0",
     };
-    let execution_time = row.execution_time_ms.clamp(0, i32::MAX as i64);
+    // -1 marks a migration that is running (`model::INTERRUPTED_EXECUTION_TIME`); real times
+    // are never negative.
+    let execution_time = row.execution_time_ms.clamp(-1, i32::MAX as i64);
     // MySQL refuses to read the table it inserts into unless the read is a derived table.
     let source = match dialect {
         Dialect::MySql => format!(
@@ -261,6 +305,104 @@ pub fn realign_history_row(
     )
 }
 
+/// The statement that turns the row written before a non-transactional migration ran (the
+/// newest row, with `success = false` and `execution_time = -1`, see
+/// [`crate::model::HistoryRow::is_interrupted`]) into that migration's real row: succeeded, or
+/// failed after it changed something.
+pub fn finish_running_row(
+    dialect: Dialect,
+    table: &HistoryTable,
+    execution_time_ms: i64,
+    success: bool,
+) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let t = qualified(dialect, table);
+    let (yes, no) = match dialect {
+        Dialect::Postgres => ("TRUE", "FALSE"),
+        Dialect::MySql | Dialect::Sqlite => ("1", "0"),
+    };
+    let now = match dialect {
+        Dialect::Postgres => "clock_timestamp()",
+        Dialect::MySql => "CURRENT_TIMESTAMP",
+        Dialect::Sqlite => "strftime('%Y-%m-%d %H:%M:%f','now')",
+    };
+    let running = running_row_condition(dialect, table);
+    format!(
+        "UPDATE {t} SET {} = {}, {} = {}, {} = {now} {running}",
+        q("success"),
+        if success { yes } else { no },
+        q("execution_time"),
+        execution_time_ms.clamp(0, i32::MAX as i64),
+        q("installed_on"),
+    )
+}
+
+/// The statement that removes the running row of a migration that failed before it changed
+/// anything (its transaction rolled back).
+pub fn delete_running_row(dialect: Dialect, table: &HistoryTable) -> String {
+    format!(
+        "DELETE FROM {} {}",
+        qualified(dialect, table),
+        running_row_condition(dialect, table)
+    )
+}
+
+/// `WHERE …` picking the running row: the newest row, if it is one.
+fn running_row_condition(dialect: Dialect, table: &HistoryTable) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let t = qualified(dialect, table);
+    let no = match dialect {
+        Dialect::Postgres => "FALSE",
+        Dialect::MySql | Dialect::Sqlite => "0",
+    };
+    let marked = format!(
+        "{} = {no} AND {} = {}",
+        q("success"),
+        q("execution_time"),
+        crate::model::INTERRUPTED_EXECUTION_TIME
+    );
+    match dialect {
+        // MySQL cannot read the table an UPDATE or DELETE changes: it picks the newest row with
+        // ORDER BY … LIMIT instead.
+        Dialect::MySql => format!(
+            "WHERE {marked} ORDER BY {} DESC LIMIT 1",
+            q("installed_rank")
+        ),
+        Dialect::Postgres | Dialect::Sqlite => format!(
+            "WHERE {marked} AND {rank} = (SELECT MAX({rank}) FROM {t})",
+            rank = q("installed_rank")
+        ),
+    }
+}
+
+/// The statement that turns a failed or interrupted history row into a success row, for a
+/// migration finished by hand (`repair --mark-applied`): its time becomes 0, and its checksum
+/// and description become the file's.
+pub fn mark_applied_history_row(
+    dialect: Dialect,
+    table: &HistoryTable,
+    installed_rank: i32,
+    checksum: Option<i32>,
+    description: &str,
+) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    let success = match dialect {
+        Dialect::Postgres => "TRUE",
+        Dialect::MySql | Dialect::Sqlite => "1",
+    };
+    let checksum = checksum.map_or_else(|| "NULL".to_string(), |c| c.to_string());
+    format!(
+        "UPDATE {} SET {} = {success}, {} = 0, {} = {checksum}, {} = {} WHERE {} = {installed_rank}",
+        qualified(dialect, table),
+        q("success"),
+        q("execution_time"),
+        q("checksum"),
+        q("description"),
+        quote_literal(dialect, description),
+        q("installed_rank")
+    )
+}
+
 /// The statement that starts a transaction, as the dialect's client spells it.
 pub fn begin(dialect: Dialect) -> &'static str {
     match dialect {
@@ -316,5 +458,17 @@ mod tests {
         assert!(pg.ends_with("12, TRUE, clock_timestamp() FROM \"godwit_schema_history\""));
         let my = insert_history(Dialect::MySql, &table(), &row);
         assert!(my.contains("AS next_rank"));
+    }
+
+    #[test]
+    fn mark_applied_turns_the_row_into_a_success_row() {
+        assert_eq!(
+            mark_applied_history_row(Dialect::Postgres, &table(), 3, Some(-7), "add o'brien"),
+            "UPDATE \"godwit_schema_history\" SET \"success\" = TRUE, \"execution_time\" = 0, \"checksum\" = -7, \"description\" = 'add o''brien' WHERE \"installed_rank\" = 3"
+        );
+        assert_eq!(
+            mark_applied_history_row(Dialect::MySql, &table(), 3, None, "x"),
+            "UPDATE `godwit_schema_history` SET `success` = 1, `execution_time` = 0, `checksum` = NULL, `description` = 'x' WHERE `installed_rank` = 3"
+        );
     }
 }

@@ -108,6 +108,12 @@ pub enum DriverErrorKind {
     LockTimeout,
     /// The URL is not one godwit can use (unknown scheme, unparsable): bad configuration.
     Config,
+    /// The database could not write or read its files: disk full, a read-only file or
+    /// directory, an I/O error.
+    Storage,
+    /// The statement was cancelled because godwit was interrupted (Ctrl-C, SIGTERM, or the
+    /// caller's [`crate::Interrupt`]).
+    Interrupted,
 }
 
 impl DriverError {
@@ -121,6 +127,14 @@ impl DriverError {
     }
 }
 
+impl DriverError {
+    /// Whether the connection is gone: nothing more can be sent on it, and whether the last
+    /// thing sent took effect is unknown.
+    pub fn is_connection_lost(&self) -> bool {
+        self.kind == DriverErrorKind::Connection
+    }
+}
+
 impl From<sqlx::Error> for DriverError {
     fn from(e: sqlx::Error) -> DriverError {
         match e {
@@ -128,6 +142,11 @@ impl From<sqlx::Error> for DriverError {
                 kind: DriverErrorKind::Statement,
                 message: db.message().to_string(),
                 code: db.code().map(|c| c.to_string()),
+            },
+            sqlx::Error::WorkerCrashed | sqlx::Error::PoolClosed => DriverError {
+                kind: DriverErrorKind::Connection,
+                message: format!("connection lost: {e}"),
+                code: None,
             },
             sqlx::Error::Io(io) => DriverError {
                 kind: DriverErrorKind::Connection,
@@ -237,13 +256,108 @@ pub trait Driver: Send {
     }
 
     /// Makes every commit so far durable. Drivers that let migration commits defer their disk
-    /// flush (PostgreSQL) flush here, once, before a run reports success or failure.
+    /// flush (PostgreSQL) flush here, once, before a run reports success or failure; drivers
+    /// that keep a run's migrations in one transaction (SQLite) commit it here and go on
+    /// holding their lock.
     async fn sync(&mut self) -> DriverResult<()> {
         Ok(())
     }
 
+    /// Whether every migration finished so far is committed: kept, and visible to others,
+    /// if godwit stopped now. SQLite keeps a run's migrations in one transaction until
+    /// [`Driver::sync`] or a migration that must run outside it; the executor reports a
+    /// migration as applied only once it is committed.
+    fn committed(&self) -> bool {
+        true
+    }
+
+    /// A handle that cancels the statement this connection is running, from another task;
+    /// `None` where the database cannot do that (SQLite runs in-process: its statement
+    /// finishes, and the run stops before the next one).
+    fn cancel_handle(&self) -> Option<CancelHandle> {
+        None
+    }
+
     /// Closes the connection cleanly.
     async fn close(self: Box<Self>) -> DriverResult<()>;
+}
+
+/// Cancels the statement a driver's connection is running, over a connection of its own (the
+/// running one is busy): PostgreSQL's `pg_cancel_backend`, MySQL's `KILL QUERY`.
+#[derive(Clone)]
+pub struct CancelHandle {
+    inner: CancelTarget,
+}
+
+#[derive(Clone)]
+enum CancelTarget {
+    Postgres {
+        options: sqlx::postgres::PgConnectOptions,
+        pid: i32,
+    },
+    MySql {
+        options: sqlx::mysql::MySqlConnectOptions,
+        id: u64,
+    },
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The options hold the password: show the target only.
+        match &self.inner {
+            CancelTarget::Postgres { pid, .. } => write!(f, "CancelHandle(PostgreSQL pid {pid})"),
+            CancelTarget::MySql { id, .. } => write!(f, "CancelHandle(MySQL connection {id})"),
+        }
+    }
+}
+
+impl CancelHandle {
+    pub(crate) fn postgres(options: sqlx::postgres::PgConnectOptions, pid: i32) -> CancelHandle {
+        CancelHandle {
+            inner: CancelTarget::Postgres { options, pid },
+        }
+    }
+
+    pub(crate) fn mysql(options: sqlx::mysql::MySqlConnectOptions, id: u64) -> CancelHandle {
+        CancelHandle {
+            inner: CancelTarget::MySql { options, id },
+        }
+    }
+
+    /// Asks the server to cancel the running statement; a no-op when none runs. Gives up after
+    /// five seconds (the server's own end of the connection then stops the statement when it
+    /// notices the client is gone).
+    pub async fn cancel(&self) -> DriverResult<()> {
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let limit = Duration::from_secs(5);
+        let work = async {
+            match &self.inner {
+                CancelTarget::Postgres { options, pid } => {
+                    let mut c = options.connect().await?;
+                    sqlx::query("SELECT pg_cancel_backend($1)")
+                        .bind(*pid)
+                        .execute(&mut c)
+                        .await?;
+                    c.close().await
+                }
+                CancelTarget::MySql { options, id } => {
+                    let mut c = options.connect().await?;
+                    sqlx::query(&format!("KILL QUERY {id}"))
+                        .execute(&mut c)
+                        .await?;
+                    c.close().await
+                }
+            }
+        };
+        match tokio::time::timeout(limit, work).await {
+            Ok(result) => result.map_err(connection_error),
+            Err(_) => Err(DriverError {
+                kind: DriverErrorKind::Connection,
+                message: "no answer to the cancel request within 5 s".into(),
+                code: None,
+            }),
+        }
+    }
 }
 
 /// Opens a driver for a URL: `postgres://`, `postgresql://`, `mysql://`, `mariadb://`,

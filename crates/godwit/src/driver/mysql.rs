@@ -26,6 +26,10 @@ pub struct MySqlDriver {
     lock_name: Option<String>,
     /// `begin` was called: the next message starts the transaction (saves a round trip).
     pending_begin: bool,
+    /// The server's id of this connection, for cancelling its statement.
+    connection_id: u64,
+    /// How to open a second connection, to cancel this one's statement.
+    cancel_options: Option<MySqlConnectOptions>,
 }
 
 /// How a migration's transaction starts, sent in front of its first statements.
@@ -66,17 +70,21 @@ impl MySqlDriver {
                 d.message = crate::util::scrub(&d.message, url);
                 d
             })?;
-        MySqlDriver::with_session(Conn::Owned(conn))
+        let mut driver = MySqlDriver::with_session(Conn::Owned(conn))
             .await
-            .map_err(connection_error)
+            .map_err(connection_error)?;
+        driver.cancel_options = Some(opts);
+        Ok(driver)
     }
 
     /// Runs on a connection checked out of the caller's pool, for as long as the driver lives.
     pub async fn from_pool(pool: &MySqlPool) -> DriverResult<MySqlDriver> {
         let conn = pool.acquire().await.map_err(connection_error)?;
-        MySqlDriver::with_session(Conn::pooled(conn))
+        let mut driver = MySqlDriver::with_session(Conn::pooled(conn))
             .await
-            .map_err(connection_error)
+            .map_err(connection_error)?;
+        driver.cancel_options = Some((*pool.connect_options()).clone());
+        Ok(driver)
     }
 
     /// Reads the session facts on a fresh connection.
@@ -86,13 +94,16 @@ impl MySqlDriver {
             session: Session::default(),
             lock_name: None,
             pending_begin: false,
+            connection_id: 0,
+            cancel_options: None,
         };
         let row = sqlx::query(
-            "SELECT CAST(SUBSTRING_INDEX(USER(), '@', 1) AS CHAR), CAST(DATABASE() AS CHAR), CAST(VERSION() AS CHAR)",
+            "SELECT CAST(SUBSTRING_INDEX(USER(), '@', 1) AS CHAR), CAST(DATABASE() AS CHAR), CAST(VERSION() AS CHAR), CONNECTION_ID()",
         )
         .fetch_one(&mut *driver.conn)
         .await?;
         let database: Option<String> = row.try_get(1).unwrap_or_default();
+        driver.connection_id = row.try_get::<u64, _>(3).unwrap_or_default();
         driver.session = Session {
             user: row.try_get(0).unwrap_or_default(),
             database: database.clone().unwrap_or_default(),
@@ -154,8 +165,15 @@ fn sqlx_url(url: &str) -> String {
 fn mysql_error(e: sqlx::Error) -> DriverError {
     if let sqlx::Error::Database(db) = &e {
         if let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() {
+            let kind = match my.number() {
+                // ER_DISK_FULL, ER_RECORD_FILE_FULL, ER_ERROR_ON_WRITE, ER_OUT_OF_RESOURCES
+                1021 | 1114 | 1026 | 1041 => DriverErrorKind::Storage,
+                // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED (MariaDB), ER_NEW_ABORTING_CONNECTION
+                1053 | 1927 | 1184 => DriverErrorKind::Connection,
+                _ => DriverErrorKind::Statement,
+            };
             return DriverError {
-                kind: DriverErrorKind::Statement,
+                kind,
                 message: my.message().to_string(),
                 code: Some(match my.code() {
                     Some(state) => format!("{} ({state})", my.number()),
@@ -391,6 +409,11 @@ impl Driver for MySqlDriver {
             ""
         };
         self.run(&format!("{begin}{sql};\nCOMMIT")).await
+    }
+
+    fn cancel_handle(&self) -> Option<super::CancelHandle> {
+        let options = self.cancel_options.clone()?;
+        Some(super::CancelHandle::mysql(options, self.connection_id))
     }
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {

@@ -33,6 +33,8 @@ pub struct PgDriver {
     backend_pid: i32,
     /// What `sync` sends.
     sync_sql: &'static str,
+    /// How to open a second connection, to cancel this one's statement.
+    cancel_options: Option<PgConnectOptions>,
 }
 
 /// The session facts, read once per connection. It also makes the server check every two
@@ -97,17 +99,21 @@ impl PgDriver {
                 code: None,
             })?
             .map_err(|e| pg_connection_error(e, url))?;
-        PgDriver::with_session(Conn::Owned(conn))
+        let mut driver = PgDriver::with_session(Conn::Owned(conn))
             .await
-            .map_err(|e| pg_connection_error(e, url))
+            .map_err(|e| pg_connection_error(e, url))?;
+        driver.cancel_options = Some(opts);
+        Ok(driver)
     }
 
     /// Runs on a connection checked out of the caller's pool, for as long as the driver lives.
     pub async fn from_pool(pool: &PgPool) -> DriverResult<PgDriver> {
         let conn = pool.acquire().await.map_err(connection_error)?;
-        PgDriver::with_session(Conn::pooled(conn))
+        let mut driver = PgDriver::with_session(Conn::pooled(conn))
             .await
-            .map_err(connection_error)
+            .map_err(connection_error)?;
+        driver.cancel_options = Some((*pool.connect_options()).clone());
+        Ok(driver)
     }
 
     /// Reads the session facts on a fresh connection.
@@ -120,6 +126,7 @@ impl PgDriver {
             deferred: false,
             backend_pid: 0,
             sync_sql: SYNC,
+            cancel_options: None,
         };
         let row = sqlx::query(SESSION_QUERY)
             .fetch_one(&mut *driver.conn)
@@ -178,10 +185,20 @@ fn pg_error(e: sqlx::Error) -> DriverError {
             if let Some(hint) = pg.hint() {
                 message.push_str(&format!(" (hint: {hint})"));
             }
+            let code = pg.code();
+            let kind = match code {
+                // disk full, out of memory or disk, I/O error
+                "53100" | "53200" | "58030" => DriverErrorKind::Storage,
+                // The server is ending this session (shutdown, crash of another backend) or
+                // the connection failed: nothing more can be sent on it.
+                "57P01" | "57P02" | "57P03" => DriverErrorKind::Connection,
+                c if c.starts_with("08") => DriverErrorKind::Connection,
+                _ => DriverErrorKind::Statement,
+            };
             return DriverError {
-                kind: DriverErrorKind::Statement,
+                kind,
                 message,
-                code: Some(pg.code().to_string()),
+                code: Some(code.to_string()),
             };
         }
     }
@@ -422,6 +439,11 @@ impl Driver for PgDriver {
         flushed?;
         self.deferred = false;
         Ok(())
+    }
+
+    fn cancel_handle(&self) -> Option<super::CancelHandle> {
+        let options = self.cancel_options.clone()?;
+        Some(super::CancelHandle::postgres(options, self.backend_pid))
     }
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {

@@ -1,10 +1,16 @@
 //! SQLite: a file (or memory) database.
 //!
-//! The lock is an `IMMEDIATE` transaction held for the whole run: it keeps every other writer
-//! out (readers go on), and waits up to the lock timeout through SQLite's busy handler. Each
-//! migration runs inside it as a savepoint, so a failed migration leaves no trace and the ones
-//! before it are kept when the run ends. Durability is one sync at the end of the run; a crash
-//! before that leaves the database at the version it had before the run.
+//! The lock has two parts. Between godwit processes it is an advisory lock (`flock`) on a file
+//! beside the database, `<database>-godwit-lock`, which the operating system releases when its
+//! holder dies; it stays held while a migration runs outside any transaction (`VACUUM`,
+//! `-- godwit:no-transaction`), so no other process can get in then. Inside it, the run holds an
+//! `IMMEDIATE` transaction, which keeps every other writer out (readers go on) and waits up to
+//! the lock timeout through SQLite's busy handler. Each migration runs inside that transaction
+//! as a savepoint, so a failed migration leaves no trace; the transaction commits at the end of
+//! the run (`sync`), before a migration that must run outside it, and when a run fails after
+//! others were applied. Until then nothing of the run is committed, and the executor reports
+//! nothing as applied (`Driver::committed`). A crash before a commit leaves the database at the
+//! version of the last commit.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -34,9 +40,48 @@ pub struct SqliteDriver {
     /// The file this connection created, removed again on close if nothing was written to it,
     /// so that a run refused for bad input leaves no empty database behind.
     created: Option<std::path::PathBuf>,
+    /// The database file; `None` for an in-memory database (one connection: nothing to lock).
+    path: Option<std::path::PathBuf>,
+    /// The lock file, while its advisory lock is held.
+    lock_file: Option<std::fs::File>,
+    /// Something ran inside the run-long transaction since it last committed.
+    dirty: bool,
+}
+
+/// The database's file, for a URL's file name; `None` for an in-memory database.
+fn file_path(database: &str) -> Option<std::path::PathBuf> {
+    if database.is_empty() || database == ":memory:" || database.starts_with("file:") {
+        None
+    } else {
+        Some(std::path::PathBuf::from(database))
+    }
+}
+
+/// The lock file of a database file: `<database>-godwit-lock`, beside SQLite's own
+/// `-journal` and `-wal` files.
+fn lock_path(database: &std::path::Path) -> std::path::PathBuf {
+    let mut p = database.as_os_str().to_owned();
+    p.push("-godwit-lock");
+    p.into()
 }
 
 const SAVEPOINT: &str = "godwit_migration";
+
+/// SQLite's errors, with those of the file system (disk full, read-only file or directory, I/O
+/// errors, a file that cannot be opened) told apart from the statement's own.
+fn sqlite_error(e: sqlx::Error) -> DriverError {
+    let mut d = DriverError::from(e);
+    let primary = d
+        .code
+        .as_deref()
+        .and_then(|c| c.parse::<u32>().ok())
+        .map(|c| c & 0xff);
+    // SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+    if matches!(primary, Some(8 | 10 | 13 | 14)) {
+        d.kind = DriverErrorKind::Storage;
+    }
+    d
+}
 
 /// Statements (and bytes of SQL) sent to the SQLite worker in one call at most.
 const SQLITE_GROUP: usize = 128;
@@ -86,7 +131,7 @@ impl SqliteDriver {
             conn: Conn::Owned(conn),
             session: Session {
                 user: String::new(),
-                database,
+                database: database.clone(),
                 schema: "main".into(),
                 server_version: format!("SQLite {version}"),
             },
@@ -94,6 +139,9 @@ impl SqliteDriver {
             in_step: false,
             busy_timeout: options.lock_timeout,
             created,
+            path: file_path(&database),
+            lock_file: None,
+            dirty: false,
         })
     }
 
@@ -115,7 +163,7 @@ impl SqliteDriver {
             conn: Conn::pooled(conn),
             session: Session {
                 user: String::new(),
-                database,
+                database: database.clone(),
                 schema: "main".into(),
                 server_version: format!("SQLite {version}"),
             },
@@ -123,11 +171,61 @@ impl SqliteDriver {
             in_step: false,
             busy_timeout: Duration::from_millis(u64::try_from(busy_ms).unwrap_or(0)),
             created: None,
+            path: file_path(&database),
+            lock_file: None,
+            dirty: false,
         })
     }
 
     async fn run(&mut self, sql: &str) -> DriverResult<()> {
-        self.conn.execute(sqlx::raw_sql(sql)).await?;
+        self.conn
+            .execute(sqlx::raw_sql(sql))
+            .await
+            .map_err(sqlite_error)?;
+        Ok(())
+    }
+
+    /// Takes the advisory lock on the lock file, polling until `timeout`.
+    async fn lock_file(&mut self, timeout: Duration) -> DriverResult<()> {
+        let Some(database) = &self.path else {
+            return Ok(());
+        };
+        let path = lock_path(database);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| DriverError {
+                kind: DriverErrorKind::Storage,
+                message: format!("cannot open the lock file {}: {e}", path.display()),
+                code: None,
+            })?;
+        let mut wait = super::LockWait::new(timeout);
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    wait.next().await.map_err(|mut e| {
+                        e.message = format!(
+                            "another godwit process held the lock on {} for longer than {}",
+                            path.display(),
+                            crate::util::format_duration(timeout)
+                        );
+                        e
+                    })?;
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(DriverError {
+                        kind: DriverErrorKind::Storage,
+                        message: format!("cannot lock {}: {e}", path.display()),
+                        code: None,
+                    })
+                }
+            }
+        }
+        self.lock_file = Some(file);
         Ok(())
     }
 
@@ -158,15 +256,22 @@ impl Driver for SqliteDriver {
         if self.locked {
             return Ok(());
         }
-        // SQLite waits for the write lock in its busy handler: bound that wait by `timeout`
-        // for this one statement (the executor first tries without waiting), then give the
-        // connection its usual busy timeout back.
-        self.set_busy_timeout(timeout).await?;
+        let started = std::time::Instant::now();
+        self.lock_file(timeout).await?;
+        // SQLite waits for the write lock in its busy handler: bound that wait by what is left
+        // of `timeout` for this one statement (the executor first tries without waiting), then
+        // give the connection its usual busy timeout back.
+        let left = timeout.saturating_sub(started.elapsed());
+        self.set_busy_timeout(left).await?;
         let began = self.run("BEGIN IMMEDIATE").await;
         self.set_busy_timeout(self.busy_timeout).await?;
+        if began.is_err() {
+            self.lock_file = None;
+        }
         match began {
             Ok(()) => {
                 self.locked = true;
+                self.dirty = false;
                 Ok(())
             }
             Err(e) if e.message.contains("locked") || e.message.contains("busy") => {
@@ -189,7 +294,13 @@ impl Driver for SqliteDriver {
             return Ok(());
         }
         self.locked = false;
-        self.run("COMMIT").await
+        let committed = self.run("COMMIT").await;
+        if committed.is_ok() {
+            self.dirty = false;
+        }
+        // Dropping the file releases its advisory lock.
+        self.lock_file = None;
+        committed
     }
 
     async fn history_exists(&mut self, table: &HistoryTable) -> DriverResult<bool> {
@@ -317,6 +428,7 @@ impl Driver for SqliteDriver {
     }
 
     async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        self.dirty |= self.locked;
         // Every call crosses to sqlx's SQLite worker thread and back, which costs more than a
         // small INSERT: statements go over in groups. sqlx keeps a message's prepared
         // statements until the message ends, so groups stay small.
@@ -332,7 +444,7 @@ impl Driver for SqliteDriver {
             let message = super::join_statements("", &statements[start..end], "");
             super::run_counted(&mut *self.conn, &message)
                 .await
-                .map_err(|(done, e)| ((start + done).min(end - 1), DriverError::from(e)))?;
+                .map_err(|(done, e)| ((start + done).min(end - 1), sqlite_error(e)))?;
             start = end;
         }
         Ok(())
@@ -340,10 +452,25 @@ impl Driver for SqliteDriver {
 
     async fn enter_no_transaction(&mut self) -> DriverResult<()> {
         // VACUUM and friends refuse to run inside a transaction: commit what the run did so far.
+        // The lock file stays locked, so no other godwit process gets in meanwhile.
         if self.locked {
             self.run("COMMIT").await?;
+            self.dirty = false;
         }
         Ok(())
+    }
+
+    async fn sync(&mut self) -> DriverResult<()> {
+        if self.locked && self.dirty {
+            self.run("COMMIT").await?;
+            self.dirty = false;
+            self.run("BEGIN IMMEDIATE").await?;
+        }
+        Ok(())
+    }
+
+    fn committed(&self) -> bool {
+        !self.dirty
     }
 
     async fn leave_no_transaction(&mut self) -> DriverResult<()> {
@@ -354,6 +481,7 @@ impl Driver for SqliteDriver {
     }
 
     async fn execute(&mut self, sql: &str) -> DriverResult<()> {
+        self.dirty |= self.locked;
         self.run(sql).await
     }
 
@@ -376,8 +504,9 @@ impl Driver for SqliteDriver {
             None => false,
         };
         let closed = self.conn.close().await.map_err(DriverError::from);
+        self.lock_file = None;
         if let (true, Some(path)) = (unused, &self.created) {
-            for suffix in ["", "-journal", "-wal", "-shm"] {
+            for suffix in ["", "-journal", "-wal", "-shm", "-godwit-lock"] {
                 let mut p = path.clone().into_os_string();
                 p.push(suffix);
                 let _ = std::fs::remove_file(p);
