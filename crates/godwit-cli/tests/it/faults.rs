@@ -1096,6 +1096,70 @@ fn killed_before_a_non_transactional_effect_is_repaired_and_runs_again(kind: Kin
     assert_eq!(row_of(&p.db, "2").map(|r| r.success), Some(true));
 }
 
+on_every_database!(sigint_during_a_non_transactional_migration_records_a_failed_row);
+
+/// SIGINT while a non-transactional migration runs, after its INSERT: exit 130, the long
+/// statement is cancelled, the migration is recorded as failed, the next run names it, and
+/// `repair --mark-applied` resolves it.
+fn sigint_during_a_non_transactional_migration_records_a_failed_row(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration(
+        "V1__a.sql",
+        "CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(20));\n",
+    )
+    .migration(
+        "V2__fill.sql",
+        &format!(
+            "{NO_TX}INSERT INTO a (id, v) VALUES (1, 'one');\n{}\n",
+            long(kind)
+        ),
+    )
+    .migration("V3__b.sql", "CREATE TABLE b (id INT);\n");
+    let mut proc = spawn(p.command(&["migrate"]));
+    let inserted = wait_until(Duration::from_secs(30), || {
+        !proc.running() || rows_with_id(&p.db, 1) == 1
+    });
+    assert!(
+        proc.running(),
+        "godwit ended early\n{}",
+        proc.wait(PROCESS_LIMIT)
+    );
+    assert!(
+        inserted,
+        "the INSERT of V2 did not become visible within 30 s"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    proc.signal("INT");
+    let run = proc.wait(Duration::from_secs(30));
+    assert_interrupted(&run, Fault::Sigint, label(kind));
+    if kind != Kind::Sqlite {
+        assert!(
+            wait_until(Duration::from_secs(10), || !statement_running(
+                &p.db,
+                long_needle(kind)
+            )),
+            "the interrupted statement still runs on the server 10 s after godwit exited"
+        );
+    }
+    assert_eq!(
+        row_of(&p.db, "2").map(|r| r.success),
+        Some(false),
+        "V2 had started outside a transaction: it must be recorded as failed\n{run}"
+    );
+    assert!(!has_table(&p.db, "b"), "V3 ran after the interrupt\n{run}");
+    let next = godwit(&p, &["migrate", "--lock-timeout", "20s"]);
+    next.code(1).stderr_has("V2");
+    assert!(!next.stderr.contains("nothing of it remains"), "{next}");
+    assert!(
+        !next.stderr.contains("Waiting for another godwit process"),
+        "the interrupted run left the lock held\n{next}"
+    );
+    godwit(&p, &["repair", "--mark-applied", "2"]).success();
+    godwit(&p, &["migrate"]).success();
+    assert_eq!(rows_with_id(&p.db, 1), 1);
+    assert!(has_table(&p.db, "b"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // SIGINT / SIGTERM during a long statement: cancelled on the server, lock released
 
