@@ -353,14 +353,12 @@ impl Output {
             .iter()
             .map(|s| s.migration.as_str())
             .collect();
+        let one = labels.len() == 1;
         eprintln!(
-            "{ERROR}warning{ERROR:#}: {} ran and {} committed, but may not have survived: {}",
-            if labels.len() == 1 {
-                "this step"
-            } else {
-                "these steps"
-            },
-            if labels.len() == 1 { "was" } else { "were" },
+            "{ERROR}warning{ERROR:#}: {} ran, but godwit could not make sure {} kept, so {} may not have survived: {} (`godwit info` shows what the database holds)",
+            if one { "this step" } else { "these steps" },
+            if one { "it was" } else { "they were" },
+            if one { "it" } else { "they" },
             labels.join(", ")
         );
     }

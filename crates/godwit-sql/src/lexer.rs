@@ -5,7 +5,7 @@
 //! bytes: every character that matters is ASCII, and in UTF-8 an ASCII byte never occurs inside
 //! a multi-byte character, so every position where text is cut is a character boundary.
 
-use crate::{is_non_transactional, Dialect, SplitError, Statement};
+use crate::{is_non_transactional, Dialect, SplitError, Statement, StatementKind};
 
 /// What the lexer is inside of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +235,10 @@ impl Lexer {
             buf: Vec::new(),
             fast: true,
         }
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Turns the fast path off, for tests that compare both.
@@ -743,6 +747,7 @@ impl Lexer {
         };
         self.buf.clear();
         Statement {
+            kind: StatementKind::Sql,
             non_transactional: is_non_transactional(self.dialect, &sql),
             sql,
             line: self.cur.line,

@@ -37,6 +37,10 @@
 //!   `BEGIN ATOMIC ... END` bodies of SQL functions and procedures, inside which `CASE ... END`
 //!   nests; and parentheses, inside which psql does not split either (multi-action rules such
 //!   as `CREATE RULE ... DO ALSO (...; ...)`). `/*+ ... */` hints stay part of the statement.
+//!   A `COPY ... FROM STDIN` is followed by its data, as psql reads it: the lines after the
+//!   statement's line up to one that is exactly `\.` (or the end of the script), yielded in
+//!   bounded chunks (see [`StatementKind`]); the rest of the statement's own line is read after
+//!   the data.
 //! - **MySQL and MariaDB**, like the mysql client: `"..."` strings; backslash escapes in
 //!   strings; `` `...` `` identifiers; `#` comments; `--` starts a comment only when followed by
 //!   whitespace or a control character; `/*! ... */`, `/*M! ... */` and `/*+ ... */` are part of
@@ -71,8 +75,10 @@ pub use checksum::{checksum_reader, checksum_str, LineChecksum};
 pub use dialect::Dialect;
 pub use error::SplitError;
 pub use placeholders::{missing_placeholders, Placeholders};
-pub use splitter::{split_str, Splitter, Statement};
-pub use transaction::{has_no_transaction_directive, is_non_transactional, is_transaction_control};
+pub use splitter::{split_str, Splitter, Statement, StatementKind, COPY_CHUNK_BYTES};
+pub use transaction::{
+    has_no_transaction_directive, is_copy_from_stdin, is_non_transactional, is_transaction_control,
+};
 
 #[cfg(test)]
 mod tests;

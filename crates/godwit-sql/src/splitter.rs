@@ -23,6 +23,42 @@ pub struct Statement {
     /// Whether this statement cannot run inside a transaction; see
     /// [`is_non_transactional`](crate::is_non_transactional).
     pub non_transactional: bool,
+    /// What this item is: SQL, or a PostgreSQL `COPY ... FROM STDIN` and the data that
+    /// follows it inline.
+    pub kind: StatementKind,
+}
+
+/// What a [`Statement`] yielded by the [`Splitter`] holds.
+///
+/// PostgreSQL scripts may carry the data of a `COPY ... FROM STDIN` inline, as `psql` reads
+/// them: the lines after the statement, up to a line that is exactly `\.` (or the end of the
+/// script). The splitter yields the statement as [`StatementKind::CopyFromStdin`], then the
+/// data as [`StatementKind::CopyData`] chunks of whole lines (each at most about
+/// [`COPY_CHUNK_BYTES`], unless one line is longer), so that data sections of any size are
+/// handed over in bounded memory. The `\.` line is never part of the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    /// A statement to run.
+    Sql,
+    /// A `COPY ... FROM STDIN` whose data follows inline: zero or more `CopyData` items come
+    /// next. A `COPY ... FROM STDIN` at the very end of a script, with nothing after it, is
+    /// yielded as [`StatementKind::Sql`]: it has no data to send.
+    CopyFromStdin,
+    /// Lines of data for the preceding `CopyFromStdin`, each ended with `\n`;
+    /// [`Statement::line`] is the line of the chunk's first row.
+    CopyData,
+}
+
+/// The size at which the splitter hands over a chunk of inline `COPY` data.
+pub const COPY_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Where the splitter is with the inline data of a `COPY ... FROM STDIN`.
+enum CopyState {
+    /// Reading SQL.
+    None,
+    /// Reading data lines; the line in `Splitter::line` is the first one, not yet taken
+    /// when `held` is set.
+    Data { held: bool },
 }
 
 /// Splits a script into statements as it reads it.
@@ -58,6 +94,11 @@ pub struct Splitter<R> {
     line_pending: bool,
     line_no: u32,
     done: bool,
+    copy: CopyState,
+    /// The text after a `COPY ... FROM STDIN;` on its line, lexed once its data ends (psql
+    /// reads the data from the next line on), and that line's number.
+    after_copy: Vec<u8>,
+    after_copy_line: u32,
 }
 
 impl<R: BufRead> Splitter<R> {
@@ -73,6 +114,9 @@ impl<R: BufRead> Splitter<R> {
             line_pending: false,
             line_no: 0,
             done: false,
+            copy: CopyState::None,
+            after_copy: Vec::new(),
+            after_copy_line: 0,
         }
     }
 
@@ -88,33 +132,125 @@ impl<R: BufRead> Splitter<R> {
     }
 
     fn advance(&mut self) -> Option<Result<Statement, SplitError>> {
+        if let CopyState::Data { .. } = self.copy {
+            match self.copy_chunk() {
+                Ok(Some(chunk)) => return Some(Ok(chunk)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
         loop {
             if self.line_pending {
-                if let Some(statement) = self.lexer.scan(&self.line, &mut self.pos, self.line_no) {
+                if let Some(mut statement) =
+                    self.lexer.scan(&self.line, &mut self.pos, self.line_no)
+                {
+                    if self.lexer.dialect() == Dialect::Postgres
+                        && crate::is_copy_from_stdin(&statement.sql)
+                    {
+                        match self.start_copy() {
+                            Ok(true) => statement.kind = StatementKind::CopyFromStdin,
+                            Ok(false) => {}
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
                     return Some(Ok(statement));
                 }
                 self.line_pending = false;
             }
-            match self.lines.read_line(&mut self.line) {
+            match self.next_line() {
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;
                     return self.lexer.finish();
                 }
-                Err(source) => {
-                    return Some(Err(SplitError::Io {
-                        line: self.lines.line_no().saturating_add(1),
-                        source,
-                    }))
-                }
+                Err(e) => return Some(Err(e)),
             }
-            self.line_no = self.lines.line_no();
             self.pos = 0;
             self.line_pending = true;
-            if let Err(e) = self.prepare_line() {
-                return Some(Err(e));
+        }
+    }
+
+    /// Reads and prepares the next line into `self.line`; `false` at the end of the input.
+    fn next_line(&mut self) -> Result<bool, SplitError> {
+        match self.lines.read_line(&mut self.line) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(source) => {
+                return Err(SplitError::Io {
+                    line: self.lines.line_no().saturating_add(1),
+                    source,
+                })
             }
         }
+        self.line_no = self.lines.line_no();
+        self.prepare_line()?;
+        Ok(true)
+    }
+
+    /// Called after a `COPY ... FROM STDIN` statement ended at `self.pos`: keeps the rest of
+    /// its line for later and looks at the next line. Returns whether inline data follows
+    /// (anything at all, even only the `\.` terminator).
+    fn start_copy(&mut self) -> Result<bool, SplitError> {
+        let rest = self.line.get(self.pos..).unwrap_or_default();
+        self.after_copy.clear();
+        self.after_copy.extend_from_slice(rest);
+        self.after_copy_line = self.line_no;
+        if !self.next_line()? {
+            // Nothing follows: the statement has no inline data; lex the rest of its line.
+            self.restore_after_copy();
+            return Ok(false);
+        }
+        self.copy = CopyState::Data { held: true };
+        self.line_pending = false;
+        Ok(true)
+    }
+
+    /// Makes the text after the `COPY` statement on its line the line being lexed.
+    fn restore_after_copy(&mut self) {
+        std::mem::swap(&mut self.line, &mut self.after_copy);
+        self.after_copy.clear();
+        self.line_no = self.after_copy_line;
+        self.pos = 0;
+        self.line_pending = true;
+    }
+
+    /// The next chunk of inline `COPY` data, or `None` once the data has ended (and the
+    /// splitter is back to reading SQL).
+    fn copy_chunk(&mut self) -> Result<Option<Statement>, SplitError> {
+        let mut data = String::new();
+        let mut first = 0;
+        loop {
+            let held = matches!(self.copy, CopyState::Data { held: true });
+            self.copy = CopyState::Data { held: false };
+            if !held && !self.next_line()? {
+                self.copy = CopyState::None;
+                self.restore_after_copy();
+                break;
+            }
+            if self.line == b"\\." {
+                self.copy = CopyState::None;
+                self.restore_after_copy();
+                break;
+            }
+            if data.is_empty() {
+                first = self.line_no;
+            }
+            // `prepare_line` checked that the line is UTF-8.
+            data.push_str(&String::from_utf8_lossy(&self.line));
+            data.push('\n');
+            if data.len() >= COPY_CHUNK_BYTES {
+                break;
+            }
+        }
+        if data.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Statement {
+            sql: data,
+            line: first,
+            non_transactional: false,
+            kind: StatementKind::CopyData,
+        }))
     }
 
     /// Checks the encoding of the line just read (UTF-8, no NUL byte) and replaces its

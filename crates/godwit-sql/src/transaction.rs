@@ -404,3 +404,24 @@ impl<'a> Tokens<'a> {
         }
     }
 }
+
+/// Whether `sql` (one PostgreSQL statement) is `COPY <table> FROM STDIN`, whose rows follow on
+/// the client's copy protocol: inline in the script, as `psql` reads them (see
+/// [`StatementKind`](crate::StatementKind)).
+pub fn is_copy_from_stdin(sql: &str) -> bool {
+    // Nearly every statement is not a COPY: decide that without allocating.
+    let starts_with_copy = sql.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+        && sql[4..].starts_with(|c: char| c.is_whitespace());
+    if !starts_with_copy {
+        return false;
+    }
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(64)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    words.first().is_some_and(|w| w == "COPY")
+        && words
+            .windows(2)
+            .any(|p| p[0] == "FROM" && p[1].trim_end_matches(';').starts_with("STDIN"))
+}

@@ -161,6 +161,12 @@ impl Error {
             Error::Interrupted(_) => Some(
                 "no migration was running: run `godwit migrate` again to continue".into(),
             ),
+            Error::Database(d) if d.kind == DriverErrorKind::Storage => Some(
+                "the database could not write to its files (disk full, a read-only file or directory, or an I/O error): free space or fix the permissions of the database's files and their directory, then run the command again".into(),
+            ),
+            Error::Database(d) if d.kind == DriverErrorKind::Connection => Some(
+                "the connection to the database was lost: run `godwit info` once the database is reachable to see its state, then run the command again".into(),
+            ),
             Error::NotDurable { .. } => Some(
                 "run `godwit info` once the database is reachable to see which migrations survived; `godwit migrate` then applies whatever is missing".into(),
             ),

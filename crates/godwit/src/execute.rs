@@ -167,6 +167,8 @@ pub(crate) struct Executor<'a> {
 /// What every step of a run shares.
 struct StepContext<'a> {
     table: &'a HistoryTable,
+    /// Sent before every history write: see [`dialect::restore_session`].
+    restore: Option<&'a str>,
     installed_by: &'a str,
     dry_run: bool,
     cancel: Option<&'a CancelHandle>,
@@ -735,6 +737,11 @@ impl Executor<'_> {
         if let Some(sql) = dialect::use_schemas(dialect, &self.config.schemas) {
             db.execute(&sql).await.map_err(Error::from_driver)?;
         }
+        // From here on, migrations may change the session: godwit's writes name the history
+        // table with its schema, and give the session its starting state back first.
+        let pinned = dialect::pinned_table(dialect, table, db.session());
+        let table = &pinned;
+        let restore = dialect::restore_session(dialect, db.session(), &self.config.schemas);
 
         let mut report = Report {
             initial_version: plan.current.as_ref().map(|v| v.to_string()),
@@ -752,6 +759,7 @@ impl Executor<'_> {
         let cancel = db.cancel_handle();
         let ctx = StepContext {
             table,
+            restore: restore.as_deref(),
             installed_by: &installed_by,
             dry_run,
             cancel: cancel.as_ref(),
@@ -768,6 +776,12 @@ impl Executor<'_> {
             let mode = modes[index];
             let needs_row = needs_running_row(step, mode, transactional_ddl);
             if self.interrupted() {
+                if running_row {
+                    // The next step's row was written with the previous one; it never started.
+                    let _ = db
+                        .execute(&dialect::delete_running_row(dialect, table))
+                        .await;
+                }
                 outcome = Err(Box::new(MigrationFailure {
                     migration: String::new(),
                     path: String::new(),
@@ -791,7 +805,7 @@ impl Executor<'_> {
                     false,
                 );
                 let sql = dialect::insert_history(dialect, table, &row);
-                if let Err(e) = db.execute(&sql).await {
+                if let Err(e) = db.execute(&with_restore(ctx.restore, &sql)).await {
                     outcome = Err(step_failure(
                         step,
                         None,
@@ -1043,7 +1057,13 @@ impl Executor<'_> {
         for statement in splitter {
             match statement {
                 Ok(s) => {
-                    if dialect == Dialect::Postgres && is_copy_from_stdin(&s.sql) {
+                    if s.kind == godwit_sql::StatementKind::CopyData {
+                        continue;
+                    }
+                    if dialect == Dialect::Postgres
+                        && s.kind == godwit_sql::StatementKind::Sql
+                        && godwit_sql::is_copy_from_stdin(&s.sql)
+                    {
                         return Err(vec![problem(
                             Some(s.line),
                             "`COPY ... FROM STDIN` reads its rows from the client's copy protocol, which only psql speaks; godwit would wait for them forever".into(),
@@ -1182,37 +1202,8 @@ impl Executor<'_> {
             })?;
             let splitter =
                 Splitter::new(reader, db.dialect()).with_placeholders(placeholders.clone());
-            // Inside a transaction, statements go to the server in batches (as few round trips
-            // as the protocol allows); memory stays bounded by the batch size.
-            let mut batch: Vec<godwit_sql::Statement> = Vec::new();
-            let mut batch_bytes = 0usize;
-            for statement in splitter {
-                let s = statement.map_err(|e| {
-                    (
-                        Some(e.line()),
-                        String::new(),
-                        DriverError::statement(e.to_string()),
-                    )
-                })?;
-                if !transactional {
-                    check_interrupt(interrupt)
-                        .map_err(|(_, _, e)| (Some(s.line), excerpt(&s.sql), e))?;
-                    db.execute(&s.sql)
-                        .await
-                        .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
-                    executed += 1;
-                    continue;
-                }
-                batch_bytes += s.sql.len();
-                batch.push(s);
-                if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_STATEMENTS {
-                    check_interrupt(interrupt)?;
-                    flush_batch(db, &mut batch, &mut executed).await?;
-                    batch_bytes = 0;
-                }
-            }
-            check_interrupt(interrupt)?;
-            flush_batch(db, &mut batch, &mut executed).await
+            let mut items = Items::Split(Box::new(splitter));
+            run_items(db, &mut items, transactional, &mut executed, interrupt).await
         };
         let outcome: Result<(), StepError> = self.interruptible(ctx.cancel, work).await;
         let elapsed = started.elapsed();
@@ -1252,7 +1243,7 @@ impl Executor<'_> {
                     (false, false) => None,
                 };
                 if let Some(sql) = sql {
-                    let _ = db.execute(&sql).await;
+                    let _ = db.execute(&with_restore(ctx.restore, &sql)).await;
                 }
             }
             return Err(step_failure(step, line, statement, e, !changed, cause));
@@ -1286,11 +1277,14 @@ impl Executor<'_> {
                 &new_row(next, kind, ctx.installed_by, None, false),
             ));
         }
-        let written = match (writes.is_empty(), transactional) {
+        let mut message: Vec<&str> = Vec::with_capacity(writes.len() + 1);
+        message.extend(ctx.restore);
+        message.extend(writes.iter().map(String::as_str));
+        let written = match (message.is_empty(), transactional) {
             (true, true) => db.commit().await,
             (true, false) => Ok(()),
-            (false, true) => db.execute_and_commit(&writes.join("\n;\n")).await,
-            (false, false) => db.execute(&writes.join("\n;\n")).await,
+            (false, true) => db.execute_and_commit(&message.join("\n;\n")).await,
+            (false, false) => db.execute(&message.join("\n;\n")).await,
         };
         if let Err(e) = written {
             let cause = self.cause_of(&e);
@@ -1330,6 +1324,14 @@ impl Executor<'_> {
             DriverErrorKind::Storage => FailureCause::Storage,
             _ => FailureCause::Statement,
         }
+    }
+}
+
+/// A history write, after the statement that restores the session where there is one.
+fn with_restore(restore: Option<&str>, sql: &str) -> String {
+    match restore {
+        Some(r) => format!("{r}\n;\n{sql}"),
+        None => sql.to_string(),
     }
 }
 
@@ -1614,7 +1616,7 @@ async fn run_pipelined(
     interrupt: Option<&Interrupt>,
 ) -> Result<(), StepError> {
     type Item = Result<Vec<godwit_sql::Statement>, SplitError>;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Item>(2);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Item>(2);
     let migration = Arc::clone(m);
     let placeholders = placeholders.clone();
     let dialect = db.dialect();
@@ -1651,19 +1653,169 @@ async fn run_pipelined(
             let _ = tx.blocking_send(Ok(batch));
         }
     });
-    while let Some(item) = rx.recv().await {
-        let mut batch = item.map_err(|e| {
-            (
-                Some(e.line()),
-                String::new(),
-                DriverError::statement(e.to_string()),
-            )
-        })?;
-        check_interrupt(interrupt)?;
-        flush_batch(db, &mut batch, executed).await?;
-    }
+    let mut items = Items::Channel {
+        rx,
+        current: Vec::new().into_iter(),
+    };
+    let result = run_items(db, &mut items, true, executed, interrupt).await;
+    // The worker stops once its queue is gone.
+    drop(items);
     let _ = worker.join();
-    Ok(())
+    result
+}
+
+/// The statements of a file, as the executor takes them one by one: straight from the
+/// splitter on this thread, or from the worker thread that splits a large file, in batches.
+/// (An enum rather than a trait object: no allocation per statement.)
+enum Items<'a> {
+    Split(Box<Splitter<Box<dyn BufRead + Send + 'a>>>),
+    Channel {
+        rx: tokio::sync::mpsc::Receiver<Result<Vec<godwit_sql::Statement>, SplitError>>,
+        current: std::vec::IntoIter<godwit_sql::Statement>,
+    },
+}
+
+impl Items<'_> {
+    async fn next_item(&mut self) -> Option<Result<godwit_sql::Statement, SplitError>> {
+        match self {
+            Items::Split(splitter) => splitter.next(),
+            Items::Channel { rx, current } => loop {
+                if let Some(s) = current.next() {
+                    return Some(Ok(s));
+                }
+                match rx.recv().await? {
+                    Ok(batch) => *current = batch.into_iter(),
+                    Err(e) => return Some(Err(e)),
+                }
+            },
+        }
+    }
+}
+
+fn split_failure(e: SplitError) -> StepError {
+    (
+        Some(e.line()),
+        String::new(),
+        DriverError::statement(e.to_string()),
+    )
+}
+
+/// Runs a file's statements: inside a transaction in batches (as few round trips as the
+/// protocol allows, memory bounded by the batch size), outside one by one; a
+/// `COPY ... FROM STDIN` with inline data goes through the copy protocol, its data read from
+/// the file as it is sent.
+async fn run_items(
+    db: &mut dyn Driver,
+    items: &mut Items<'_>,
+    transactional: bool,
+    executed: &mut usize,
+    interrupt: Option<&Interrupt>,
+) -> Result<(), StepError> {
+    let mut batch: Vec<godwit_sql::Statement> = Vec::new();
+    let mut batch_bytes = 0usize;
+    // An item a COPY's data source read past the end of its data.
+    let mut pending = None;
+    loop {
+        let item = match pending.take() {
+            Some(item) => item,
+            None => match items.next_item().await {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        let s = item.map_err(split_failure)?;
+        match s.kind {
+            godwit_sql::StatementKind::CopyData => continue,
+            godwit_sql::StatementKind::CopyFromStdin => {
+                check_interrupt(interrupt)?;
+                flush_batch(db, &mut batch, executed).await?;
+                batch_bytes = 0;
+                let mut source = CopyFeed {
+                    items: &mut *items,
+                    interrupt,
+                    first_line: None,
+                    rest: None,
+                    failure: None,
+                };
+                let copied = db.copy_in(&s.sql, &mut source).await;
+                pending = source.rest.take();
+                let first_line = source.first_line;
+                if let Some(failure) = source.failure.take() {
+                    return Err(failure);
+                }
+                match copied {
+                    Ok(_) => *executed += 1,
+                    Err((row, e)) => {
+                        // The server counts data lines from 1; point at the row's own line.
+                        let line = match (row, first_line) {
+                            (Some(row), Some(first)) if row > 0 => first.saturating_add(row - 1),
+                            _ => s.line,
+                        };
+                        return Err((Some(line), excerpt(&s.sql), e));
+                    }
+                }
+            }
+            godwit_sql::StatementKind::Sql => {
+                if !transactional {
+                    check_interrupt(interrupt)
+                        .map_err(|(_, _, e)| (Some(s.line), excerpt(&s.sql), e))?;
+                    db.execute(&s.sql)
+                        .await
+                        .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
+                    *executed += 1;
+                    continue;
+                }
+                batch_bytes += s.sql.len();
+                batch.push(s);
+                if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_STATEMENTS {
+                    check_interrupt(interrupt)?;
+                    flush_batch(db, &mut batch, executed).await?;
+                    batch_bytes = 0;
+                }
+            }
+        }
+    }
+    check_interrupt(interrupt)?;
+    flush_batch(db, &mut batch, executed).await
+}
+
+/// Hands the inline data of a `COPY` to the driver, chunk by chunk, as the file is read.
+struct CopyFeed<'a, 'i> {
+    items: &'a mut Items<'i>,
+    interrupt: Option<&'a Interrupt>,
+    /// The line of the first data row.
+    first_line: Option<u32>,
+    /// The item after the data, read to find its end.
+    rest: Option<Result<godwit_sql::Statement, SplitError>>,
+    /// Why the data could not be read, for the step's error.
+    failure: Option<StepError>,
+}
+
+#[async_trait]
+impl crate::driver::CopySource for CopyFeed<'_, '_> {
+    async fn next_chunk(&mut self) -> Result<Option<String>, String> {
+        if let Err(e) = check_interrupt(self.interrupt) {
+            let message = e.2.message.clone();
+            self.failure = Some(e);
+            return Err(message);
+        }
+        match self.items.next_item().await {
+            Some(Ok(s)) if s.kind == godwit_sql::StatementKind::CopyData => {
+                self.first_line.get_or_insert(s.line);
+                Ok(Some(s.sql))
+            }
+            Some(Err(e)) => {
+                let failure = split_failure(e);
+                let message = failure.2.message.clone();
+                self.failure = Some(failure);
+                Err(message)
+            }
+            other => {
+                self.rest = other;
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// Sends the statements collected so far as one batch.
@@ -1688,25 +1840,6 @@ async fn flush_batch(
             Err((Some(failed.line), excerpt(&failed.sql), e))
         }
     }
-}
-
-/// `COPY <table> FROM STDIN`: the data would follow on the client's copy protocol.
-fn is_copy_from_stdin(sql: &str) -> bool {
-    // Nearly every statement is not a COPY: decide that without allocating.
-    let starts_with_copy = sql.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("copy"))
-        && sql[4..].starts_with(|c: char| c.is_whitespace());
-    if !starts_with_copy {
-        return false;
-    }
-    let words: Vec<String> = sql
-        .split_whitespace()
-        .take(64)
-        .map(|w| w.to_ascii_uppercase())
-        .collect();
-    words.first().is_some_and(|w| w == "COPY")
-        && words
-            .windows(2)
-            .any(|p| p[0] == "FROM" && p[1].trim_end_matches(';').starts_with("STDIN"))
 }
 
 /// The first line of a statement, shortened, for messages.
@@ -1879,6 +2012,27 @@ impl Driver for Sink<'_, '_> {
         }
         Ok(())
     }
+    async fn copy_in(
+        &mut self,
+        sql: &str,
+        data: &mut (dyn crate::driver::CopySource + '_),
+    ) -> Result<u64, (Option<u32>, DriverError)> {
+        if self.out.is_none() {
+            return self.inner.copy_in(sql, data).await;
+        }
+        // As psql reads it: the statement, its data lines, and the terminator.
+        self.write(&format!("{sql};"));
+        loop {
+            match data.next_chunk().await {
+                Ok(Some(chunk)) => self.write(chunk.strip_suffix('\n').unwrap_or(&chunk)),
+                Ok(None) => break,
+                Err(reason) => return Err((None, DriverError::statement(reason))),
+            }
+        }
+        self.write("\\.");
+        Ok(0)
+    }
+
     async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
         if !self.is_dry_run() {
             return self.inner.execute_and_commit(sql).await;
@@ -1910,13 +2064,15 @@ mod tests {
 
     #[test]
     fn copy_from_stdin_is_recognised() {
-        assert!(is_copy_from_stdin("COPY t (a, b) FROM stdin"));
-        assert!(is_copy_from_stdin(
+        assert!(godwit_sql::is_copy_from_stdin("COPY t (a, b) FROM stdin"));
+        assert!(godwit_sql::is_copy_from_stdin(
             "copy public.t from STDIN with (format csv)"
         ));
-        assert!(!is_copy_from_stdin("COPY t FROM '/srv/t.csv'"));
-        assert!(!is_copy_from_stdin("COPY t TO STDOUT"));
-        assert!(!is_copy_from_stdin("SELECT 'COPY x FROM STDIN'"));
+        assert!(!godwit_sql::is_copy_from_stdin("COPY t FROM '/srv/t.csv'"));
+        assert!(!godwit_sql::is_copy_from_stdin("COPY t TO STDOUT"));
+        assert!(!godwit_sql::is_copy_from_stdin(
+            "SELECT 'COPY x FROM STDIN'"
+        ));
     }
 
     #[test]

@@ -16,11 +16,16 @@ use tokio::sync::Notify;
 /// what was applied before. A run waiting for the lock stops waiting.
 ///
 /// ```no_run
-/// # async fn run(migrator: godwit::Migrator, mut db: godwit::Database) {
+/// # async fn run(
+/// #     migrator: godwit::Migrator,
+/// #     mut db: godwit::Database,
+/// #     shutdown: tokio::sync::oneshot::Receiver<()>,
+/// # ) {
 /// let interrupt = godwit::Interrupt::new();
 /// let migrator = migrator.with_interrupt(interrupt.clone());
+/// // Your service's shutdown signal (a signal handler, an orchestrator's request, …).
 /// tokio::spawn(async move {
-///     let _ = tokio::signal::ctrl_c().await;
+///     let _ = shutdown.await;
 ///     interrupt.trigger();
 /// });
 /// let result = migrator.migrate(&mut db).await;

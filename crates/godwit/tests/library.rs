@@ -759,3 +759,94 @@ async fn a_file_changed_after_discovery_is_refused_before_anything_runs() {
     assert!(migrator.current(&mut db).await.unwrap().is_none());
     db.close().await.unwrap();
 }
+
+/// `Interrupt` stops a PostgreSQL run whose statement sleeps: the server cancels it at once, the
+/// migration rolls back, the error says it was interrupted, and the lock is free for the next run.
+#[tokio::test]
+async fn an_interrupt_cancels_the_statement_rolls_back_and_frees_the_lock() {
+    let server = ServerDb::postgres().await;
+    let set = text_set(&[
+        ("V1__a.sql", "CREATE TABLE a (i INT);\n"),
+        (
+            "V2__slow.sql",
+            "INSERT INTO a VALUES (1);\nSELECT pg_sleep(60);\n",
+        ),
+    ]);
+    let interrupt = godwit::Interrupt::new();
+    let migrator = Migrator::new(set.clone()).with_interrupt(interrupt.clone());
+    let mut db = Database::connect(&server.url).await.unwrap();
+    let trigger = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        trigger.trigger();
+    });
+    let started = std::time::Instant::now();
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let Error::Migration(f) = &err else {
+        panic!("expected a migration failure: {err:?}")
+    };
+    assert_eq!(f.migration, "V2");
+    assert_eq!(f.cause, godwit::FailureCause::Interrupted);
+    assert!(f.rolled_back);
+    assert_eq!(f.report.migrations, 1, "V1 was applied before");
+    assert!(
+        err.hint().unwrap().contains("rolled back"),
+        "{:?}",
+        err.hint()
+    );
+    db.close().await.unwrap();
+    // Nothing of V2 remains, and another run gets the lock at once.
+    let mut other = Database::connect(&server.url).await.unwrap();
+    let plain = Migrator::new(set).with_config(godwit::Config {
+        lock_timeout: std::time::Duration::ZERO,
+        ..godwit::Config::default()
+    });
+    let info = plain.info(&mut other).await.unwrap();
+    assert_eq!(info.current_version.as_deref(), Some("1"));
+    other.close().await.unwrap();
+}
+
+/// Dropping a running migrate future cancels the server's statement; the `Database` then refuses
+/// further runs (its connection may hold the transaction and the lock), and once it is dropped
+/// another connection migrates without waiting.
+#[tokio::test]
+async fn a_dropped_run_cancels_its_statement_and_poisons_its_database() {
+    let server = ServerDb::postgres().await;
+    let set = text_set(&[
+        ("V1__a.sql", "CREATE TABLE a (i INT);\n"),
+        ("V2__slow.sql", "SELECT pg_sleep(60);\n"),
+    ]);
+    let migrator = Migrator::new(set);
+    let mut db = Database::connect(&server.url).await.unwrap();
+    let dropped = tokio::time::timeout(
+        std::time::Duration::from_millis(700),
+        migrator.migrate(&mut db),
+    )
+    .await;
+    assert!(dropped.is_err(), "the run should still be sleeping");
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Refused { message, .. } if message.contains("dropped while it ran")),
+        "{err:?}"
+    );
+    drop(db);
+    // The cancel runs on a spawned task; the server then ends the sleep and, with the
+    // connection closed, rolls back and releases the lock. Allow it a generous while.
+    let mut other = Database::connect(&server.url).await.unwrap();
+    let patient = Migrator::new(text_set(&[
+        ("V1__a.sql", "CREATE TABLE a (i INT);\n"),
+        ("V2__slow.sql", "SELECT 1;\n"),
+    ]))
+    .with_config(godwit::Config {
+        lock_timeout: std::time::Duration::from_secs(30),
+        ..godwit::Config::default()
+    });
+    let started = std::time::Instant::now();
+    // V1 was committed before the drop; V2 never was (its text changed since, which is fine):
+    // the run applies the new V2.
+    let report = patient.migrate(&mut other).await.unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(report.final_version.as_deref(), Some("2"));
+    other.close().await.unwrap();
+}

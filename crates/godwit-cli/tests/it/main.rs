@@ -7,11 +7,14 @@ mod bench_smoke;
 mod callbacks;
 mod checks;
 mod connection;
+mod copy;
 mod data;
 mod dialects;
 mod durability;
+mod equivalence;
 #[cfg(unix)]
 mod faults;
+mod fidelity;
 mod files;
 mod interrupted;
 #[cfg(target_os = "linux")]
@@ -26,3 +29,4 @@ mod rolling;
 mod schemas;
 mod session;
 mod transactions;
+mod truth;

@@ -317,6 +317,8 @@ impl PrivateMaria {
         };
         for _ in 0..START_ATTEMPTS {
             let dir = self.root.path();
+            let tmp = dir.join("tmp");
+            std::fs::create_dir_all(&tmp).expect("create the server's tmpdir");
             let mut cmd = Command::new(Self::server_binary());
             cmd.arg("--no-defaults")
                 .arg(format!("--datadir={}", dir.join("data").display()))
@@ -324,6 +326,9 @@ impl PrivateMaria {
                 .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
                 .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
                 .arg(format!("--log-error={}", self.log().display()))
+                // Its own temporary directory: a starting server removes the `#sql*` files it
+                // finds in its tmpdir, which in /tmp would be the shared server's.
+                .arg(format!("--tmpdir={}", tmp.display()))
                 .args([
                     "--bind-address=127.0.0.1",
                     "--skip-name-resolve",

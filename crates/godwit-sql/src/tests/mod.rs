@@ -6,6 +6,7 @@
 //! proves the result does not depend on where the reader's buffer boundaries fall.
 
 mod common;
+mod copy;
 mod mysql;
 mod placeholders;
 mod postgres;

@@ -13,15 +13,39 @@ pub fn quote_ident(dialect: Dialect, ident: &str) -> String {
     }
 }
 
-/// Quotes a string literal for the dialect. MySQL treats backslashes as escapes unless
-/// `NO_BACKSLASH_ESCAPES` is set, so they are doubled there.
+/// Quotes a string literal for the dialect, in a form that means the same under every server
+/// setting, so that the text `--dry-run` prints is the text that runs, whatever the session:
+///
+/// - PostgreSQL: `'…'` with `'` doubled; a value holding a backslash is written `E'…'` with the
+///   backslash doubled too, which reads the same whether `standard_conforming_strings` is on or
+///   off (a plain `'a\b'` would not).
+/// - MySQL: `'…'` with `'` doubled; a value holding a backslash is written as a hex literal,
+///   `_utf8mb4 X'…'`, which reads the same with and without `NO_BACKSLASH_ESCAPES`.
+/// - SQLite: `'…'` with `'` doubled (backslashes are never special).
+///
+/// NUL characters, which no database takes in text, are dropped (files and settings holding one
+/// are refused before anything runs).
 pub fn quote_literal(dialect: Dialect, value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
+    let has_backslash = value.contains('\\');
+    if dialect == Dialect::MySql && has_backslash {
+        let mut out = String::with_capacity(value.len() * 2 + 12);
+        out.push_str("_utf8mb4 X'");
+        for b in value.bytes().filter(|&b| b != 0) {
+            out.push_str(&format!("{b:02X}"));
+        }
+        out.push('\'');
+        return out;
+    }
+    let escape = dialect == Dialect::Postgres && has_backslash;
+    let mut out = String::with_capacity(value.len() + 3);
+    if escape {
+        out.push('E');
+    }
     out.push('\'');
     for c in value.chars() {
         match c {
             '\'' => out.push_str("''"),
-            '\\' if dialect == Dialect::MySql => out.push_str("\\\\"),
+            '\\' if escape => out.push_str("\\\\"),
             '\0' => {}
             c => out.push(c),
         }
@@ -263,6 +287,62 @@ pub fn use_schemas(dialect: Dialect, schemas: &[String]) -> Option<String> {
     }
 }
 
+/// The statement that gives the session back the state each migration starts from, sent
+/// before every history write (in the same message, so it costs no round trip): a migration
+/// that ran `SET ROLE …` or pg_dump's `set_config('search_path', '', false)` changes neither
+/// whom the history row is written as nor what the next migration sees. PostgreSQL only: the
+/// role and search path read when the connection opened, or the managed `schemas` where they
+/// are set (as [`use_schemas`] set them). Flyway does the same.
+pub fn restore_session(
+    dialect: Dialect,
+    session: &super::Session,
+    schemas: &[String],
+) -> Option<String> {
+    if dialect != Dialect::Postgres {
+        return None;
+    }
+    let mut settings = Vec::new();
+    if let Some(role) = &session.role {
+        settings.push(format!(
+            "pg_catalog.set_config('role', {}, false)",
+            quote_literal(dialect, role)
+        ));
+    }
+    if let (true, Some(path)) = (schemas.is_empty(), &session.search_path) {
+        settings.push(format!(
+            "pg_catalog.set_config('search_path', {}, false)",
+            quote_literal(dialect, path)
+        ));
+    }
+    let mut statements = Vec::new();
+    if !settings.is_empty() {
+        statements.push(format!("SELECT {}", settings.join(", ")));
+    }
+    statements.extend(use_schemas(dialect, schemas));
+    (!statements.is_empty()).then(|| statements.join("\n;\n"))
+}
+
+/// The history table as godwit's writes name it during a run: qualified with the schema (on
+/// MySQL the database) the connection started in where it names none, so that a migration
+/// that changes the search path (or runs `USE`) cannot redirect them.
+pub fn pinned_table(
+    dialect: Dialect,
+    table: &HistoryTable,
+    session: &super::Session,
+) -> HistoryTable {
+    match dialect {
+        Dialect::Postgres | Dialect::MySql
+            if table.schema.is_none() && !session.schema.is_empty() =>
+        {
+            HistoryTable {
+                schema: Some(session.schema.clone()),
+                name: table.name.clone(),
+            }
+        }
+        _ => table.clone(),
+    }
+}
+
 /// The statement that creates a missing schema, where the dialect has schemas to create.
 pub fn create_schema(dialect: Dialect, schema: &str) -> Option<String> {
     match dialect {
@@ -423,10 +503,16 @@ mod tests {
     }
 
     #[test]
-    fn literals_escape_quotes_and_mysql_backslashes() {
+    fn literals_mean_the_same_under_every_setting() {
         assert_eq!(quote_literal(Dialect::Postgres, "it's"), "'it''s'");
-        assert_eq!(quote_literal(Dialect::Postgres, r"a\b"), r"'a\b'");
-        assert_eq!(quote_literal(Dialect::MySql, r"a\'b"), r"'a\\''b'");
+        assert_eq!(quote_literal(Dialect::Postgres, r"a\b'c"), r"E'a\\b''c'");
+        assert_eq!(quote_literal(Dialect::MySql, "it's"), "'it''s'");
+        assert_eq!(
+            quote_literal(Dialect::MySql, r"a\'b"),
+            "_utf8mb4 X'615C2762'"
+        );
+        assert_eq!(quote_literal(Dialect::MySql, "\\\0"), "_utf8mb4 X'5C'");
+        assert_eq!(quote_literal(Dialect::Sqlite, r"a\b'"), r"'a\b'''");
         assert_eq!(quote_literal(Dialect::Sqlite, "x\0y"), "'xy'");
     }
 
@@ -458,6 +544,33 @@ mod tests {
         assert!(pg.ends_with("12, TRUE, clock_timestamp() FROM \"godwit_schema_history\""));
         let my = insert_history(Dialect::MySql, &table(), &row);
         assert!(my.contains("AS next_rank"));
+    }
+
+    #[test]
+    fn the_session_is_restored_on_postgres_only() {
+        let session = crate::driver::Session {
+            schema: "public".into(),
+            role: Some("none".into()),
+            search_path: Some(r#""$user", public"#.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            restore_session(Dialect::Postgres, &session, &[]).as_deref(),
+            Some(
+                r#"SELECT pg_catalog.set_config('role', 'none', false), pg_catalog.set_config('search_path', '"$user", public', false)"#
+            )
+        );
+        assert_eq!(
+            restore_session(Dialect::Postgres, &session, &["app".into()]).as_deref(),
+            Some("SELECT pg_catalog.set_config('role', 'none', false)\n;\nSET search_path TO \"app\"")
+        );
+        assert_eq!(restore_session(Dialect::MySql, &session, &[]), None);
+        assert_eq!(restore_session(Dialect::Sqlite, &session, &[]), None);
+        let pinned = pinned_table(Dialect::Postgres, &table(), &session);
+        assert_eq!(pinned.schema.as_deref(), Some("public"));
+        assert_eq!(pinned_table(Dialect::Sqlite, &table(), &session), table());
+        let nowhere = crate::driver::Session::default();
+        assert_eq!(pinned_table(Dialect::MySql, &table(), &nowhere), table());
     }
 
     #[test]

@@ -83,6 +83,12 @@ pub struct Session {
     pub schema: String,
     /// The server's version string, for messages.
     pub server_version: String,
+    /// PostgreSQL: the `role` setting when the connection opened (`none` unless a default role
+    /// is set), restored after each migration.
+    pub role: Option<String>,
+    /// PostgreSQL: the `search_path` when the connection opened, restored after each migration
+    /// (unless godwit sets its own from the managed schemas).
+    pub search_path: Option<String>,
 }
 
 /// What went wrong inside a driver.
@@ -175,6 +181,14 @@ impl From<sqlx::Error> for DriverError {
 /// What driver operations return.
 pub type DriverResult<T> = Result<T, DriverError>;
 
+/// Where the data of a `COPY ... FROM STDIN` comes from; see [`Driver::copy_in`].
+#[async_trait]
+pub trait CopySource: Send {
+    /// The next chunk of data (whole lines, each ended with `\n`), or `None` at its end. An
+    /// error (the file could not be read) aborts the copy; the source keeps the details.
+    async fn next_chunk(&mut self) -> Result<Option<String>, String>;
+}
+
 /// The operations godwit needs from a database.
 ///
 /// The lock is held on a connection with no open transaction on PostgreSQL and MySQL, so that
@@ -246,6 +260,26 @@ pub trait Driver: Send {
             self.execute(sql).await.map_err(|e| (i, e))?;
         }
         Ok(())
+    }
+
+    /// Runs a PostgreSQL `COPY ... FROM STDIN` with the data `data` hands out, chunk by chunk
+    /// (the executor reads them from the file as they are sent, so memory stays bounded).
+    /// Returns the rows copied. On failure, the error comes with the line of the data the
+    /// server blamed (1-based, counted from the first data line) when it names one. Only
+    /// PostgreSQL has the copy protocol; the other drivers never get such a statement.
+    async fn copy_in(
+        &mut self,
+        sql: &str,
+        data: &mut (dyn CopySource + '_),
+    ) -> Result<u64, (Option<u32>, DriverError)> {
+        let _ = data;
+        Err((
+            None,
+            DriverError::statement(format!(
+                "`{}` needs PostgreSQL's copy protocol",
+                crate::execute::excerpt(sql)
+            )),
+        ))
     }
 
     /// Runs `sql` (a history row) and commits the transaction, in one round trip where the
@@ -541,18 +575,47 @@ pub(crate) fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Joins statements into one message. The separator starts on a new line so that a statement
-/// ending in a `--` comment cannot swallow it.
+/// What follows a statement in a joined message: `;` right after it, as the database's own
+/// client sends it (SQLite keeps the text up to the `;` as a `CREATE INDEX`'s stored SQL, so a
+/// newline before it would end up in `sqlite_master`), or, when the statement's last line may
+/// end in a `--` or `#` comment that would swallow the `;`, a newline first.
+pub(crate) fn separator(sql: &str) -> &'static str {
+    let last_line = sql.rsplit('\n').next().unwrap_or(sql);
+    if last_line.contains("--") || last_line.contains('#') {
+        "\n;\n"
+    } else {
+        ";\n"
+    }
+}
+
+/// Joins statements into one message, each followed by its [`separator`].
 pub(crate) fn join_statements(prefix: &str, statements: &[&str], suffix: &str) -> String {
     let len = prefix.len() + suffix.len() + statements.iter().map(|s| s.len() + 3).sum::<usize>();
     let mut message = String::with_capacity(len);
     message.push_str(prefix);
     for sql in statements {
         message.push_str(sql);
-        message.push_str("\n;\n");
+        message.push_str(separator(sql));
     }
     message.push_str(suffix);
     message
+}
+
+/// The statement of a message built by [`join_statements`] that a 1-based character position
+/// in the message (as PostgreSQL reports a syntax error's) falls in; `None` when it falls in
+/// the prefix or beyond the statements.
+pub(crate) fn statement_at(prefix: &str, statements: &[&str], position: usize) -> Option<usize> {
+    let mut end = prefix.chars().count();
+    if position <= end {
+        return None;
+    }
+    for (i, sql) in statements.iter().enumerate() {
+        end += sql.chars().count() + separator(sql).len();
+        if position <= end {
+            return Some(i);
+        }
+    }
+    None
 }
 
 /// Runs a multi-statement message and counts the statements that completed, so that a failure
@@ -595,5 +658,25 @@ mod tests {
         assert_ne!(plain.lock_key("a"), plain.lock_key("b"));
         let qualified = HistoryTable::parse("audit.history", None).unwrap();
         assert_eq!(qualified.lock_key("public"), "godwit:audit.history");
+    }
+
+    #[test]
+    fn statements_are_joined_as_a_client_sends_them_and_positions_map_back() {
+        let statements = ["CREATE INDEX i ON t (a)", "SELECT 1 -- one", "SELECT 'é'"];
+        let message = join_statements("BEGIN;\n", &statements, "");
+        assert_eq!(
+            message,
+            "BEGIN;\nCREATE INDEX i ON t (a);\nSELECT 1 -- one\n;\nSELECT 'é';\n"
+        );
+        let at = |needle: &str| message[..message.find(needle).unwrap()].chars().count() + 1;
+        assert_eq!(statement_at("BEGIN;\n", &statements, at("BEGIN")), None);
+        assert_eq!(statement_at("BEGIN;\n", &statements, at("CREATE")), Some(0));
+        assert_eq!(statement_at("BEGIN;\n", &statements, at("(a)")), Some(0));
+        assert_eq!(statement_at("BEGIN;\n", &statements, at("1 --")), Some(1));
+        assert_eq!(statement_at("BEGIN;\n", &statements, at("'é'")), Some(2));
+        assert_eq!(
+            statement_at("BEGIN;\n", &statements, message.chars().count() + 5),
+            None
+        );
     }
 }

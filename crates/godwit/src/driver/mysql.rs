@@ -32,6 +32,25 @@ pub struct MySqlDriver {
     cancel_options: Option<MySqlConnectOptions>,
 }
 
+macro_rules! session_query {
+    () => {
+        "SELECT CAST(SUBSTRING_INDEX(USER(), '@', 1) AS CHAR), CAST(DATABASE() AS CHAR), CAST(VERSION() AS CHAR), CONNECTION_ID()"
+    };
+}
+
+/// The session facts godwit reads on connecting.
+const SESSION_QUERY: &str = session_query!();
+
+/// [`SESSION_QUERY`] on a connection godwit opened, after a statement that gives the session
+/// the server's `sql_mode`: sqlx's handshake always asks for `CLIENT_IGNORE_SPACE`, which adds
+/// `IGNORE_SPACE` to the session's `sql_mode`; the `mariadb` and `mysql` clients do not. It is
+/// taken out again unless the server's own `sql_mode` has it.
+const OWN_SESSION_QUERY: &str = concat!(
+    "SET SESSION sql_mode = IF(FIND_IN_SET('IGNORE_SPACE', @@GLOBAL.sql_mode) > 0, @@SESSION.sql_mode, ",
+    "TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',IGNORE_SPACE,', ',')));\n",
+    session_query!()
+);
+
 /// How a migration's transaction starts, sent in front of its first statements.
 const BEGIN: &str = "START TRANSACTION;\n";
 
@@ -51,6 +70,7 @@ impl MySqlDriver {
                 code: None,
             })?
             .disable_statement_logging();
+        let opts = client_session(opts, url);
         let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
             .await
             .map_err(|_| DriverError {
@@ -70,7 +90,7 @@ impl MySqlDriver {
                 d.message = crate::util::scrub(&d.message, url);
                 d
             })?;
-        let mut driver = MySqlDriver::with_session(Conn::Owned(conn))
+        let mut driver = MySqlDriver::with_session(Conn::Owned(conn), OWN_SESSION_QUERY)
             .await
             .map_err(connection_error)?;
         driver.cancel_options = Some(opts);
@@ -80,15 +100,20 @@ impl MySqlDriver {
     /// Runs on a connection checked out of the caller's pool, for as long as the driver lives.
     pub async fn from_pool(pool: &MySqlPool) -> DriverResult<MySqlDriver> {
         let conn = pool.acquire().await.map_err(connection_error)?;
-        let mut driver = MySqlDriver::with_session(Conn::pooled(conn))
+        // The caller's pool, the caller's session settings.
+        let mut driver = MySqlDriver::with_session(Conn::pooled(conn), SESSION_QUERY)
             .await
             .map_err(connection_error)?;
         driver.cancel_options = Some((*pool.connect_options()).clone());
         Ok(driver)
     }
 
-    /// Reads the session facts on a fresh connection.
-    async fn with_session(conn: Conn<MySql>) -> Result<MySqlDriver, sqlx::Error> {
+    /// Reads the session facts on a fresh connection with `query`: [`SESSION_QUERY`] or
+    /// [`OWN_SESSION_QUERY`].
+    async fn with_session(
+        conn: Conn<MySql>,
+        query: &'static str,
+    ) -> Result<MySqlDriver, sqlx::Error> {
         let mut driver = MySqlDriver {
             conn,
             session: Session::default(),
@@ -97,11 +122,8 @@ impl MySqlDriver {
             connection_id: 0,
             cancel_options: None,
         };
-        let row = sqlx::query(
-            "SELECT CAST(SUBSTRING_INDEX(USER(), '@', 1) AS CHAR), CAST(DATABASE() AS CHAR), CAST(VERSION() AS CHAR), CONNECTION_ID()",
-        )
-        .fetch_one(&mut *driver.conn)
-        .await?;
+        let rows = driver.conn.fetch_all(sqlx::raw_sql(query)).await?;
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
         let database: Option<String> = row.try_get(1).unwrap_or_default();
         driver.connection_id = row.try_get::<u64, _>(3).unwrap_or_default();
         driver.session = Session {
@@ -109,6 +131,7 @@ impl MySqlDriver {
             database: database.clone().unwrap_or_default(),
             schema: database.unwrap_or_default(),
             server_version: row.try_get(2).unwrap_or_default(),
+            ..Session::default()
         };
         Ok(driver)
     }
@@ -159,6 +182,26 @@ fn sqlx_url(url: &str) -> String {
         })
         .collect();
     format!("{base}?{}", params.join("&"))
+}
+
+/// The session as the `mariadb` and `mysql` clients open it: the server's own `sql_mode` and
+/// `time_zone`. sqlx would add `PIPES_AS_CONCAT` and `NO_ENGINE_SUBSTITUTION` to `sql_mode` and
+/// set `time_zone = '+00:00'`, which changes what a migration's `a || b` means and which
+/// `sql_mode` its views, routines and triggers keep. A `timezone` the URL names is kept.
+/// (`SET NAMES utf8mb4` stays: it is what the clients negotiate too.)
+fn client_session(opts: MySqlConnectOptions, url: &str) -> MySqlConnectOptions {
+    let asks_time_zone = url.split_once('?').is_some_and(|(_, query)| {
+        query.split('&').any(|param| {
+            let key = param.split_once('=').map_or(param, |(k, _)| k);
+            key == "timezone" || key == "time-zone"
+        })
+    });
+    let opts = opts.pipes_as_concat(false).no_engine_substitution(false);
+    if asks_time_zone {
+        opts
+    } else {
+        opts.timezone(None)
+    }
 }
 
 /// The server's message with its error number, as the `mysql` client shows it.

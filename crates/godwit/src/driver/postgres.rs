@@ -15,8 +15,8 @@ use sqlx::{ConnectOptions as _, Executor as _, Row};
 use super::conn::Conn;
 use super::dialect;
 use super::{
-    connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
-    HistoryTable, LockWait, Session,
+    connection_error, ConnectOptions, CopySource, Dialect, Driver, DriverError, DriverErrorKind,
+    DriverResult, HistoryTable, LockWait, Session,
 };
 use crate::model::HistoryRow;
 
@@ -44,7 +44,8 @@ pub struct PgDriver {
 const SESSION_QUERY: &str = "SELECT current_user::text, current_database()::text, current_schema()::text, \
 current_setting('server_version'), pg_catalog.pg_backend_pid(), current_setting('synchronous_commit'), \
 CASE WHEN current_setting('server_version_num')::int >= 140000 \
-THEN pg_catalog.set_config('client_connection_check_interval', '2s', false) END";
+THEN pg_catalog.set_config('client_connection_check_interval', '2s', false) END, \
+current_setting('role'), current_setting('search_path')";
 
 /// How a migration's transaction starts. Its commit does not wait for the disk: a run flushes
 /// once, in `sync`, before it reports anything as applied. A crash before that loses the last
@@ -152,6 +153,8 @@ impl PgDriver {
                 "PostgreSQL {}",
                 row.try_get::<String, _>(3).unwrap_or_default()
             ),
+            role: row.try_get(7).ok(),
+            search_path: row.try_get(8).ok(),
         };
         Ok(driver)
     }
@@ -203,6 +206,37 @@ fn pg_error(e: sqlx::Error) -> DriverError {
         }
     }
     DriverError::from(e)
+}
+
+/// The 1-based character position in the sent text that a PostgreSQL error points at.
+fn error_position(e: &sqlx::Error) -> Option<usize> {
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
+    match db.try_downcast_ref::<PgDatabaseError>()?.position()? {
+        sqlx::postgres::PgErrorPosition::Original(p) => Some(p),
+        sqlx::postgres::PgErrorPosition::Internal { .. } => None,
+    }
+}
+
+/// A failed `COPY`, with the data line named by the error's context (`COPY t, line 3, ...`).
+fn copy_error(e: sqlx::Error) -> (Option<u32>, DriverError) {
+    let line = match &e {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<PgDatabaseError>()
+            .and_then(|pg| pg.r#where())
+            .and_then(copy_context_line),
+        _ => None,
+    };
+    (line, pg_error(e))
+}
+
+/// The data line in a `COPY` error's context: `COPY t, line 3, column b: "x"` gives 3.
+fn copy_context_line(context: &str) -> Option<u32> {
+    let first = context.lines().find(|l| l.starts_with("COPY "))?;
+    let (_, after) = first.split_once(", line ")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 fn pg_connection_error(e: sqlx::Error, url: &str) -> DriverError {
@@ -404,11 +438,48 @@ impl Driver for PgDriver {
         super::run_counted(&mut *self.conn, &message)
             .await
             .map_err(|(done, e)| {
-                let index = done
-                    .saturating_sub(skip)
-                    .min(statements.len().saturating_sub(1));
+                // PostgreSQL parses the whole message before it runs any of it: a syntax error
+                // anywhere fails it with nothing done. The error's position then names the
+                // statement.
+                let index = error_position(&e)
+                    .and_then(|p| super::statement_at(begin, statements, p))
+                    .unwrap_or_else(|| {
+                        done.saturating_sub(skip)
+                            .min(statements.len().saturating_sub(1))
+                    });
                 (index, pg_error(e))
             })
+    }
+
+    async fn copy_in(
+        &mut self,
+        sql: &str,
+        data: &mut (dyn CopySource + '_),
+    ) -> Result<u64, (Option<u32>, DriverError)> {
+        let begin = self.take_begin();
+        if !begin.is_empty() {
+            self.run(begin).await.map_err(|e| (None, e))?;
+        }
+        let mut copy = self
+            .conn
+            .copy_in_raw(sql)
+            .await
+            .map_err(|e| (None, pg_error(e)))?;
+        loop {
+            match data.next_chunk().await {
+                Ok(Some(chunk)) => {
+                    copy.send(chunk.as_bytes()).await.map_err(copy_error)?;
+                }
+                Ok(None) => break,
+                Err(reason) => {
+                    // The server answers an abort with an error of its own; the caller reports
+                    // why the data could not be read.
+                    let _ = copy.abort(reason.clone()).await;
+                    return Err((None, DriverError::statement(reason)));
+                }
+            }
+        }
+        copy.finish().await.map_err(copy_error)
     }
 
     async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
@@ -454,5 +525,25 @@ impl Driver for PgDriver {
             return unlocked;
         }
         self.conn.close().await.map_err(DriverError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_context_line;
+
+    #[test]
+    fn copy_errors_name_the_data_line_from_their_context() {
+        assert_eq!(
+            copy_context_line("COPY t, line 3, column id: \"x\""),
+            Some(3)
+        );
+        assert_eq!(copy_context_line("COPY big, line 200000"), Some(200000));
+        assert_eq!(
+            copy_context_line("PL/pgSQL function f() line 2\nCOPY t, line 7: \"a\tb\""),
+            Some(7)
+        );
+        assert_eq!(copy_context_line("SQL statement \"SELECT 1\""), None);
+        assert_eq!(copy_context_line("COPY t, line x"), None);
     }
 }

@@ -134,6 +134,7 @@ impl SqliteDriver {
                 database: database.clone(),
                 schema: "main".into(),
                 server_version: format!("SQLite {version}"),
+                ..Session::default()
             },
             locked: false,
             in_step: false,
@@ -166,6 +167,7 @@ impl SqliteDriver {
                 database: database.clone(),
                 schema: "main".into(),
                 server_version: format!("SQLite {version}"),
+                ..Session::default()
             },
             locked: false,
             in_step: false,
