@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::NonEmptyStringValueParser;
+use godwit::redact_url;
 use toml::Spanned;
 
 /// The name of the configuration file that godwit looks for in each implicit location.
@@ -136,6 +137,12 @@ fn parse_placeholder_arg(text: &str) -> Result<(String, String), String> {
 pub struct Settings {
     /// The database URL; `None` when no layer sets one (see [`Settings::require_url`]).
     pub url: Option<String>,
+    /// The database password, when it is not in the URL. Never printed.
+    pub password: Option<String>,
+    /// A file holding the database password (its trailing newline dropped); relative paths in a
+    /// file are relative to that file's directory. Set by a layer, it replaces a `password` set
+    /// by a lower layer, and the other way round.
+    pub password_file: Option<PathBuf>,
     /// Directories searched for migrations; relative paths are relative to the working directory.
     pub locations: Vec<PathBuf>,
     /// The history table, possibly schema-qualified (`app.history`).
@@ -170,6 +177,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             url: None,
+            password: None,
+            password_file: None,
             locations: vec![PathBuf::from("migrations")],
             table: "godwit_schema_history".to_owned(),
             schemas: Vec::new(),
@@ -204,6 +213,8 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("url", &self.redacted_url())
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("password_file", &self.password_file)
             .field("locations", &self.locations)
             .field("table", &self.table)
             .field("schemas", &self.schemas)
@@ -569,6 +580,10 @@ enum Slot {
     Url(fn(&mut Settings) -> &mut Option<String>),
     /// A non-empty string that may be left unset.
     OptText(fn(&mut Settings) -> &mut Option<String>),
+    /// The password: never shown in a message; setting it clears `password_file`.
+    Password,
+    /// The password file: a path, relative to the file that sets it; setting it clears `password`.
+    PasswordFile,
     /// A non-empty string.
     Text(fn(&mut Settings) -> &mut String),
     /// A version: a string, or an integer in a file (a float is refused).
@@ -590,7 +605,8 @@ impl Slot {
     fn type_name(self) -> &'static str {
         match self {
             Slot::Url(_) => "string (URL)",
-            Slot::OptText(_) | Slot::Text(_) => "string",
+            Slot::OptText(_) | Slot::Text(_) | Slot::Password => "string",
+            Slot::PasswordFile => "string (path)",
             Slot::Version(_) => "string or integer",
             Slot::Paths(_) | Slot::List(_) => "array of strings, or one string",
             Slot::Bool(_) => "boolean",
@@ -633,12 +649,53 @@ static KEYS: &[KeyDoc] = &[
         default_toml: None,
         summary: "The database to migrate.",
         details: "`postgres://` or `postgresql://`, `mysql://` or `mariadb://`, `sqlite://path` \
-                  (or `sqlite:path`), or `sqlite::memory:`. The user name and password go in the \
-                  URL, percent-encoded where they contain special characters. godwit never prints \
-                  the password: messages show the URL as `postgres://user:***@host/db`. \
+                  (or `sqlite:path`), or `sqlite::memory:`. The user name goes in the URL; the \
+                  password too (percent-encoded where it contains `@ / : # ? %`), or, to keep it \
+                  out of the process table, in `password` or `password_file`. godwit never prints \
+                  a password: messages show the URL as `postgres://user:***@host/db`, and the \
+                  values of password-like parameters (`password`, `pass`, `passwd`, `pwd`, \
+                  `sslpassword`, `sslkey`, and any name containing `password`, `secret` or \
+                  `token`) as `***`. A URL godwit cannot read with certainty, an unknown \
+                  parameter (`ssl_mode` for `sslmode`) or value (`charset=bogus`), and a URL that \
+                  names no database (`mysql://host:3306` without `schemas`, `sqlite:`) are \
+                  refused with exit 2, as is `sqlite::memory:` for a command that writes (the \
+                  database would be thrown away at exit); a PostgreSQL URL without a database \
+                  connects to the database named after the user, as `psql` does. \
                   `DATABASE_URL` is read only when `GODWIT_URL` is not set.",
         example: "url = \"postgres://app@localhost:5432/app\"",
         slot: Slot::Url(|s| &mut s.url),
+    },
+    KeyDoc {
+        key: "password",
+        env: &["GODWIT_PASSWORD"],
+        flag: None,
+        default: "none: the password in `url`, if any",
+        default_toml: None,
+        summary: "The database password, kept out of the URL.",
+        details: "A password in `--url` can be read by every local user in the process table; \
+                  set it here, or better in `GODWIT_PASSWORD` or a `password_file`, and leave it \
+                  out of the URL. It is used as written (no percent-encoding) on PostgreSQL and \
+                  MySQL/MariaDB. A URL that has a password too is refused (exit 2), as is a \
+                  password for SQLite, which has none. `password` and `password_file` are one \
+                  setting: a source that sets one replaces the other from earlier sources, and a \
+                  source that sets both is refused. godwit never prints it.",
+        example: "password = \"change-me\"",
+        slot: Slot::Password,
+    },
+    KeyDoc {
+        key: "password_file",
+        env: &["GODWIT_PASSWORD_FILE"],
+        flag: None,
+        default: "none",
+        default_toml: None,
+        summary: "A file holding the database password.",
+        details: "The file's one line is the password; its trailing newline (`\\n` or \
+                  `\\r\\n`) is dropped. An empty file, a file of more than one line or one that \
+                  is not UTF-8 is refused (exit 2), without showing its content. A relative path \
+                  in a file is taken from that file's directory. Suits secrets mounted by \
+                  Docker or Kubernetes (`/run/secrets/…`). The same rules as `password` apply.",
+        example: "password_file = \"/run/secrets/db_password\"",
+        slot: Slot::PasswordFile,
     },
     KeyDoc {
         key: "locations",
@@ -1088,70 +1145,6 @@ fn resolve_sqlite_url(url: &str, base: &Path) -> String {
     format!("{}{base_text}{separator}{path}{query}", &url[..prefix_len])
 }
 
-/// Replaces the password in a URL with `***`, for display.
-///
-/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`, and the values of
-/// `password`, `pass`, `passwd`, `pwd` and `sslpassword` query parameters become `***` too. A
-/// URL that cannot be taken apart with certainty is redacted too much rather than too little.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return redact_query(url);
-    };
-    let start = scheme_end + 3;
-    let (head, rest) = url.split_at(start);
-    let slash = rest.find('/').unwrap_or(rest.len());
-    // The user info normally ends at the last `@` before the path; a password with an
-    // unencoded `/` in it moves that `@` past the first `/`.
-    let at = rest[..slash].rfind('@').or_else(|| {
-        rest.rfind('@').filter(|&at| {
-            let userinfo = &rest[..at];
-            userinfo.contains(':') && !userinfo.contains(['?', '#'])
-        })
-    });
-    let mut out = head.to_owned();
-    let tail = match at {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            match userinfo.find(':') {
-                Some(colon) => {
-                    out.push_str(&userinfo[..colon]);
-                    out.push_str(":***@");
-                }
-                None => {
-                    out.push_str(userinfo);
-                    out.push('@');
-                }
-            }
-            &rest[at + 1..]
-        }
-        None => rest,
-    };
-    out.push_str(&redact_query(tail));
-    out
-}
-
-/// Redacts password-like query parameters.
-fn redact_query(text: &str) -> String {
-    let Some(question) = text.find('?') else {
-        return text.to_owned();
-    };
-    let (before, query) = text.split_at(question + 1);
-    let params: Vec<String> = query
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((name, _))
-                if ["password", "pass", "passwd", "pwd", "sslpassword"]
-                    .iter()
-                    .any(|secret| name.eq_ignore_ascii_case(secret)) =>
-            {
-                format!("{name}=***")
-            }
-            _ => param.to_owned(),
-        })
-        .collect();
-    format!("{before}{}", params.join("&"))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Files
 // ---------------------------------------------------------------------------------------------
@@ -1211,12 +1204,31 @@ fn apply_file(settings: &mut Settings, path: &Path, text: &str) -> Result<(), Co
     let mut entries: Vec<_> = table.into_iter().collect();
     entries.sort_by_key(|(key, _)| key.span().start);
     let base = path.parent().unwrap_or(Path::new(""));
+    let mut password_keys = 0;
 
     for (key, value) in entries {
         let line = line_of(text, key.span().start);
         let Some(doc) = key_doc(key.get_ref()) else {
             return Err(unknown_key(path, line, key.get_ref(), &value));
         };
+        if matches!(doc.slot, Slot::Password | Slot::PasswordFile) {
+            password_keys += 1;
+            if password_keys > 1 {
+                return Err(invalid(
+                    Origin::File {
+                        path: path.to_owned(),
+                        line: Some(line),
+                    },
+                    doc.key,
+                    Problem::new(if doc.key == "password" {
+                        "is set in the same file as `password_file`"
+                    } else {
+                        "is set in the same file as `password`"
+                    })
+                    .hint("keep one of them: they are two ways to give the same password"),
+                ));
+            }
+        }
         let origin = Origin::File {
             path: path.to_owned(),
             line: Some(line),
@@ -1314,11 +1326,9 @@ fn unknown_key(path: &Path, line: usize, key: &str, value: &toml::Value) -> Conf
             "godwit's keys go at the top level of the file: move `{}` out of [{key}]",
             nested.key
         )
-    } else if matches!(
-        normalise_key(key).as_str(),
-        "user" | "username" | "password"
-    ) {
-        "the user and password go in the url, e.g. url = \"postgres://user:password@host/db\""
+    } else if matches!(normalise_key(key).as_str(), "user" | "username") {
+        "the user goes in the url, e.g. url = \"postgres://user@host/db\"; the password can be \
+         set with `password` or `password_file`"
             .to_owned()
     } else {
         format!("valid keys are {}", valid_keys())
@@ -1440,6 +1450,23 @@ fn set_from_toml(
         }
     };
     match doc.slot {
+        Slot::Password => {
+            let toml::Value::String(password) = value else {
+                return Err(
+                    Problem::new("must be a string").hint("quote the password: password = \"…\"")
+                );
+            };
+            if password.is_empty() {
+                return Err(Problem::new("must not be empty")
+                    .hint("give the password, or remove the setting"));
+            }
+            settings.password = Some(password.clone());
+            settings.password_file = None;
+        }
+        Slot::PasswordFile => {
+            settings.password_file = Some(resolve_path(base, PathBuf::from(text(value)?)));
+            settings.password = None;
+        }
         Slot::Url(field) => *field(settings) = Some(resolve_sqlite_url(&text(value)?, base)),
         Slot::OptText(field) => *field(settings) = Some(text(value)?),
         Slot::Text(field) => *field(settings) = text(value)?,
@@ -1510,6 +1537,15 @@ fn set_from_toml(
 /// Stores a value read from an environment variable.
 fn set_from_env(settings: &mut Settings, doc: &KeyDoc, value: &str) -> Result<(), Problem> {
     match doc.slot {
+        Slot::Password => {
+            // Used as given: spaces may be part of a password.
+            settings.password = Some(value.to_owned());
+            settings.password_file = None;
+        }
+        Slot::PasswordFile => {
+            settings.password_file = Some(PathBuf::from(non_empty(value)?));
+            settings.password = None;
+        }
         Slot::Url(field) | Slot::OptText(field) => *field(settings) = Some(non_empty(value)?),
         Slot::Text(field) | Slot::Version(field) => *field(settings) = non_empty(value)?,
         Slot::Paths(field) => *field(settings) = parse_locations(&split_list(value))?,
@@ -1522,6 +1558,16 @@ fn set_from_env(settings: &mut Settings, doc: &KeyDoc, value: &str) -> Result<()
 }
 
 fn apply_env(settings: &mut Settings, env: &Env) -> Result<(), ConfigError> {
+    if env.get("GODWIT_PASSWORD").is_some() && env.get("GODWIT_PASSWORD_FILE").is_some() {
+        return Err(invalid(
+            Origin::Env {
+                var: "GODWIT_PASSWORD_FILE".to_owned(),
+            },
+            "password_file",
+            Problem::new("is set, and so is GODWIT_PASSWORD")
+                .hint("keep one of them: they are two ways to give the same password"),
+        ));
+    }
     for doc in KEYS {
         if let Slot::Placeholders = doc.slot {
             continue;
@@ -1792,7 +1838,8 @@ GODWIT_PLACEHOLDERS_OWNER=admin godwit migrate --placeholder retention_days=90
 
 - Keys are snake_case at the top level (`out_of_order`, not `flyway.outOfOrder` or a `[flyway]`
   table); the error for a Flyway-style key names the godwit key.
-- The user and password are part of `url`.
+- The user is part of `url`; the password may be too, or comes from `password` /
+  `password_file` (`GODWIT_PASSWORD` / `GODWIT_PASSWORD_FILE`).
 - `filesystem:` locations are accepted; `classpath:` locations are refused with the directory to
   name instead.
 - `table = "flyway_schema_history"` carries on with a database that Flyway has been migrating.
@@ -2118,6 +2165,29 @@ mod tests {
                 get: |s| s.checksum_cache.to_string(),
             },
             Case {
+                key: "password",
+                env: Some("GODWIT_PASSWORD"),
+                flag: false,
+                token: |layer, _| format!("pw{layer}"),
+                toml: |t| format!("password = \"{t}\""),
+                flag_args: |_| Vec::new(),
+                get: |s| s.password.clone().unwrap_or_default(),
+            },
+            Case {
+                key: "password_file",
+                env: Some("GODWIT_PASSWORD_FILE"),
+                flag: false,
+                token: |layer, _| format!("/secrets/pw{layer}"),
+                toml: |t| format!("password_file = \"{t}\""),
+                flag_args: |_| Vec::new(),
+                get: |s| {
+                    s.password_file
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                },
+            },
+            Case {
                 key: "installed_by",
                 env: Some("GODWIT_INSTALLED_BY"),
                 flag: false,
@@ -2409,7 +2479,7 @@ mod tests {
         let err = err_of(load_file("frobnicate = 1\n"));
         let hint = err.hint().unwrap();
         assert!(
-            hint.starts_with("valid keys are `url`, `locations`"),
+            hint.starts_with("valid keys are `url`, `password`, `password_file`, `locations`"),
             "{hint}"
         );
         assert!(hint.contains("`placeholders`"), "{hint}");
@@ -2420,8 +2490,8 @@ mod tests {
             "{err}"
         );
 
-        let err = err_of(load_file("password = \"pw\"\n"));
-        assert!(err.hint().unwrap().contains("go in the url"), "{err}");
+        let err = err_of(load_file("user = \"app\"\n"));
+        assert!(err.hint().unwrap().contains("goes in the url"), "{err}");
     }
 
     #[test]
@@ -2802,15 +2872,21 @@ mod tests {
             ),
             ("mysql://root:p@ss@db/app", "mysql://root:***@db/app"),
             ("mysql://root:pa/ss@db/app", "mysql://root:***@db/app"),
-            ("mysql://root:pa?ss@db/app", "mysql://root:***@db/app"),
-            ("mysql://root:@db/app", "mysql://root:***@db/app"),
+            // A `?` before the last `@`: what follows the `@` may be part of the secret too.
+            ("mysql://root:pa?ss@db/app", "mysql://root:***@***"),
+            ("mysql://root:@db/app", "mysql://root@db/app"),
             (
                 "postgres://h/db?user=a&password=s3cret&sslmode=require",
                 "postgres://h/db?user=a&password=***&sslmode=require",
             ),
             (
+                "postgres://h:5432/db?application_name=a&PASSWORD=x",
+                "postgres://h:5432/db?application_name=a&PASSWORD=***",
+            ),
+            // An `@` after the host: everything before it may be a password.
+            (
                 "postgres://h:5432/db?application_name=a@b&PASSWORD=x",
-                "postgres://h:5432/db?application_name=a@b&PASSWORD=***",
+                "postgres://h:***@***",
             ),
             (
                 "sqlite://data/app.db?mode=rwc",
@@ -3102,5 +3178,40 @@ mod tests {
                 assert!(md.contains(flag), "{flag}");
             }
         }
+    }
+
+    #[test]
+    fn password_and_password_file_are_one_setting() {
+        let fixture = Fixture::new();
+        fixture.write("cwd/godwit.toml", "password_file = \"secrets/pw\"\n");
+        // A later source that sets the other key replaces it.
+        let settings = fixture
+            .load(&ConfigArgs::default(), &[("GODWIT_PASSWORD", "from env")])
+            .unwrap();
+        assert_eq!(settings.password.as_deref(), Some("from env"));
+        assert_eq!(settings.password_file, None);
+        let settings = fixture.load(&ConfigArgs::default(), &[]).unwrap();
+        assert_eq!(settings.password_file, Some(PathBuf::from("secrets/pw")));
+        assert_eq!(settings.password, None);
+        // One source that sets both is refused, without showing the password.
+        let err = err_of(load_file(
+            "password = \"s3cret-pw\"\npassword_file = \"x\"\n",
+        ));
+        assert!(err.to_string().contains("same file"), "{err}");
+        assert!(!err.to_string().contains("s3cret-pw"), "{err}");
+        let err = err_of(load_env(&[
+            ("GODWIT_PASSWORD", "s3cret-pw"),
+            ("GODWIT_PASSWORD_FILE", "/x"),
+        ]));
+        assert!(err.to_string().contains("GODWIT_PASSWORD"), "{err}");
+        assert!(!err.to_string().contains("s3cret-pw"), "{err}");
+        // A password that is not a string is refused without being shown.
+        let err = err_of(load_file("password = 987654321\n"));
+        assert!(!err.to_string().contains("987654321"), "{err}");
+        let settings = Settings {
+            password: Some("s3cret-pw".into()),
+            ..Settings::default()
+        };
+        assert!(!format!("{settings:?}").contains("s3cret-pw"));
     }
 }

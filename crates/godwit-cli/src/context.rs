@@ -78,6 +78,8 @@ pub async fn open(
     write: bool,
 ) -> Result<(Migrator, Database), CliError> {
     let config = library_config(settings)?;
+    // A URL or password godwit refuses is bad configuration: it wins over everything else.
+    connection_settings(settings, write)?;
     let locations = settings.locations.clone();
     let cache_dir = settings.checksum_cache.then(cache_dir).flatten();
     let discover = move || {
@@ -136,13 +138,112 @@ fn cache_dir() -> Option<std::path::PathBuf> {
 
 /// Connects to the configured database. `write` commands may create a missing SQLite file.
 pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliError> {
-    let url = settings.require_url()?;
+    let (url, password) = connection_settings(settings, write)?;
     let options = ConnectOptions {
         lock_timeout: settings.lock_timeout,
         create_if_missing: write,
+        password,
         ..ConnectOptions::default()
     };
     Ok(Database::connect_with(url, &options).await?)
+}
+
+fn refuse(message: String, hint: impl Into<String>) -> CliError {
+    CliError::Setting {
+        message,
+        hint: hint.into(),
+    }
+}
+
+/// The URL and the password to connect with, or why godwit refuses them (exit 2, before
+/// anything is read or written): a malformed URL, an unknown parameter, a URL that names no
+/// database, an in-memory SQLite database for a command that writes (it would be thrown away at
+/// exit), a password given twice or given for SQLite, an unreadable password file.
+fn connection_settings(
+    settings: &Settings,
+    write: bool,
+) -> Result<(&str, Option<String>), CliError> {
+    let url = settings.require_url()?;
+    let facts = godwit::dburl::check_url(url).map_err(|p| refuse(p.message, p.hint))?;
+    let redacted = godwit::redact_url(url);
+    let password = password(settings)?;
+    if password.is_some() {
+        if facts.dialect == godwit::Dialect::Sqlite {
+            return Err(refuse(
+                format!("a password is set (`password`, `password_file`, GODWIT_PASSWORD or GODWIT_PASSWORD_FILE), but the SQLite database `{redacted}` has none"),
+                "remove the password setting: SQLite databases are files, protected by the file's permissions",
+            ));
+        }
+        if facts.has_password {
+            return Err(refuse(
+                format!("the password is given twice: in the URL `{redacted}` and in a password setting (`password`, `password_file`, GODWIT_PASSWORD or GODWIT_PASSWORD_FILE)"),
+                "remove the password from the URL (a URL on the command line can be read by every local user), or remove the password setting",
+            ));
+        }
+    }
+    if !facts.names_database {
+        match facts.dialect {
+            godwit::Dialect::MySql if settings.schemas.is_empty() => {
+                return Err(refuse(
+                    format!("the URL `{redacted}` names no database"),
+                    "add the database as the URL's path, e.g. mysql://user@host:3306/app (or name it in `schemas`)",
+                ))
+            }
+            godwit::Dialect::Sqlite => {
+                return Err(refuse(
+                    format!("the URL `{redacted}` names no SQLite file"),
+                    "give the file's path, e.g. sqlite://data/app.db or sqlite:///var/lib/app.db",
+                ))
+            }
+            _ => {}
+        }
+    }
+    if facts.in_memory && write {
+        return Err(refuse(
+            format!("`{redacted}` is an in-memory database, thrown away when godwit exits: nothing this command writes would last"),
+            "name a file, e.g. sqlite://data/app.db; to see what would run without changing anything, use --dry-run",
+        ));
+    }
+    Ok((url, password))
+}
+
+/// The password of the `password` or `password_file` setting; the file's trailing newline is
+/// dropped. Messages name the file, never its content.
+fn password(settings: &Settings) -> Result<Option<String>, CliError> {
+    if let Some(password) = &settings.password {
+        return Ok(Some(password.clone()));
+    }
+    let Some(path) = &settings.password_file else {
+        return Ok(None);
+    };
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| {
+        refuse(
+            format!("cannot read the password file {shown} (`password_file` or GODWIT_PASSWORD_FILE): {e}"),
+            "check the path and the file's permissions; a relative path in godwit.toml is taken from that file's directory",
+        )
+    })?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Err(refuse(
+            format!("the password file {shown} is not UTF-8 text"),
+            "write the password as UTF-8 text, on one line",
+        ));
+    };
+    let line = text.strip_suffix('\n').unwrap_or(&text);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.is_empty() {
+        return Err(refuse(
+            format!("the password file {shown} is empty"),
+            "write the password in it, on one line, or remove the `password_file` setting",
+        ));
+    }
+    if line.contains(['\n', '\r']) {
+        return Err(refuse(
+            format!("the password file {shown} has more than one line"),
+            "the file must hold the password alone, on one line (check that it is the right file)",
+        ));
+    }
+    Ok(Some(line.to_owned()))
 }
 
 /// An observer that forwards events to a closure (keeps the command code short).

@@ -109,6 +109,10 @@ async fn run(cli: Cli, out: &Output) -> u8 {
         Command::Clean(args) => commands::clean::run(&settings, &args, out).await,
         Command::New(args) => commands::new::run(&settings, &args, out).await,
     };
+    if output::stdout_closed() {
+        // The reader of stdout went away (`| head`): nothing more is wanted, end quietly.
+        return exit::OK;
+    }
     match result {
         Ok(code) => code,
         Err(e) => match (signals::exit_code(), &e) {

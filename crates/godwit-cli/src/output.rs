@@ -34,13 +34,47 @@ pub struct Progress {
     dry_run: bool,
 }
 
+/// Set once a write to stdout found it closed (`godwit migrate --dry-run | head`).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stdout was found closed: the reader went away, so godwit stops quietly with exit 0,
+/// as `rg` and `cat` do (no error text, since nobody asked for more output).
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Stdout for the dry-run SQL: a closed pipe stops the run (through the interrupt, between two
+/// steps; a dry run changes nothing) and is remembered, so that godwit ends quietly.
+struct PipeAware(std::io::Stdout);
+
+impl PipeAware {
+    fn check<T>(result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::SeqCst);
+                crate::signals::interrupt().trigger();
+            }
+        }
+        result
+    }
+}
+
+impl std::io::Write for PipeAware {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::check(self.0.write(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::check(self.0.flush())
+    }
+}
+
 /// Where a dry run's SQL goes: to stdout as a script, or captured for the `--json` output
 /// (which must stay a single JSON document).
 pub struct DryRunSql {
     enabled: bool,
     json: bool,
     captured: Vec<u8>,
-    stdout: std::io::Stdout,
+    stdout: PipeAware,
 }
 
 impl DryRunSql {
@@ -49,7 +83,7 @@ impl DryRunSql {
             enabled,
             json,
             captured: Vec::new(),
-            stdout: std::io::stdout(),
+            stdout: PipeAware(std::io::stdout()),
         }
     }
 
@@ -79,6 +113,9 @@ impl DryRunSql {
 
 impl Progress {
     pub fn event(&self, event: &godwit::Event) {
+        if stdout_closed() {
+            return;
+        }
         match event {
             godwit::Event::WaitingForLock => {
                 eprintln!("{DIM}Waiting for another godwit process to release the migration lock...{DIM:#}")

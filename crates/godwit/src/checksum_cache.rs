@@ -187,22 +187,22 @@ fn parse_entry(line: &str) -> Option<(&str, (Stamp, i32))> {
     Some((script, (stamp, checksum)))
 }
 
-/// Writes a file whole or not at all: a temporary file beside it, renamed over it.
+/// Writes a file whole or not at all: a temporary file beside it, renamed over it. The temporary
+/// file is created exclusively under an unpredictable name (`O_CREAT | O_EXCL`, mode 0600), so a
+/// symlink or file planted in the cache directory is never followed or truncated.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = PathBuf::from(temporary);
-    let written = std::fs::File::create(&temporary).and_then(|mut f| f.write_all(bytes));
-    match written.and_then(|()| std::fs::rename(&temporary, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temporary);
-            Err(e)
-        }
-    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".checksums-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    temporary.write_all(bytes)?;
+    // On failure the temporary file is removed when it is dropped.
+    temporary.persist(path).map(drop).map_err(|e| e.error)
 }
 
 #[cfg(all(test, unix))]
@@ -307,5 +307,32 @@ mod tests {
         }
         assert_eq!(parse_entry("1 2 3 4 5 6 7 notanumber V1__a.sql"), None);
         assert_eq!(parse_entry("1 2 3"), None);
+    }
+
+    /// A symlink planted where the old code put its temporary file (`<cache>.<pid>.tmp`) is
+    /// neither followed nor truncated, and no temporary file is left behind.
+    #[test]
+    fn a_planted_symlink_is_not_followed() {
+        let (tmp, cache_dir, location, _) = project();
+        std::fs::create_dir_all(&cache_dir).unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let mut cache = ChecksumCache::open(&cache_dir, &location);
+        let file = cache.file.clone().unwrap();
+        let mut planted = file.as_os_str().to_owned();
+        planted.push(format!(".{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        cache.learn("V1__a.sql".into(), stamp_of(&location), 42);
+        cache.save(["V1__a.sql"].into_iter());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::read_to_string(&file).unwrap().starts_with(HEADER));
+        let mut names: Vec<_> = std::fs::read_dir(&cache_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        let mut expected = vec![file, PathBuf::from(planted)];
+        expected.sort();
+        assert_eq!(names, expected);
     }
 }

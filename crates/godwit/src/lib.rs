@@ -67,6 +67,7 @@
 
 mod auto;
 mod checksum_cache;
+pub mod dburl;
 pub mod discover;
 pub mod driver;
 pub mod embed;
@@ -91,6 +92,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+pub use dburl::redact_url;
 pub use discover::{FileProblem, MigrationSet};
 pub use driver::{ConnectOptions, Dialect, Driver};
 pub use error::{Category, Error, FailureCause, MigrationFailure};
@@ -98,7 +100,7 @@ pub use execute::{Config, Event, Info, Observer, Report, StepReport};
 pub use interrupt::Interrupt;
 pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
 pub use plan::{InfoRow, Problem, State, Target};
-pub use util::{redact_url, utc_timestamp};
+pub use util::utc_timestamp;
 
 pub use auto::{
     auto_migrate, auto_migrate_enabled, parse_auto_migrate, AutoMigrateTarget, AUTO_MIGRATE_VAR,
@@ -161,17 +163,27 @@ impl Database {
 
     /// Connects with explicit options.
     pub async fn connect_with(url: &str, options: &ConnectOptions) -> Result<Database, Error> {
+        if let Err(p) = dburl::check_url(url) {
+            return Err(Error::Config(p.to_string()));
+        }
+        let scrub = |message: &str| {
+            let message = util::scrub(message, url);
+            match &options.password {
+                Some(password) => dburl::scrub_secrets(&message, &[password]),
+                None => message,
+            }
+        };
         match driver::connect(url, options).await {
             Ok(driver) => Ok(Database::from_driver(driver)),
             // A URL godwit cannot use is bad configuration, not an unreachable server.
             Err(e) if e.kind == driver::DriverErrorKind::Config => Err(Error::Config(format!(
                 "{} (URL `{}`)",
-                util::scrub(&e.message, url),
+                scrub(&e.message),
                 redact_url(url)
             ))),
             Err(e) => Err(Error::Connect {
                 url: redact_url(url),
-                message: util::scrub(&e.message, url),
+                message: scrub(&e.message),
             }),
         }
     }

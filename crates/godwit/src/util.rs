@@ -1,83 +1,11 @@
-//! Small helpers shared by the modules: URL redaction, durations, timestamps.
+//! Small helpers shared by the modules: durations, timestamps (URL redaction is in `dburl`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The URL with any password replaced by `***`, safe to show in any message or log.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    // The authority ends at the first `/`, `?` or `#`; credentials end at its last `@`.
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let mut out = format!("{scheme}://");
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            match userinfo.split_once(':') {
-                Some((user, _password)) => out.push_str(&format!("{user}:***@")),
-                None => out.push_str(&format!("{userinfo}@")),
-            }
-            out.push_str(host);
-        }
-        None => out.push_str(authority),
-    }
-    out.push_str(&redact_query(tail));
-    out
-}
-
-/// Hides `password=` query parameters too (`?password=...`).
-fn redact_query(tail: &str) -> String {
-    let Some((path, query)) = tail.split_once('?') else {
-        return tail.to_string();
-    };
-    let parts: Vec<String> = query
-        .split('&')
-        .map(|kv| match kv.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => kv.to_string(),
-        })
-        .collect();
-    format!("{path}?{}", parts.join("&"))
-}
-
-/// The password in a URL, if any (percent-encoded as written).
-fn password_of(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (userinfo, _) = rest[..authority_end].rsplit_once('@')?;
-    let (_, password) = userinfo.split_once(':')?;
-    (!password.is_empty()).then_some(password)
-}
-
-/// Removes the URL's password from a message a library or server produced, in case it echoed it.
+/// Removes the URL's secrets from a message a library or server produced, in case it echoed
+/// them (see [`crate::dburl::scrub`]).
 pub fn scrub(message: &str, url: &str) -> String {
-    let mut out = message.replace(url, &redact_url(url));
-    if let Some(p) = password_of(url) {
-        out = out.replace(p, "***");
-        let decoded = percent_decode(p);
-        if !decoded.is_empty() {
-            out = out.replace(&decoded, "***");
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(Ok(v)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16)) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::dburl::scrub(message, url)
 }
 
 /// `250ms`, `1.2s`, `10m`: short durations for people.
@@ -126,37 +54,6 @@ fn format_unix(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://app:s3cr%40t@db:5432/x?sslmode=require"),
-            "postgres://app:***@db:5432/x?sslmode=require"
-        );
-        assert_eq!(redact_url("mysql://root@h/test"), "mysql://root@h/test");
-        assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
-        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
-        assert_eq!(
-            redact_url("postgres://h/db?user=a&password=b"),
-            "postgres://h/db?user=a&password=***"
-        );
-        assert_eq!(
-            redact_url("postgres://u:p@ss@h/db"),
-            "postgres://u:***@h/db"
-        );
-    }
-
-    #[test]
-    fn scrub_removes_raw_and_decoded_passwords() {
-        let url = "postgres://app:s3cr%40t@db/x";
-        assert_eq!(
-            scrub(
-                "failed for s3cr@t and s3cr%40t at postgres://app:s3cr%40t@db/x",
-                url
-            ),
-            "failed for *** and *** at postgres://app:***@db/x"
-        );
-    }
 
     #[test]
     fn durations_read_well() {

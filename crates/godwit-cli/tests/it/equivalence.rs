@@ -20,44 +20,8 @@ use crate::harness::{Kind, Project, TestDb};
 /// `tests/equivalence/`), with the reason. Empty this list as the fixes land.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
-        "postgres/V05__set_role.sql",
-        "being fixed: the role the migration left in force makes godwit's history write fail (permission denied for table godwit_schema_history)",
-    ),
-    (
-        "postgres/V06__set_config_search_path.sql",
-        "being fixed: pg_dump's set_config('search_path', '', false) makes godwit's unqualified history write fail (relation does not exist)",
-    ),
-    (
-        "mysql/V02__delimiter_routines.sql",
-        "being fixed: routines and triggers keep godwit's sql_mode (PIPES_AS_CONCAT,IGNORE_SPACE); not covered by a fix yet: their collation_connection is sqlx's utf8mb4_unicode_ci, the client's is the server default utf8mb4_general_ci",
-    ),
-    (
-        "mysql/V03__pipes_concat.sql",
-        "being fixed: under godwit's sql_mode (PIPES_AS_CONCAT) `a || b` concatenates instead of OR",
-    ),
-    (
-        "mysql/V04__session_settings.sql",
-        "being fixed: godwit's session has sql_mode PIPES_AS_CONCAT,IGNORE_SPACE and time_zone +00:00",
-    ),
-    (
-        "mysql/V05__trigger_without_delimiter.sql",
-        "being fixed: the trigger keeps godwit's sql_mode; not covered by a fix yet: collation_connection utf8mb4_unicode_ci (sqlx) against the server default utf8mb4_general_ci",
-    ),
-    (
-        "mysql/V06__views.sql",
-        "not covered by a fix yet: views keep collation_connection utf8mb4_unicode_ci (sqlx's SET NAMES), the client's is the server default utf8mb4_general_ci",
-    ),
-    (
         "mysql/V07__comments_in_routine_bodies.sql",
-        "to decide: the mariadb client strips comments from routine bodies (its default --skip-comments), godwit sends them as Flyway does; also sql_mode and collation_connection as above",
-    ),
-    (
-        "sqlite/V02__indexes.sql",
-        "being fixed: godwit's CREATE INDEX is stored in sqlite_master with a trailing newline",
-    ),
-    (
-        "sqlite/V03__strict_without_rowid.sql",
-        "being fixed (same cause as the indexes, presumably): a CREATE TABLE ending in table options (STRICT, WITHOUT ROWID) is stored with a trailing newline",
+        "deliberate (docs/migrations.md, \"Comments\"): the mariadb client strips comments from what it sends by default (--skip-comments), so routine bodies lose them; godwit sends them, as Flyway and `mariadb --comments` do, so routines keep their comments",
     ),
 ];
 

@@ -30,3 +30,4 @@ mod schemas;
 mod session;
 mod transactions;
 mod truth;
+mod urls;

@@ -397,6 +397,20 @@ impl CancelHandle {
 /// Opens a driver for a URL: `postgres://`, `postgresql://`, `mysql://`, `mariadb://`,
 /// `sqlite://path` or `sqlite::memory:`.
 pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<Box<dyn Driver>> {
+    let facts = crate::dburl::check_url(url).map_err(|p| DriverError {
+        kind: DriverErrorKind::Config,
+        message: p.to_string(),
+        code: None,
+    })?;
+    if options.password.is_some() && facts.dialect == Dialect::Sqlite {
+        return Err(DriverError {
+            kind: DriverErrorKind::Config,
+            message:
+                "a password is set, but SQLite databases have none; remove the password setting"
+                    .into(),
+            code: None,
+        });
+    }
     let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
     match scheme.as_str() {
         "postgres" | "postgresql" => Ok(Box::new(postgres::PgDriver::connect(url, options).await?)),
@@ -424,7 +438,7 @@ pub fn dialect_of(url: &str) -> Option<Dialect> {
 }
 
 /// How to connect.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectOptions {
     /// How long to wait for the server before giving up.
     pub connect_timeout: Duration,
@@ -432,6 +446,20 @@ pub struct ConnectOptions {
     pub lock_timeout: Duration,
     /// Create a missing SQLite file (commands that write); reading commands never create one.
     pub create_if_missing: bool,
+    /// The password, when it is not in the URL (PostgreSQL and MySQL; SQLite has none). Never
+    /// shown: `Debug` prints `***`, and messages are scrubbed of it.
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("create_if_missing", &self.create_if_missing)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl Default for ConnectOptions {
@@ -440,6 +468,7 @@ impl Default for ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             lock_timeout: Duration::from_secs(600),
             create_if_missing: false,
+            password: None,
         }
     }
 }

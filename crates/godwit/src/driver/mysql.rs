@@ -44,8 +44,11 @@ const SESSION_QUERY: &str = session_query!();
 /// [`SESSION_QUERY`] on a connection godwit opened, after a statement that gives the session
 /// the server's `sql_mode`: sqlx's handshake always asks for `CLIENT_IGNORE_SPACE`, which adds
 /// `IGNORE_SPACE` to the session's `sql_mode`; the `mariadb` and `mysql` clients do not. It is
-/// taken out again unless the server's own `sql_mode` has it.
+/// taken out again unless the server's own `sql_mode` has it. `SET NAMES utf8mb4` without a
+/// collation gives the connection the server's default collation for utf8mb4, as the clients
+/// get (sqlx would name `utf8mb4_unicode_ci`, which views, routines and triggers then keep).
 const OWN_SESSION_QUERY: &str = concat!(
+    "SET NAMES utf8mb4;\n",
     "SET SESSION sql_mode = IF(FIND_IN_SET('IGNORE_SPACE', @@GLOBAL.sql_mode) > 0, @@SESSION.sql_mode, ",
     "TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',IGNORE_SPACE,', ',')));\n",
     session_query!()
@@ -71,6 +74,10 @@ impl MySqlDriver {
             })?
             .disable_statement_logging();
         let opts = client_session(opts, url);
+        let opts = match &options.password {
+            Some(password) => opts.password(password),
+            None => opts,
+        };
         let conn = tokio::time::timeout(options.connect_timeout, opts.connect())
             .await
             .map_err(|_| DriverError {
@@ -188,7 +195,7 @@ fn sqlx_url(url: &str) -> String {
 /// `time_zone`. sqlx would add `PIPES_AS_CONCAT` and `NO_ENGINE_SUBSTITUTION` to `sql_mode` and
 /// set `time_zone = '+00:00'`, which changes what a migration's `a || b` means and which
 /// `sql_mode` its views, routines and triggers keep. A `timezone` the URL names is kept.
-/// (`SET NAMES utf8mb4` stays: it is what the clients negotiate too.)
+/// (The names are set by [`OWN_SESSION_QUERY`], with the server's default collation.)
 fn client_session(opts: MySqlConnectOptions, url: &str) -> MySqlConnectOptions {
     let asks_time_zone = url.split_once('?').is_some_and(|(_, query)| {
         query.split('&').any(|param| {
@@ -196,7 +203,18 @@ fn client_session(opts: MySqlConnectOptions, url: &str) -> MySqlConnectOptions {
             key == "timezone" || key == "time-zone"
         })
     });
-    let opts = opts.pipes_as_concat(false).no_engine_substitution(false);
+    let names_charset = url.split_once('?').is_some_and(|(_, query)| {
+        query.split('&').any(|param| {
+            let key = param.split_once('=').map_or(param, |(k, _)| k);
+            key == "charset" || key == "collation"
+        })
+    });
+    let opts = opts
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        // The session query sets the names itself, without naming a collation; a URL that
+        // names a charset or collation gets sqlx's `SET NAMES … COLLATE …` as well.
+        .set_names(names_charset);
     if asks_time_zone {
         opts
     } else {

@@ -78,8 +78,17 @@ impl PgDriver {
                 ),
                 code: None,
             })?
-            .application_name("godwit")
             .disable_statement_logging();
+        // godwit names itself unless the URL gives another name.
+        let opts = if url.contains("application_name=") {
+            opts
+        } else {
+            opts.application_name("godwit")
+        };
+        let opts = match &options.password {
+            Some(password) => opts.password(password),
+            None => opts,
+        };
         // On the loopback interface TLS protects nothing and its handshake costs more than the
         // rest of a no-op run, so godwit does not negotiate it there unless the URL asks.
         let opts = if !url.to_ascii_lowercase().contains("sslmode=")
