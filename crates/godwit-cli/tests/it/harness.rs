@@ -49,6 +49,8 @@ pub struct TestDb {
     pub kind: Kind,
     pub url: String,
     name: String,
+    /// Whether Drop drops the database (not for one on a private server the test owns).
+    owned: bool,
 }
 
 const PG_HINT: &str = "start PostgreSQL (e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) or point GODWIT_TEST_PG_URL at a server";
@@ -77,7 +79,23 @@ impl TestDb {
                 replace_db(&admin, &name)
             }
         };
-        TestDb { kind, url, name }
+        TestDb {
+            kind,
+            url,
+            name,
+            owned: true,
+        }
+    }
+
+    /// A database that already exists on a server the test owns (see `private.rs`); it goes
+    /// away with that server, so Drop leaves it alone.
+    pub fn existing(kind: Kind, url: String, name: &str) -> TestDb {
+        TestDb {
+            kind,
+            url,
+            name: name.to_string(),
+            owned: false,
+        }
     }
 
     /// Runs SQL directly (not through godwit) and returns the first column of every row as text.
@@ -281,6 +299,9 @@ fn replace_db(url: &str, name: &str) -> String {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let drop_sql = match self.kind {
             Kind::Sqlite => return,
             Kind::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
@@ -380,6 +401,13 @@ impl Project {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("migrations")).expect("mkdir");
         let db = TestDb::create(kind, dir.path());
+        Project { dir, db }
+    }
+
+    /// A project on a database that already exists (on a private server, see `private.rs`).
+    pub fn with_db(db: TestDb) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("migrations")).expect("mkdir");
         Project { dir, db }
     }
 

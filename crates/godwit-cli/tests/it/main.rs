@@ -12,6 +12,8 @@ mod data;
 mod dialects;
 mod durability;
 mod equivalence;
+#[cfg(unix)]
+mod faults;
 mod fidelity;
 mod files;
 mod interrupted;
@@ -21,6 +23,8 @@ mod lifecycle;
 mod locking;
 mod migrate;
 mod placeholders;
+#[cfg(unix)]
+mod private;
 mod progress;
 mod rolling;
 mod schemas;
