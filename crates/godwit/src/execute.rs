@@ -743,7 +743,14 @@ impl Executor<'_> {
                 tokio::time::sleep_until(tokio::time::Instant::from_std(started + next_check));
             tokio::select! {
                 biased;
-                out = &mut work => return out,
+                out = &mut work => {
+                    // A cancel request the statement finished before seeing must not stop
+                    // what comes next (SQLite's flag).
+                    if let Some(c) = cancel {
+                        c.reset();
+                    }
+                    return out;
+                }
                 () = interrupted => {
                     cancelled = true;
                     if let Some(c) = cancel {
@@ -1153,8 +1160,18 @@ impl Executor<'_> {
                 }
             }
         }
-        for sql in dialect::create_history(dialect, table) {
-            db.execute(&sql).await.map_err(Error::from_driver)?;
+        let statements = dialect::create_history(dialect, table);
+        if dialect == Dialect::Postgres {
+            // One message is one transaction on PostgreSQL: a crash cannot leave the table
+            // without its index (which a later run, finding the table, would never add).
+            db.execute(&statements.join(";\n"))
+                .await
+                .map_err(Error::from_driver)?;
+        } else {
+            // SQLite: inside the lock's transaction; MySQL: one statement.
+            for sql in &statements {
+                db.execute(sql).await.map_err(Error::from_driver)?;
+            }
         }
         self.emit(Event::CreatedHistory {
             table: table.to_string(),
@@ -1542,6 +1559,15 @@ impl Executor<'_> {
                 ),
             )
             .await;
+        // Interrupted while its last statement ran, which ended without an error (MySQL's
+        // `SLEEP` returns early when killed): a migration in a transaction is rolled back
+        // rather than committed, as if the interrupt had come a moment earlier.
+        let outcome = match outcome {
+            Ok(()) if transactional && self.interrupted() => {
+                Err((None, String::new(), interrupted_error()))
+            }
+            other => other,
+        };
         let elapsed = started.elapsed();
         if let Err((line, statement, e)) = outcome {
             let cause = self.cause_of(&e);

@@ -128,8 +128,15 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
         ),
     };
     let pk_name = q(&primary_key_name(table));
+    // MySQL commits each DDL statement by itself: the index goes inside CREATE TABLE, so that a
+    // crash cannot leave the table without it. (PostgreSQL and SQLite create both in one
+    // transaction: see `Executor::create_history`.)
+    let inline_index = match dialect {
+        Dialect::MySql => format!(",\n    INDEX {} ({})", q(&index_name(table)), q("success")),
+        Dialect::Postgres | Dialect::Sqlite => String::new(),
+    };
     let create = format!(
-        "CREATE TABLE {t} (\n    {} INTEGER NOT NULL,\n    {} VARCHAR(50),\n    {} VARCHAR(200) NOT NULL,\n    {} VARCHAR(20) NOT NULL,\n    {} VARCHAR(1000) NOT NULL,\n    {} INTEGER,\n    {} VARCHAR(100) NOT NULL,\n    {} {timestamp} NOT NULL DEFAULT {default_now},\n    {} INTEGER NOT NULL,\n    {} {boolean} NOT NULL,\n    CONSTRAINT {pk_name} PRIMARY KEY ({})\n){suffix}",
+        "CREATE TABLE {t} (\n    {} INTEGER NOT NULL,\n    {} VARCHAR(50),\n    {} VARCHAR(200) NOT NULL,\n    {} VARCHAR(20) NOT NULL,\n    {} VARCHAR(1000) NOT NULL,\n    {} INTEGER,\n    {} VARCHAR(100) NOT NULL,\n    {} {timestamp} NOT NULL DEFAULT {default_now},\n    {} INTEGER NOT NULL,\n    {} {boolean} NOT NULL,\n    CONSTRAINT {pk_name} PRIMARY KEY ({}){inline_index}\n){suffix}",
         q("installed_rank"),
         q("version"),
         q("description"),
@@ -155,6 +162,9 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
         ),
         _ => format!("CREATE INDEX {} ON {t} ({})", q(&index_name), q("success")),
     };
+    if dialect == Dialect::MySql {
+        return vec![create];
+    }
     vec![create, index]
 }
 

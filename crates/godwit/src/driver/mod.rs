@@ -343,6 +343,11 @@ enum CancelTarget {
         options: sqlx::mysql::MySqlConnectOptions,
         id: u64,
     },
+    /// SQLite runs in-process: a progress handler on the connection checks this flag while a
+    /// statement runs and interrupts it (`SQLITE_INTERRUPT`) once it is set.
+    Sqlite {
+        flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    },
 }
 
 impl fmt::Debug for CancelHandle {
@@ -351,6 +356,7 @@ impl fmt::Debug for CancelHandle {
         match &self.inner {
             CancelTarget::Postgres { pid, .. } => write!(f, "CancelHandle(PostgreSQL pid {pid})"),
             CancelTarget::MySql { id, .. } => write!(f, "CancelHandle(MySQL connection {id})"),
+            CancelTarget::Sqlite { .. } => f.write_str("CancelHandle(SQLite progress handler)"),
         }
     }
 }
@@ -368,11 +374,29 @@ impl CancelHandle {
         }
     }
 
+    pub(crate) fn sqlite(flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> CancelHandle {
+        CancelHandle {
+            inner: CancelTarget::Sqlite { flag },
+        }
+    }
+
+    /// Withdraws a cancel request that no statement consumed (the statement had finished):
+    /// SQLite's flag would otherwise interrupt the next statement, such as the rollback.
+    pub fn reset(&self) {
+        if let CancelTarget::Sqlite { flag } = &self.inner {
+            flag.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
     /// Asks the server to cancel the running statement; a no-op when none runs. Gives up after
     /// five seconds (the server's own end of the connection then stops the statement when it
     /// notices the client is gone).
     pub async fn cancel(&self) -> DriverResult<()> {
         use sqlx::{ConnectOptions as _, Connection as _};
+        if let CancelTarget::Sqlite { flag } = &self.inner {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            return Ok(());
+        }
         let limit = Duration::from_secs(5);
         let work = async {
             match &self.inner {
@@ -391,6 +415,7 @@ impl CancelHandle {
                         .await?;
                     c.close().await
                 }
+                CancelTarget::Sqlite { .. } => Ok(()),
             }
         };
         match tokio::time::timeout(limit, work).await {
@@ -502,6 +527,10 @@ impl ObserveHandle {
                     c.close().await?;
                     Ok(activity)
                 }
+                // No server to ask: the caller falls back to how long the migration has run.
+                CancelTarget::Sqlite { .. } => Err(sqlx::Error::Protocol(
+                    "SQLite has no server to ask what a statement waits on".into(),
+                )),
             }
         };
         match tokio::time::timeout(limit, work).await {

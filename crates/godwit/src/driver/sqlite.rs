@@ -46,7 +46,13 @@ pub struct SqliteDriver {
     lock_file: Option<std::fs::File>,
     /// Something ran inside the run-long transaction since it last committed.
     dirty: bool,
+    /// Set by a [`super::CancelHandle`] to interrupt the running statement; the progress
+    /// handler installed while the lock is held reads it.
+    cancel_flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How many virtual-machine steps SQLite runs between two looks at the cancel flag.
+const PROGRESS_STEPS: i32 = 10_000;
 
 /// The database's file, for a URL's file name; `None` for an in-memory database.
 fn file_path(database: &str) -> Option<std::path::PathBuf> {
@@ -143,6 +149,7 @@ impl SqliteDriver {
             path: file_path(&database),
             lock_file: None,
             dirty: false,
+            cancel_flag: Default::default(),
         })
     }
 
@@ -176,6 +183,7 @@ impl SqliteDriver {
             path: file_path(&database),
             lock_file: None,
             dirty: false,
+            cancel_flag: Default::default(),
         })
     }
 
@@ -274,6 +282,13 @@ impl Driver for SqliteDriver {
             Ok(()) => {
                 self.locked = true;
                 self.dirty = false;
+                // While the lock is held, a cancel request interrupts the running statement.
+                let flag = std::sync::Arc::clone(&self.cancel_flag);
+                flag.store(false, std::sync::atomic::Ordering::SeqCst);
+                let mut handle = self.conn.lock_handle().await.map_err(sqlite_error)?;
+                handle.set_progress_handler(PROGRESS_STEPS, move || {
+                    !flag.swap(false, std::sync::atomic::Ordering::SeqCst)
+                });
                 Ok(())
             }
             Err(e) if e.message.contains("locked") || e.message.contains("busy") => {
@@ -296,6 +311,9 @@ impl Driver for SqliteDriver {
             return Ok(());
         }
         self.locked = false;
+        if let Ok(mut handle) = self.conn.lock_handle().await {
+            handle.remove_progress_handler();
+        }
         let committed = self.run("COMMIT").await;
         if committed.is_ok() {
             self.dirty = false;
@@ -475,6 +493,12 @@ impl Driver for SqliteDriver {
         !self.dirty
     }
 
+    fn cancel_handle(&self) -> Option<super::CancelHandle> {
+        Some(super::CancelHandle::sqlite(std::sync::Arc::clone(
+            &self.cancel_flag,
+        )))
+    }
+
     async fn leave_no_transaction(&mut self) -> DriverResult<()> {
         if self.locked {
             self.run("BEGIN IMMEDIATE").await?;
@@ -489,6 +513,9 @@ impl Driver for SqliteDriver {
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {
         if self.locked {
+            if let Ok(mut handle) = self.conn.lock_handle().await {
+                handle.remove_progress_handler();
+            }
             let rolled_back = self.run("ROLLBACK").await;
             if rolled_back.is_err() && self.conn.is_pooled() {
                 // Never hand a connection with a transaction open back to the pool: dropping
