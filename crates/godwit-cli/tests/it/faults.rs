@@ -1229,10 +1229,18 @@ fn signal_during_long_statement(kind: Kind, fault: Fault) {
     // V1 finished before the signal and stays applied (SQLite may also roll the whole run
     // back, V1 with it: the database is then at its previous version).
     let whole_run_rolled_back = kind == Kind::Sqlite && rows.is_empty() && !has_table(&p.db, "a");
+    // MySQL: a statement of V2 had run, and godwit cannot tell DDL (which commits by itself)
+    // from an INSERT, so it records V2 as failed although its INSERT was rolled back, as for
+    // any failure there (docs/migrations.md); `repair` clears it.
+    let recorded_failed_on_mysql =
+        kind == Kind::MySql && rows == vec![("1".to_string(), true), ("2".to_string(), false)];
     assert!(
-        rows == vec![("1".to_string(), true)] || whole_run_rolled_back,
+        rows == vec![("1".to_string(), true)] || whole_run_rolled_back || recorded_failed_on_mysql,
         "after the interrupted V2: {rows:?}"
     );
+    if recorded_failed_on_mysql {
+        godwit(&p, &["repair"]).success();
+    }
     assert!(!has_table(&p.db, "b"));
     // The lock is free: the next run does not wait for it.
     p.migration("V2__wait.sql", "INSERT INTO a VALUES (2);\n");
