@@ -49,6 +49,8 @@ pub struct SqliteDriver {
     /// Set by a [`super::CancelHandle`] to interrupt the running statement; the progress
     /// handler installed while the lock is held reads it.
     cancel_flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The progress handler that reads `cancel_flag` is installed.
+    progress_handler: bool,
 }
 
 /// How many virtual-machine steps SQLite runs between two looks at the cancel flag.
@@ -150,6 +152,7 @@ impl SqliteDriver {
             lock_file: None,
             dirty: false,
             cancel_flag: Default::default(),
+            progress_handler: false,
         })
     }
 
@@ -184,6 +187,7 @@ impl SqliteDriver {
             lock_file: None,
             dirty: false,
             cancel_flag: Default::default(),
+            progress_handler: false,
         })
     }
 
@@ -239,6 +243,31 @@ impl SqliteDriver {
         Ok(())
     }
 
+    /// Lets a cancel request interrupt the statements of this run (installed with the first
+    /// statement a locked run sends, so that a run with nothing to do pays nothing for it).
+    async fn watch_cancel(&mut self) -> DriverResult<()> {
+        if self.progress_handler || !self.locked {
+            return Ok(());
+        }
+        let flag = std::sync::Arc::clone(&self.cancel_flag);
+        flag.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut handle = self.conn.lock_handle().await.map_err(sqlite_error)?;
+        handle.set_progress_handler(PROGRESS_STEPS, move || {
+            !flag.swap(false, std::sync::atomic::Ordering::SeqCst)
+        });
+        self.progress_handler = true;
+        Ok(())
+    }
+
+    /// Removes what [`SqliteDriver::watch_cancel`] installed.
+    async fn unwatch_cancel(&mut self) {
+        if std::mem::take(&mut self.progress_handler) {
+            if let Ok(mut handle) = self.conn.lock_handle().await {
+                handle.remove_progress_handler();
+            }
+        }
+    }
+
     async fn set_busy_timeout(&mut self, timeout: Duration) -> DriverResult<()> {
         let ms = timeout.as_millis().min(i32::MAX as u128);
         self.run(&format!("PRAGMA busy_timeout = {ms}")).await
@@ -282,13 +311,6 @@ impl Driver for SqliteDriver {
             Ok(()) => {
                 self.locked = true;
                 self.dirty = false;
-                // While the lock is held, a cancel request interrupts the running statement.
-                let flag = std::sync::Arc::clone(&self.cancel_flag);
-                flag.store(false, std::sync::atomic::Ordering::SeqCst);
-                let mut handle = self.conn.lock_handle().await.map_err(sqlite_error)?;
-                handle.set_progress_handler(PROGRESS_STEPS, move || {
-                    !flag.swap(false, std::sync::atomic::Ordering::SeqCst)
-                });
                 Ok(())
             }
             Err(e) if e.message.contains("locked") || e.message.contains("busy") => {
@@ -311,9 +333,7 @@ impl Driver for SqliteDriver {
             return Ok(());
         }
         self.locked = false;
-        if let Ok(mut handle) = self.conn.lock_handle().await {
-            handle.remove_progress_handler();
-        }
+        self.unwatch_cancel().await;
         let committed = self.run("COMMIT").await;
         if committed.is_ok() {
             self.dirty = false;
@@ -448,6 +468,7 @@ impl Driver for SqliteDriver {
     }
 
     async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        self.watch_cancel().await.map_err(|e| (0, e))?;
         self.dirty |= self.locked;
         // Every call crosses to sqlx's SQLite worker thread and back, which costs more than a
         // small INSERT: statements go over in groups. sqlx keeps a message's prepared
@@ -507,15 +528,14 @@ impl Driver for SqliteDriver {
     }
 
     async fn execute(&mut self, sql: &str) -> DriverResult<()> {
+        self.watch_cancel().await?;
         self.dirty |= self.locked;
         self.run(sql).await
     }
 
     async fn close(mut self: Box<Self>) -> DriverResult<()> {
         if self.locked {
-            if let Ok(mut handle) = self.conn.lock_handle().await {
-                handle.remove_progress_handler();
-            }
+            self.unwatch_cancel().await;
             let rolled_back = self.run("ROLLBACK").await;
             if rolled_back.is_err() && self.conn.is_pooled() {
                 // Never hand a connection with a transaction open back to the pool: dropping
