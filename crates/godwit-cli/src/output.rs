@@ -163,6 +163,7 @@ impl Progress {
                 eprintln!("{DIM}Created history table {table}{DIM:#}")
             }
             godwit::Event::CreatedHistory { .. } => {}
+            godwit::Event::Planned { .. } => {}
             godwit::Event::Started { .. } if self.dry_run => {}
             godwit::Event::Started {
                 migration,

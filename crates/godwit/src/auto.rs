@@ -7,7 +7,7 @@
 use crate::error::Error;
 use crate::execute::Report;
 use crate::pool::SqlxPool;
-use crate::{Database, Migrator};
+use crate::{Database, MigrationState, Migrator};
 
 /// The environment variable [`auto_migrate`] honours.
 pub const AUTO_MIGRATE_VAR: &str = "GODWIT_AUTO_MIGRATE";
@@ -81,10 +81,26 @@ pub async fn auto_migrate<'a>(
     target: impl Into<AutoMigrateTarget<'a>>,
     migrator: &Migrator,
 ) -> Result<Option<Report>, Error> {
+    let result = auto_migrate_inner(target.into(), migrator).await;
+    // `Migrator::migrate` already reported its own outcome; this adds what happens around it
+    // (a bad `GODWIT_AUTO_MIGRATE`, a connection that fails, auto-migration turned off).
+    if let Some(status) = migrator.status() {
+        match &result {
+            Ok(_) => status.set(MigrationState::Done),
+            Err(e) => status.set(MigrationState::Failed(e.to_string())),
+        }
+    }
+    result
+}
+
+async fn auto_migrate_inner(
+    target: AutoMigrateTarget<'_>,
+    migrator: &Migrator,
+) -> Result<Option<Report>, Error> {
     if !auto_migrate_enabled()? {
         return Ok(None);
     }
-    let report = match target.into() {
+    let report = match target {
         AutoMigrateTarget::Database(db) => migrator.migrate(db).await?,
         AutoMigrateTarget::Url(url) => {
             let mut db = Database::connect(url).await?;

@@ -93,6 +93,12 @@ impl Default for Config {
 pub enum Event {
     /// Waiting for another process's lock.
     WaitingForLock,
+    /// The lock is held and the run is about to start its steps: how many it has (callbacks
+    /// and data migrations included; none when nothing is pending).
+    Planned {
+        /// How many steps will run.
+        steps: usize,
+    },
     /// The history table was created.
     CreatedHistory {
         /// Its name.
@@ -889,6 +895,9 @@ impl Executor<'_> {
         // step's history write).
         let mut running_row = false;
         let mut outcome: Result<(), Box<MigrationFailure>> = Ok(());
+        self.emit(Event::Planned {
+            steps: plan.steps.len(),
+        });
         for (index, step) in plan.steps.iter().enumerate() {
             let (mode, limits) = modes[index];
             let needs_row = needs_running_row(step, mode, transactional_ddl);

@@ -79,6 +79,7 @@ pub mod model;
 pub mod plan;
 mod pool;
 pub mod rust_migration;
+mod status;
 mod timeouts;
 mod util;
 
@@ -101,6 +102,7 @@ pub use execute::{Config, Event, Info, Observer, Report, StepReport};
 pub use interrupt::Interrupt;
 pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
 pub use plan::{InfoRow, Problem, State, Target};
+pub use status::{MigrationState, MigrationStatus};
 pub use timeouts::StatementLimits;
 pub use util::utc_timestamp;
 
@@ -272,6 +274,7 @@ pub struct Migrator {
     config: Config,
     observer: Option<Observer>,
     interrupt: Option<Interrupt>,
+    status: Option<MigrationStatus>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -292,6 +295,7 @@ impl Migrator {
             config: Config::default(),
             observer: None,
             interrupt: None,
+            status: None,
         }
     }
 
@@ -364,6 +368,20 @@ impl Migrator {
         self
     }
 
+    /// Keeps `status` up to date while [`Migrator::migrate`] runs (and [`auto_migrate`], which
+    /// also reports a connection failure and `GODWIT_AUTO_MIGRATE=false` there): waiting for the
+    /// lock, step k of n, done, failed. Keep a clone for a readiness endpoint; see
+    /// [`MigrationStatus`]. Works alongside [`Migrator::with_observer`].
+    pub fn with_status(mut self, status: MigrationStatus) -> Migrator {
+        self.status = Some(status);
+        self
+    }
+
+    /// The status handle given to [`Migrator::with_status`], if any.
+    pub fn status(&self) -> Option<&MigrationStatus> {
+        self.status.as_ref()
+    }
+
     /// Lets `interrupt` stop a running `migrate` or `undo` cleanly: see [`Interrupt`]. (Dropping
     /// the future of a run instead stops it wherever it is: see "Stopping a run" in the crate's
     /// `docs/library.md`.)
@@ -386,13 +404,38 @@ impl Migrator {
         Executor {
             set: &self.migrations,
             config: &self.config,
-            observer: self.observer.clone(),
+            observer: match (&self.status, &self.observer) {
+                (None, observer) => observer.clone(),
+                (Some(status), None) => {
+                    let status = status.clone();
+                    Some(Arc::new(move |e: &Event| status.observe(e)) as Observer)
+                }
+                (Some(status), Some(observer)) => {
+                    let status = status.clone();
+                    let observer = observer.clone();
+                    Some(Arc::new(move |e: &Event| {
+                        status.observe(e);
+                        observer(e);
+                    }) as Observer)
+                }
+            },
             interrupt: self.interrupt.clone(),
         }
     }
 
     /// Validates, locks, applies what is pending (or goes down to a lower target), unlocks.
     pub async fn migrate(&self, db: &mut Database) -> Result<Report, Error> {
+        if let Some(status) = &self.status {
+            status.begin();
+        }
+        let result = self.migrate_inner(db).await;
+        if let Some(status) = &self.status {
+            status.end(&result);
+        }
+        result
+    }
+
+    async fn migrate_inner(&self, db: &mut Database) -> Result<Report, Error> {
         let guard = db.start_run()?;
         let result = self
             .executor()

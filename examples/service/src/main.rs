@@ -6,7 +6,12 @@
 //! - `PORT`: the port to listen on, on 127.0.0.1 (`0` picks a free one; default 8080).
 //! - `GODWIT_AUTO_MIGRATE=false`: do not migrate; the operator runs `godwit migrate`.
 //!
-//! Routes: `GET /health`, `GET /notes`, `POST /notes` with `{"title": …, "body": …}`.
+//! It listens before it migrates, so that probes get answers during a long migration:
+//! `GET /livez` is 200 as long as the process serves; `GET /readyz` is 503 until the migration is
+//! done (the body says where it is, or why it failed) and 200 after.
+//!
+//! Routes: `GET /health`, `GET /livez`, `GET /readyz`, `GET /notes`, `POST /notes` with
+//! `{"title": …, "body": …}`.
 
 use std::process::ExitCode;
 
@@ -15,7 +20,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use godwit::sqlx::{self, MySqlPool, PgPool, SqlitePool};
-use godwit::{Dialect, Migrator, RustMigration};
+use godwit::{Dialect, MigrationState, MigrationStatus, Migrator, RustMigration};
 use serde::{Deserialize, Serialize};
 
 /// The migrations, read from `migrations/` when the binary is built (see `build.rs`).
@@ -223,9 +228,16 @@ async fn create_note(
     ))
 }
 
-/// Migrates unless told not to, and says what it did.
-async fn migrate(pool: &Pool) -> Result<(), String> {
-    let migrator = migrator(pool.dialect()).map_err(|e| e.to_string())?;
+/// Migrates unless told not to, and says what it did; `status` follows the run (waiting for the
+/// lock, step k of n, done, failed) for `/readyz`.
+async fn migrate(pool: &Pool, status: &MigrationStatus) -> Result<(), String> {
+    let migrator = match migrator(pool.dialect()) {
+        Ok(m) => m.with_status(status.clone()),
+        Err(e) => {
+            status.set(MigrationState::Failed(e.to_string()));
+            return Err(e.to_string());
+        }
+    };
     match godwit::auto_migrate(pool.migrate_target(), &migrator).await {
         Ok(None) => {
             eprintln!("GODWIT_AUTO_MIGRATE=false: not migrating (run `godwit migrate` to)");
@@ -255,6 +267,21 @@ async fn migrate(pool: &Pool) -> Result<(), String> {
     }
 }
 
+/// `GET /livez`: the process is up and serving, whether or not it has migrated yet. A liveness
+/// probe must not fail during a long migration, or the orchestrator kills the pod mid-run.
+async fn livez() -> &'static str {
+    "alive\n"
+}
+
+/// `GET /readyz`: 200 once the start-up migration is done; 503 before, saying where it is
+/// (waiting for the lock, step k of n), and 503 with the error if it failed.
+async fn readyz(status: MigrationStatus) -> (StatusCode, String) {
+    match status.get() {
+        MigrationState::Done => (StatusCode::OK, "ready\n".into()),
+        state => (StatusCode::SERVICE_UNAVAILABLE, format!("{state}\n")),
+    }
+}
+
 async fn run() -> Result<(), String> {
     let url = std::env::var("DATABASE_URL")
         .map_err(|_| "set DATABASE_URL to postgres://…, mysql://… or sqlite://…".to_string())?;
@@ -264,20 +291,37 @@ async fn run() -> Result<(), String> {
             .map_err(|_| format!("PORT must be a port number, not {p:?}"))?,
         Err(_) => 8080,
     };
+    // A bad GODWIT_AUTO_MIGRATE is a configuration error: stop before serving anything.
+    godwit::auto_migrate_enabled().map_err(|e| e.to_string())?;
     let pool = Pool::connect(&url).await?;
-    migrate(&pool).await?;
+    let status = MigrationStatus::new();
+    let ready = status.clone();
     let app = Router::new()
         .route("/health", get(health))
+        .route("/livez", get(livez))
+        .route("/readyz", get(move || readyz(ready.clone())))
         .route("/notes", get(list_notes).post(create_note))
-        .with_state(pool);
+        .with_state(pool.clone());
+    // Listen first, then migrate: the probes answer while the migration runs.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {address}");
-    axum::serve(listener, app)
-        .await
-        .map_err(|e| format!("serving failed: {e}"))
+    let serve = async {
+        axum::serve(listener, app)
+            .await
+            .map_err(|e| format!("serving failed: {e}"))
+    };
+    let migrating = async {
+        // A failed migration keeps the service up, unready: `/readyz` says why, and the
+        // orchestrator keeps traffic away without restarting it in a loop.
+        if let Err(message) = migrate(&pool, &status).await {
+            eprintln!("example-service: {message}");
+        }
+    };
+    let (served, ()) = tokio::join!(serve, migrating);
+    served
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -87,6 +87,15 @@ impl TestDb {
         }
     }
 
+    /// Runs SQL on the test database (PostgreSQL only).
+    fn execute(&self, sql: &str) {
+        assert_eq!(self.server, Server::Postgres);
+        runtime().block_on(async {
+            let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
+        });
+    }
+
     /// Every row of a query, each column read as text.
     fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         fn text<R: sqlx::Row>(row: &R, i: usize) -> Option<String>
@@ -234,6 +243,25 @@ impl Instance {
         }
     }
 
+    /// Polls `/readyz` until it answers 200, failing with its last answer and the log.
+    fn wait_ready(&mut self, deadline: Instant) {
+        loop {
+            let (status, body) = self.request("GET", "/readyz", None);
+            if status == 200 {
+                assert_eq!(body, "ready\n");
+                return;
+            }
+            assert_eq!(status, 503, "{body}");
+            if Instant::now() > deadline {
+                panic!(
+                    "not ready within {START_TIMEOUT:?}: {body}\n{}",
+                    self.stop()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Stops the instance and returns everything it logged.
     fn stop(&mut self) -> String {
         let _ = self.child.kill();
@@ -305,6 +333,9 @@ fn eight_instances_start_at_once_and_migrate_once(server: Server) {
     for instance in &mut instances {
         instance.wait_listening(deadline);
     }
+    for instance in &mut instances {
+        instance.wait_ready(deadline);
+    }
     for instance in &instances {
         let (status, body) = instance.request("GET", "/health", None);
         assert_eq!((status, body.as_str()), (200, "ok\n"));
@@ -374,6 +405,8 @@ fn auto_migrate_false_leaves_the_database_untouched() {
     instance.wait_listening(Instant::now() + START_TIMEOUT);
     let (status, body) = instance.request("GET", "/health", None);
     assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // Migrating is the operator's job: the instance is ready as far as godwit is concerned.
+    instance.wait_ready(Instant::now() + START_TIMEOUT);
     // Nothing to serve until the operator migrates.
     let (status, _) = instance.request("GET", "/notes", None);
     assert_eq!(status, 500);
@@ -403,4 +436,97 @@ fn a_bad_auto_migrate_value_stops_the_service_before_it_migrates() {
         "{log}"
     );
     assert_eq!(db.tables(), Vec::<String>::new());
+}
+
+/// An event trigger on the test database that runs `body` (PL/pgSQL) after `CREATE TABLE notes`:
+/// it makes the service's V1 slow, or fail, without changing the service's migrations. (In a
+/// schema of its own: godwit refuses to migrate a `public` schema that holds objects already.)
+fn on_create_notes(db: &TestDb, body: &str) {
+    db.execute(&format!(
+        "CREATE SCHEMA probes;
+         CREATE FUNCTION probes.on_create_notes() RETURNS event_trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands()
+                      WHERE object_identity = 'public.notes') THEN
+             {body}
+           END IF;
+         END $$;
+         CREATE EVENT TRIGGER on_create_notes ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+           EXECUTE FUNCTION probes.on_create_notes();"
+    ));
+}
+
+#[test]
+fn readyz_is_503_while_a_slow_migration_runs_and_200_after() {
+    let db = TestDb::create(Server::Postgres);
+    on_create_notes(&db, "PERFORM pg_sleep(3);");
+    let mut instance = Instance::start(&db.url, &[]);
+    instance.wait_listening(Instant::now() + START_TIMEOUT);
+
+    // Listening before migrating: not ready, but alive.
+    let (status, body) = instance.request("GET", "/readyz", None);
+    assert_eq!(status, 503, "{body}");
+    // V1 sleeps for 3 s: /readyz says so, /livez stays 200 throughout.
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut seen_v1 = false;
+    loop {
+        let (live, live_body) = instance.request("GET", "/livez", None);
+        assert_eq!((live, live_body.as_str()), (200, "alive\n"));
+        let (status, body) = instance.request("GET", "/readyz", None);
+        if status == 200 {
+            assert_eq!(body, "ready\n");
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(!body.starts_with("migration failed"), "{body}");
+        if body.starts_with("migrating: step 1 of ") && body.contains("(V1)") {
+            seen_v1 = true;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready within {START_TIMEOUT:?}: {body}\n{}",
+            instance.stop()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(seen_v1, "/readyz never said it was running V1");
+    // Ready means migrated: every migration is recorded and the table serves.
+    assert_eq!(history(&db).len(), 5, "{:?}", history(&db));
+    let (status, listed) = instance.request("GET", "/notes", None);
+    assert_eq!((status, listed.as_str()), (200, "[]"));
+    let (status, _) = instance.request("GET", "/livez", None);
+    assert_eq!(status, 200);
+    let log = instance.stop();
+    assert!(log.contains("applied V1 (create notes)"), "{log}");
+}
+
+#[test]
+fn readyz_is_503_with_the_error_when_the_migration_fails() {
+    let db = TestDb::create(Server::Postgres);
+    on_create_notes(&db, "RAISE EXCEPTION 'no notes on this database';");
+    let mut instance = Instance::start(&db.url, &[]);
+    instance.wait_listening(Instant::now() + START_TIMEOUT);
+    let deadline = Instant::now() + START_TIMEOUT;
+    let body = loop {
+        let (status, body) = instance.request("GET", "/readyz", None);
+        assert_eq!(status, 503, "{body}");
+        if body.starts_with("migration failed: ") {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz never reported the failure: {body}\n{}",
+            instance.stop()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(body.contains("V1"), "{body}");
+    assert!(body.contains("no notes on this database"), "{body}");
+    // Still alive (restarting would not fix it), and still not ready.
+    let (status, _) = instance.request("GET", "/livez", None);
+    assert_eq!(status, 200);
+    let (status, _) = instance.request("GET", "/readyz", None);
+    assert_eq!(status, 503);
+    let log = instance.stop();
+    assert!(log.contains("migrating failed"), "{log}");
 }
