@@ -2454,6 +2454,15 @@ mod tests {
                 get: |s| format!("{}m", s.lock_timeout.as_secs() / 60),
             },
             Case {
+                key: "lock_lease",
+                env: Some("GODWIT_LOCK_LEASE"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("lock_lease = \"{t}\""),
+                flag_args: |t| vec!["--lock-lease".into(), t.into()],
+                get: |s| format!("{}s", s.lock_lease.unwrap_or_default().as_secs()),
+            },
+            Case {
                 key: "statement_lock_timeout",
                 env: Some("GODWIT_STATEMENT_LOCK_TIMEOUT"),
                 flag: true,

@@ -583,6 +583,7 @@ impl Driver for PgDriver {
                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = ANY(ARRAY[{names}]::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
                   AND NOT (c.relname = {name} AND n.nspname = COALESCE({schema}, current_schema()))
+                  {lease}
                   AND NOT (c.relkind = 'S' AND EXISTS (
                       SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
                 UNION ALL
@@ -592,6 +593,12 @@ impl Driver for PgDriver {
                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))",
             name = literal(&table.name),
             schema = opt_literal(table.schema.as_deref()),
+            // The lease lock's own table, created before this check, is not the user's.
+            lease = if self.lease.is_some() {
+                "AND NOT (c.relname = 'godwit_lease' AND n.nspname = current_schema())"
+            } else {
+                ""
+            },
         );
         self.fetch_bool(&sql).await
     }
