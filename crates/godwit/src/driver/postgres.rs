@@ -762,7 +762,20 @@ impl Driver for PgDriver {
 
 #[cfg(test)]
 mod tests {
-    use super::copy_context_line;
+    use super::{copy_context_line, lease_take_sql, literal, opt_literal};
+    use std::time::Duration;
+
+    #[test]
+    fn lease_statements_quote_their_values() {
+        assert_eq!(literal("godwit:public.t"), "'godwit:public.t'");
+        assert_eq!(literal("a'b\\c"), "'a''b\\c'");
+        assert_eq!(opt_literal(None), "NULL");
+        let sql = lease_take_sql("k'1", "me", Duration::from_secs(3));
+        assert!(
+            sql.contains("VALUES ('k''1', 'me', clock_timestamp() + interval '3000 milliseconds')"),
+            "{sql}"
+        );
+    }
 
     #[test]
     fn copy_errors_name_the_data_line_from_their_context() {
