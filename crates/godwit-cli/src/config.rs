@@ -89,6 +89,10 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DURATION", global = true, value_parser = parse_lock_timeout_arg)]
     pub lock_timeout: Option<Duration>,
 
+    /// Use a lease row as the migration lock, expiring this long after its holder dies (e.g. 30s)
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_statement_limit_arg)]
+    pub lock_lease: Option<Duration>,
+
     /// Let each migration statement wait at most this long for a table or row lock (e.g. 5s)
     #[arg(long, value_name = "DURATION", global = true, value_parser = parse_statement_limit_arg)]
     pub statement_lock_timeout: Option<Duration>,
@@ -134,6 +138,7 @@ impl fmt::Debug for ConfigArgs {
             .field("out_of_order", &self.out_of_order)
             .field("lock_timeout", &self.lock_timeout)
             .field("statement_lock_timeout", &self.statement_lock_timeout)
+            .field("lock_lease", &self.lock_lease)
             .field("statement_timeout", &self.statement_timeout)
             .field("statement_lock_retries", &self.statement_lock_retries)
             .field("connect_timeout", &self.connect_timeout)
@@ -197,6 +202,8 @@ pub struct Settings {
     pub clean_disabled: bool,
     /// How long `migrate` waits for the database lock.
     pub lock_timeout: Duration,
+    /// `Some(expiry)`: the migration lock is a lease row (PostgreSQL); `None`: advisory lock.
+    pub lock_lease: Option<Duration>,
     /// How long a migration's statement may wait for a lock; `None`: the server's setting.
     pub statement_lock_timeout: Option<Duration>,
     /// How long a migration's statement may run; `None`: the server's setting.
@@ -235,6 +242,7 @@ impl Default for Settings {
             baseline_version: "1".to_owned(),
             clean_disabled: true,
             lock_timeout: Duration::from_secs(10 * 60),
+            lock_lease: None,
             statement_lock_timeout: None,
             statement_timeout: None,
             statement_lock_retries: 0,
@@ -278,6 +286,7 @@ impl fmt::Debug for Settings {
             .field("clean_disabled", &self.clean_disabled)
             .field("lock_timeout", &self.lock_timeout)
             .field("statement_lock_timeout", &self.statement_lock_timeout)
+            .field("lock_lease", &self.lock_lease)
             .field("statement_timeout", &self.statement_timeout)
             .field("statement_lock_retries", &self.statement_lock_retries)
             .field("connect_timeout", &self.connect_timeout)
@@ -893,6 +902,25 @@ static KEYS: &[KeyDoc] = &[
                   sessions: that is `statement_lock_timeout`.",
         example: "lock_timeout = \"2m\"",
         slot: Slot::Duration(|s| &mut s.lock_timeout),
+    },
+    KeyDoc {
+        key: "lock_lease",
+        env: &["GODWIT_LOCK_LEASE"],
+        flag: Some("--lock-lease"),
+        default: "unset (advisory lock)",
+        default_toml: None,
+        summary: "Makes the migration lock a lease row that expires this long after its holder \
+                  stops renewing it (PostgreSQL).",
+        details: "Unset, PostgreSQL's migration lock is a session advisory lock, which does not \
+                  work through a connection pooler in transaction mode (PgBouncer). Set, godwit \
+                  holds a row in a `godwit_lease` table (created in the current schema), taken \
+                  and renewed in short committed statements: a heartbeat on a second connection \
+                  renews it every third of this duration while the run goes on, and a holder \
+                  killed without releasing it lets the next migrator in once it has expired. \
+                  Pick a duration well above a network hiccup, such as `\"30s\"`. Ignored on \
+                  MySQL and SQLite. See docs/migrations.md, Locking.",
+        example: "lock_lease = \"30s\"",
+        slot: Slot::OptDuration(|s| &mut s.lock_lease),
     },
     KeyDoc {
         key: "statement_lock_timeout",
@@ -1875,6 +1903,9 @@ fn apply_flags(settings: &mut Settings, args: &ConfigArgs) -> Result<(), ConfigE
         settings.lock_timeout = check_lock_timeout(timeout)
             .map_err(|p| invalid(flag("--lock-timeout"), "lock_timeout", p))?;
     }
+    if let Some(expiry) = args.lock_lease {
+        settings.lock_lease = Some(expiry);
+    }
     if let Some(timeout) = args.statement_lock_timeout {
         settings.statement_lock_timeout = Some(timeout);
     }
@@ -2421,6 +2452,15 @@ mod tests {
                 toml: |t| format!("lock_timeout = \"{t}\""),
                 flag_args: |t| vec!["--lock-timeout".into(), t.into()],
                 get: |s| format!("{}m", s.lock_timeout.as_secs() / 60),
+            },
+            Case {
+                key: "lock_lease",
+                env: Some("GODWIT_LOCK_LEASE"),
+                flag: true,
+                token: |layer, _| format!("{}s", layer + 1),
+                toml: |t| format!("lock_lease = \"{t}\""),
+                flag_args: |t| vec!["--lock-lease".into(), t.into()],
+                get: |s| format!("{}s", s.lock_lease.unwrap_or_default().as_secs()),
             },
             Case {
                 key: "statement_lock_timeout",

@@ -153,6 +153,7 @@ pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliEr
         connect_retries: settings.connect_retries,
         connect_retries_interval: settings.connect_retries_interval,
         on_retry: Some(Arc::new(crate::output::connect_retry)),
+        lock_lease: settings.lock_lease,
     };
     // Ctrl-C while waiting for the database stops the wait: nothing has been done yet.
     let interrupt = crate::signals::interrupt();

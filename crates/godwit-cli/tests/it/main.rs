@@ -4,6 +4,8 @@
 mod harness;
 
 mod bench_smoke;
+#[cfg(unix)]
+mod bouncer;
 mod callbacks;
 mod checks;
 mod connection;

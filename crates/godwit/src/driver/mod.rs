@@ -609,6 +609,13 @@ pub struct ConnectOptions {
     pub connect_retries_interval: Duration,
     /// Told about each retry before its wait (the CLI prints a line). Also a `tracing` event.
     pub on_retry: Option<RetryObserver>,
+    /// The migration lock's kind. `None`: a session advisory lock (PostgreSQL, MySQL) or the
+    /// database file's lock (SQLite). `Some(expiry)`: on PostgreSQL, a lease row in the
+    /// `godwit_lease` table, written in short committed transactions and renewed by a
+    /// heartbeat on a second connection; it works through a pooler in transaction mode
+    /// (PgBouncer), and a holder that dies lets the next one in once `expiry` has passed.
+    /// Ignored on MySQL and SQLite.
+    pub lock_lease: Option<Duration>,
 }
 
 /// Called before each connection retry: see [`ConnectOptions::on_retry`].
@@ -637,6 +644,7 @@ impl fmt::Debug for ConnectOptions {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("connect_retries", &self.connect_retries)
             .field("connect_retries_interval", &self.connect_retries_interval)
+            .field("lock_lease", &self.lock_lease)
             .finish_non_exhaustive()
     }
 }
@@ -651,6 +659,7 @@ impl Default for ConnectOptions {
             connect_retries: 0,
             connect_retries_interval: Duration::from_secs(120),
             on_retry: None,
+            lock_lease: None,
         }
     }
 }

@@ -38,6 +38,17 @@ pub struct PgDriver {
     sync_sql: &'static str,
     /// How to open a second connection, to cancel this one's statement.
     cancel_options: Option<PgConnectOptions>,
+    /// `Some(expiry)`: the migration lock is a lease row, not an advisory lock.
+    lease: Option<Duration>,
+    /// The lease this driver holds, with its heartbeat.
+    held_lease: Option<HeldLease>,
+}
+
+/// A lease row this process holds, renewed by a task on a second connection.
+struct HeldLease {
+    key: String,
+    owner: String,
+    heartbeat: tokio::task::JoinHandle<()>,
 }
 
 /// The session facts, read once per connection. It also makes the server check every two
@@ -49,6 +60,14 @@ current_setting('server_version'), pg_catalog.pg_backend_pid(), current_setting(
 CASE WHEN current_setting('server_version_num')::int >= 140000 \
 THEN pg_catalog.set_config('client_connection_check_interval', '2s', false) END, \
 current_setting('role'), current_setting('search_path')";
+
+/// [`SESSION_QUERY`] behind a pooler in transaction mode (lease lock): no session setting,
+/// which would stay on the server connection for the pooler's other clients, and no use for
+/// the backend pid, which is not the one the next statement runs on.
+const POOLED_SESSION_QUERY: &str =
+    "SELECT current_user::text, current_database()::text, current_schema()::text, \
+current_setting('server_version'), 0, current_setting('synchronous_commit'), \
+NULL, current_setting('role'), current_setting('search_path')";
 
 /// How a migration's transaction starts. Its commit does not wait for the disk: a run flushes
 /// once, in `sync`, before it reports anything as applied. A crash before that loses the last
@@ -81,7 +100,10 @@ impl PgDriver {
                 ),
                 code: None,
             })?
-            .disable_statement_logging();
+            .disable_statement_logging()
+            // PgBouncer refuses unknown startup parameters ("unsupported startup parameter:
+            // extra_float_digits"); godwit reads no floating-point values, so it sends none.
+            .extra_float_digits(None);
         // godwit names itself unless the URL gives another name.
         let opts = if url.contains("application_name=") {
             opts
@@ -104,7 +126,7 @@ impl PgDriver {
         let conn =
             super::connect_retrying(options, || opts.connect(), |e| pg_connection_error(e, url))
                 .await?;
-        let mut driver = PgDriver::with_session(Conn::Owned(conn))
+        let mut driver = PgDriver::with_session(Conn::Owned(conn), options.lock_lease)
             .await
             .map_err(|e| pg_connection_error(e, url))?;
         driver.cancel_options = Some(opts);
@@ -114,7 +136,7 @@ impl PgDriver {
     /// Runs on a connection checked out of the caller's pool, for as long as the driver lives.
     pub async fn from_pool(pool: &PgPool) -> DriverResult<PgDriver> {
         let conn = pool.acquire().await.map_err(connection_error)?;
-        let mut driver = PgDriver::with_session(Conn::pooled(conn))
+        let mut driver = PgDriver::with_session(Conn::pooled(conn), None)
             .await
             .map_err(connection_error)?;
         driver.cancel_options = Some((*pool.connect_options()).clone());
@@ -122,7 +144,11 @@ impl PgDriver {
     }
 
     /// Reads the session facts on a fresh connection.
-    async fn with_session(conn: Conn<Postgres>) -> Result<PgDriver, sqlx::Error> {
+    async fn with_session(
+        conn: Conn<Postgres>,
+        lease: Option<Duration>,
+    ) -> Result<PgDriver, sqlx::Error> {
+        let pooled = lease.is_some();
         let mut driver = PgDriver {
             conn,
             session: Session::default(),
@@ -133,10 +159,17 @@ impl PgDriver {
             backend_pid: 0,
             sync_sql: SYNC,
             cancel_options: None,
+            lease,
+            held_lease: None,
         };
-        let row = sqlx::query(SESSION_QUERY)
-            .fetch_one(&mut *driver.conn)
-            .await?;
+        let row = if pooled {
+            driver
+                .conn
+                .fetch_one(sqlx::raw_sql(POOLED_SESSION_QUERY))
+                .await?
+        } else {
+            driver.conn.fetch_one(SESSION_QUERY).await?
+        };
         driver.backend_pid = row.try_get(4).unwrap_or_default();
         // A server whose default is `synchronous_commit = off` still gets a real flush from
         // `sync`; any stronger default (on, remote_write, remote_apply) is kept as it is.
@@ -162,6 +195,28 @@ impl PgDriver {
             search_path: row.try_get(8).ok(),
         };
         Ok(driver)
+    }
+
+    /// Runs a query and returns its rows. Behind a pooler (lease lock) it goes through the
+    /// simple query protocol: PgBouncer before 1.21 does not keep prepared statements in
+    /// transaction mode ("prepared statement \"sqlx_s_1\" already exists"). The simple
+    /// protocol returns text values, which these queries' types (text, integers, booleans)
+    /// decode from.
+    async fn fetch_rows(&mut self, sql: &str) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+        if self.lease.is_some() {
+            self.conn.fetch_all(sqlx::raw_sql(sql)).await
+        } else {
+            self.conn.fetch_all(sql).await
+        }
+    }
+
+    /// [`Self::fetch_rows`] for a query of one boolean.
+    async fn fetch_bool(&mut self, sql: &str) -> DriverResult<bool> {
+        let rows = self.fetch_rows(sql).await.map_err(pg_error)?;
+        match rows.first() {
+            Some(row) => row.try_get(0).map_err(DriverError::from),
+            None => Ok(false),
+        }
     }
 
     async fn run(&mut self, sql: &str) -> DriverResult<()> {
@@ -263,6 +318,152 @@ fn pg_connection_error(e: sqlx::Error, url: &str) -> DriverError {
     d
 }
 
+/// The lease lock's table, in the session's current schema.
+const LEASE_TABLE: &str = "CREATE TABLE IF NOT EXISTS godwit_lease (lock_key text PRIMARY KEY, \
+owner text NOT NULL, expires_at timestamptz NOT NULL)";
+
+impl Drop for HeldLease {
+    /// A driver dropped without `unlock` stops renewing: its lease then expires.
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+/// A string literal for the simple query protocol (which poolers in transaction mode support
+/// without prepared statements). `standard_conforming_strings` is on in every supported server.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// [`literal`], or `NULL`.
+fn opt_literal(text: Option<&str>) -> String {
+    text.map_or_else(|| "NULL".to_owned(), literal)
+}
+
+/// Takes the lease if it is free or expired, in one committed statement: it writes a row
+/// when this owner gets it, none when another holds it.
+fn lease_take_sql(key: &str, owner: &str, expiry: Duration) -> String {
+    format!(
+        "INSERT INTO godwit_lease AS l (lock_key, owner, expires_at) VALUES ({k}, {o}, \
+         clock_timestamp() + interval '{ms} milliseconds') ON CONFLICT (lock_key) DO UPDATE \
+         SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at \
+         WHERE l.expires_at < clock_timestamp() OR l.owner = EXCLUDED.owner",
+        k = literal(key),
+        o = literal(owner),
+        ms = expiry.as_millis()
+    )
+}
+
+/// Pushes the lease's expiry forward; it writes a row while this owner still holds it.
+fn lease_renew_sql(key: &str, owner: &str, expiry: Duration) -> String {
+    format!(
+        "UPDATE godwit_lease SET expires_at = clock_timestamp() + interval '{ms} milliseconds' \
+         WHERE lock_key = {k} AND owner = {o}",
+        k = literal(key),
+        o = literal(owner),
+        ms = expiry.as_millis()
+    )
+}
+
+/// An owner id unique to this process and moment.
+fn lease_owner() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("godwit pid {} at {nanos}", std::process::id())
+}
+
+/// Renews the lease every third of its expiry on its own connection, so that one long
+/// migration keeps it. Stops when the lease is lost (it says so) or when aborted.
+async fn lease_heartbeat(options: PgConnectOptions, key: String, owner: String, expiry: Duration) {
+    let period = (expiry / 3).max(Duration::from_millis(100));
+    let mut conn = None;
+    loop {
+        tokio::time::sleep(period).await;
+        if conn.is_none() {
+            conn = options.connect().await.ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            tracing::warn!("cannot connect to renew the migration lease");
+            continue;
+        };
+        let renew = lease_renew_sql(&key, &owner, expiry);
+        let result: Result<sqlx::postgres::PgQueryResult, sqlx::Error> =
+            c.execute(renew.as_str()).await;
+        match result.map(|r| r.rows_affected()) {
+            Ok(n) if n > 0 => {}
+            Ok(_) => {
+                tracing::warn!(key = %key, "the migration lease expired and was taken by another process");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing the migration lease failed; trying again");
+                conn = None;
+            }
+        }
+    }
+}
+
+impl PgDriver {
+    /// Takes the lease lock, polling until `timeout`.
+    async fn lock_lease(
+        &mut self,
+        key: &str,
+        expiry: Duration,
+        timeout: Duration,
+    ) -> DriverResult<()> {
+        for attempt in 0..3 {
+            match self.conn.execute(sqlx::raw_sql(LEASE_TABLE)).await {
+                Ok(_) => break,
+                // Two processes creating the table at once: one of them gets a unique
+                // violation on the catalog; the table is there afterwards.
+                Err(e)
+                    if attempt < 2
+                        && matches!(pg_error_code(&e).as_deref(), Some("23505" | "42P07")) => {}
+                Err(e) => return Err(pg_error(e)),
+            }
+        }
+        let owner = lease_owner();
+        let take = lease_take_sql(key, &owner, expiry);
+        let mut wait = LockWait::new(timeout);
+        loop {
+            let got = self
+                .conn
+                .execute(sqlx::raw_sql(&take))
+                .await
+                .map_err(pg_error)?
+                .rows_affected();
+            if got > 0 {
+                break;
+            }
+            wait.next().await?;
+        }
+        let heartbeat = match &self.cancel_options {
+            Some(options) => tokio::spawn(lease_heartbeat(
+                options.clone(),
+                key.to_owned(),
+                owner.clone(),
+                expiry,
+            )),
+            None => tokio::spawn(async {}),
+        };
+        self.held_lease = Some(HeldLease {
+            key: key.to_owned(),
+            owner,
+            heartbeat,
+        });
+        Ok(())
+    }
+}
+
+fn pg_error_code(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
 /// A stable 64-bit key for the advisory lock (FNV-1a).
 fn advisory_key(key: &str) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -284,8 +485,11 @@ impl Driver for PgDriver {
     }
 
     async fn lock(&mut self, key: &str, timeout: Duration) -> DriverResult<()> {
-        if self.lock_key.is_some() {
+        if self.lock_key.is_some() || self.held_lease.is_some() {
             return Ok(());
+        }
+        if let Some(expiry) = self.lease {
+            return self.lock_lease(key, expiry, timeout).await;
         }
         let k = advisory_key(key);
         let mut wait = LockWait::new(timeout);
@@ -305,6 +509,15 @@ impl Driver for PgDriver {
     }
 
     async fn unlock(&mut self) -> DriverResult<()> {
+        if let Some(lease) = self.held_lease.take() {
+            lease.heartbeat.abort();
+            let sql = format!(
+                "DELETE FROM godwit_lease WHERE lock_key = {} AND owner = {}",
+                literal(&lease.key),
+                literal(&lease.owner)
+            );
+            self.run(&sql).await?;
+        }
         if let Some(k) = self.lock_key.take() {
             sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(k)
@@ -316,23 +529,17 @@ impl Driver for PgDriver {
     }
 
     async fn history_exists(&mut self, table: &HistoryTable) -> DriverResult<bool> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = COALESCE($1, current_schema()) AND tablename = $2)",
-        )
-        .bind(&table.schema)
-        .bind(&table.name)
-        .fetch_one(&mut *self.conn)
-        .await
-        .map_err(pg_error)?;
-        Ok(exists)
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = COALESCE({}, current_schema()) AND tablename = {})",
+            opt_literal(table.schema.as_deref()),
+            literal(&table.name)
+        );
+        self.fetch_bool(&sql).await
     }
 
     async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
         let sql = dialect::select_history(Dialect::Postgres, table);
-        let rows = sqlx::query(&sql)
-            .fetch_all(&mut *self.conn)
-            .await
-            .map_err(pg_error)?;
+        let rows = self.fetch_rows(&sql).await.map_err(pg_error)?;
         rows.iter()
             .map(|r| {
                 Ok(HistoryRow {
@@ -365,38 +572,43 @@ impl Driver for PgDriver {
         } else {
             schemas.to_vec()
         };
-        let found: bool = sqlx::query_scalar(
+        let names = schemas
+            .iter()
+            .map(|s| literal(s))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
             "SELECT EXISTS (
                 SELECT 1 FROM pg_catalog.pg_class c
                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-                  AND NOT (c.relname = $2 AND n.nspname = COALESCE($3, current_schema()))
+                WHERE n.nspname = ANY(ARRAY[{names}]::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+                  AND NOT (c.relname = {name} AND n.nspname = COALESCE({schema}, current_schema()))
+                  {lease}
                   AND NOT (c.relkind = 'S' AND EXISTS (
                       SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
                 UNION ALL
                 SELECT 1 FROM pg_catalog.pg_proc p
                 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-                WHERE n.nspname = ANY($1)
+                WHERE n.nspname = ANY(ARRAY[{names}]::text[])
                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'))",
-        )
-        .bind(&schemas)
-        .bind(&table.name)
-        .bind(&table.schema)
-        .fetch_one(&mut *self.conn)
-        .await
-        .map_err(pg_error)?;
-        Ok(found)
+            name = literal(&table.name),
+            schema = opt_literal(table.schema.as_deref()),
+            // The lease lock's own table, created before this check, is not the user's.
+            lease = if self.lease.is_some() {
+                "AND NOT (c.relname = 'godwit_lease' AND n.nspname = current_schema())"
+            } else {
+                ""
+            },
+        );
+        self.fetch_bool(&sql).await
     }
 
     async fn schema_exists(&mut self, schema: &str) -> DriverResult<bool> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
-        )
-        .bind(schema)
-        .fetch_one(&mut *self.conn)
-        .await
-        .map_err(pg_error)?;
-        Ok(exists)
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = {})",
+            literal(schema)
+        );
+        self.fetch_bool(&sql).await
     }
 
     async fn query_text(&mut self, sql: &str) -> DriverResult<Vec<Vec<Option<String>>>> {
@@ -404,10 +616,7 @@ impl Driver for PgDriver {
         if !begin.is_empty() {
             self.run(&begin).await?;
         }
-        let rows = sqlx::query(sql)
-            .fetch_all(&mut *self.conn)
-            .await
-            .map_err(pg_error)?;
+        let rows = self.fetch_rows(sql).await.map_err(pg_error)?;
         super::rows_as_text(&rows)
     }
 
@@ -531,6 +740,11 @@ impl Driver for PgDriver {
     }
 
     fn cancel_handle(&self) -> Option<super::CancelHandle> {
+        // Behind a pooler the statement may run on any server connection: cancelling by the
+        // session's backend pid could stop another client's statement.
+        if self.lease.is_some() {
+            return None;
+        }
         let options = self.cancel_options.clone()?;
         Some(super::CancelHandle::postgres(options, self.backend_pid))
     }
@@ -548,7 +762,20 @@ impl Driver for PgDriver {
 
 #[cfg(test)]
 mod tests {
-    use super::copy_context_line;
+    use super::{copy_context_line, lease_take_sql, literal, opt_literal};
+    use std::time::Duration;
+
+    #[test]
+    fn lease_statements_quote_their_values() {
+        assert_eq!(literal("godwit:public.t"), "'godwit:public.t'");
+        assert_eq!(literal("a'b\\c"), "'a''b\\c'");
+        assert_eq!(opt_literal(None), "NULL");
+        let sql = lease_take_sql("k'1", "me", Duration::from_secs(3));
+        assert!(
+            sql.contains("VALUES ('k''1', 'me', clock_timestamp() + interval '3000 milliseconds')"),
+            "{sql}"
+        );
+    }
 
     #[test]
     fn copy_errors_name_the_data_line_from_their_context() {
