@@ -26,6 +26,9 @@ pub struct MySqlDriver {
     lock_name: Option<String>,
     /// `begin` was called: the next message starts the transaction (saves a round trip).
     pending_begin: bool,
+    /// A statement of the migration's transaction committed it implicitly (DDL): the history
+    /// write that follows then runs in autocommit mode unless it opens a transaction itself.
+    transaction_ended: bool,
     /// The server's id of this connection, for cancelling its statement.
     connection_id: u64,
     /// How to open a second connection, to cancel this one's statement.
@@ -121,6 +124,7 @@ impl MySqlDriver {
             session: Session::default(),
             lock_name: None,
             pending_begin: false,
+            transaction_ended: false,
             connection_id: 0,
             cancel_options: None,
         };
@@ -215,6 +219,33 @@ fn client_session(opts: MySqlConnectOptions, url: &str) -> MySqlConnectOptions {
     } else {
         opts.timezone(None)
     }
+}
+
+/// Whether a statement commits the open transaction by itself (MySQL's implicit commit): DDL
+/// other than on temporary tables. A wrong answer costs at most one commit more or less, never
+/// correctness: the history rows are written in a transaction either way.
+fn commits_implicitly(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("--").or_else(|| rest.strip_prefix('#')) {
+            rest = r.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if rest.starts_with("/*") && !rest.starts_with("/*!") {
+            rest = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let mut words = rest
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .map(str::to_ascii_uppercase);
+    let first = words.next().unwrap_or_default();
+    let ddl = matches!(
+        first.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
+    );
+    ddl && !words.any(|w| w == "TEMPORARY")
 }
 
 /// The server's message with its error number, as the `mysql` client shows it.
@@ -388,6 +419,7 @@ impl Driver for MySqlDriver {
 
     async fn begin(&mut self) -> DriverResult<()> {
         self.pending_begin = true;
+        self.transaction_ended = false;
         Ok(())
     }
 
@@ -417,6 +449,9 @@ impl Driver for MySqlDriver {
     }
 
     async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
+        if statements.iter().any(|s| commits_implicitly(s)) {
+            self.transaction_ended = true;
+        }
         // Statements are sent together, several per message (MySQL's multi-statement
         // protocol). A statement that holds a `;` itself (a routine body written with
         // DELIMITER) goes in a message of its own, where the server cannot misread it.
@@ -459,7 +494,11 @@ impl Driver for MySqlDriver {
     }
 
     async fn execute_and_commit(&mut self, sql: &str) -> DriverResult<()> {
-        let begin = if std::mem::take(&mut self.pending_begin) {
+        // After DDL ended the migration's transaction, the history rows (the migration's own
+        // and the next one's running row) would commit one by one in autocommit mode: a
+        // transaction of their own makes them one commit, as the history write always was.
+        let ended = std::mem::take(&mut self.transaction_ended);
+        let begin = if std::mem::take(&mut self.pending_begin) || ended {
             BEGIN
         } else {
             ""
@@ -503,5 +542,35 @@ mod tests {
         );
         assert_eq!(sqlx_url("mysql://h/db"), "mysql://h/db");
         assert!(MySqlConnectOptions::from_str(&sqlx_url("mysql://h/db?sslmode=disable")).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod implicit_commit_tests {
+    use super::commits_implicitly;
+
+    #[test]
+    fn ddl_commits_implicitly_and_dml_and_temporary_tables_do_not() {
+        for sql in [
+            "CREATE TABLE t (i INT)",
+            "  -- a comment\nALTER TABLE t ADD c INT",
+            "/* c */ drop table t",
+            "RENAME TABLE a TO b",
+            "TRUNCATE t",
+            "CREATE INDEX i ON t (c)",
+        ] {
+            assert!(commits_implicitly(sql), "{sql}");
+        }
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET c = 1",
+            "CREATE TEMPORARY TABLE t (i INT)",
+            "CREATE OR REPLACE TEMPORARY TABLE t (i INT)",
+            "DROP TEMPORARY TABLE t",
+            "SELECT 1",
+            "",
+        ] {
+            assert!(!commits_implicitly(sql), "{sql}");
+        }
     }
 }
