@@ -79,7 +79,8 @@ pub use error::SplitError;
 pub use placeholders::{missing_placeholders, Placeholders};
 pub use splitter::{split_str, Splitter, Statement, StatementKind, COPY_CHUNK_BYTES};
 pub use transaction::{
-    has_no_transaction_directive, is_copy_from_stdin, is_non_transactional, is_transaction_control,
+    commits_implicitly, has_no_transaction_directive, is_copy_from_stdin, is_non_transactional,
+    is_transaction_control,
 };
 
 #[cfg(test)]

@@ -166,6 +166,31 @@ pub fn is_transaction_control(dialect: Dialect, sql: &str) -> bool {
     }
 }
 
+/// Whether a MySQL statement commits the open transaction by itself (an implicit commit): DDL
+/// (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`) other than on temporary tables. Its words
+/// are read as the other classifiers read them (comments skipped, executable comments read).
+pub fn commits_implicitly(sql: &str) -> bool {
+    let mut tokens = Tokens::new(sql, Dialect::MySql);
+    let Some(first) = tokens.word() else {
+        return false;
+    };
+    if !["CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"]
+        .iter()
+        .any(|keyword| is(first, keyword))
+    {
+        return false;
+    }
+    // `CREATE [OR REPLACE] TEMPORARY TABLE`, `DROP TEMPORARY TABLE` do not commit.
+    for _ in 0..3 {
+        match tokens.word() {
+            Some(word) if is(word, "TEMPORARY") => return false,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    true
+}
+
 /// Whether the rest of a MySQL `SET` statement assigns the `autocommit` system variable:
 /// `autocommit`, `SESSION autocommit`, `@@autocommit` or `@@session.autocommit` followed by
 /// `=` or `:=`, first or after a `,` of the assignment list. `@autocommit` is a user variable.

@@ -221,33 +221,6 @@ fn client_session(opts: MySqlConnectOptions, url: &str) -> MySqlConnectOptions {
     }
 }
 
-/// Whether a statement commits the open transaction by itself (MySQL's implicit commit): DDL
-/// other than on temporary tables. A wrong answer costs at most one commit more or less, never
-/// correctness: the history rows are written in a transaction either way.
-fn commits_implicitly(sql: &str) -> bool {
-    let mut rest = sql.trim_start();
-    loop {
-        if let Some(r) = rest.strip_prefix("--").or_else(|| rest.strip_prefix('#')) {
-            rest = r.split_once('\n').map_or("", |(_, r)| r).trim_start();
-        } else if rest.starts_with("/*") && !rest.starts_with("/*!") {
-            rest = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
-        } else {
-            break;
-        }
-    }
-    let mut words = rest
-        .split(|c: char| c.is_whitespace() || c == '(')
-        .filter(|w| !w.is_empty())
-        .take(4)
-        .map(str::to_ascii_uppercase);
-    let first = words.next().unwrap_or_default();
-    let ddl = matches!(
-        first.as_str(),
-        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
-    );
-    ddl && !words.any(|w| w == "TEMPORARY")
-}
-
 /// The server's message with its error number, as the `mysql` client shows it.
 fn mysql_error(e: sqlx::Error) -> DriverError {
     if let sqlx::Error::Database(db) = &e {
@@ -449,7 +422,7 @@ impl Driver for MySqlDriver {
     }
 
     async fn execute_batch(&mut self, statements: &[&str]) -> Result<(), (usize, DriverError)> {
-        if statements.iter().any(|s| commits_implicitly(s)) {
+        if statements.iter().any(|s| godwit_sql::commits_implicitly(s)) {
             self.transaction_ended = true;
         }
         // Statements are sent together, several per message (MySQL's multi-statement
@@ -547,7 +520,7 @@ mod tests {
 
 #[cfg(test)]
 mod implicit_commit_tests {
-    use super::commits_implicitly;
+    use godwit_sql::commits_implicitly;
 
     #[test]
     fn ddl_commits_implicitly_and_dml_and_temporary_tables_do_not() {
