@@ -8,6 +8,7 @@ use std::time::Duration;
 use anstream::{eprintln, println};
 use anstyle::{AnsiColor, Style};
 use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use godwit::MigrationKind;
 use serde::Serialize;
 
 use crate::config::ConfigError;
@@ -169,12 +170,8 @@ impl Progress {
                 migration,
                 description,
             } => {
-                let label = if migration.starts_with('U') {
-                    migration.replacen('U', "V", 1)
-                } else {
-                    migration.clone()
-                };
-                let verb = if migration.starts_with('U') {
+                let label = migration.undone();
+                let verb = if migration.kind() == MigrationKind::Undo {
                     "Undoing"
                 } else {
                     "Running"
@@ -222,23 +219,20 @@ impl Progress {
             }
             godwit::Event::Finished(step) => {
                 let verb = match (step.kind, self.dry_run) {
-                    ("Undo", false) => "Undid",
-                    ("Undo", true) => "Would undo",
-                    ("Data" | "Callback", false) => "Ran",
-                    ("Data" | "Callback", true) => "Would run",
+                    (MigrationKind::Undo, false) => "Undid",
+                    (MigrationKind::Undo, true) => "Would undo",
+                    (MigrationKind::Data | MigrationKind::Callback(_), false) => "Ran",
+                    (MigrationKind::Data | MigrationKind::Callback(_), true) => "Would run",
                     (_, false) => "Applied",
                     (_, true) => "Would apply",
                 };
-                let label = if step.kind == "Undo" {
-                    step.migration.replacen('U', "V", 1)
-                } else {
-                    step.migration.clone()
-                };
-                let description = if step.description.is_empty() || step.kind == "Repeatable" {
-                    String::new()
-                } else {
-                    format!(" {}", step.description)
-                };
+                let label = step.migration.undone();
+                let description =
+                    if step.description.is_empty() || step.kind == MigrationKind::Repeatable {
+                        String::new()
+                    } else {
+                        format!(" {}", step.description)
+                    };
                 let tx = if step.transactional {
                     ""
                 } else {

@@ -896,7 +896,7 @@ mod tests {
         write(dir, "notes.txt", "x");
         write(dir, ".hidden/V7__x.sql", "x");
         let set = discover(&[dir.to_path_buf()]).unwrap();
-        let labels: Vec<String> = set.iter().map(|m| m.label()).collect();
+        let labels: Vec<String> = set.iter().map(|m| m.label().to_string()).collect();
         assert_eq!(labels, ["V1.9", "V1.10", "R__views"]);
         let scripts: Vec<&str> = set.iter().map(|m| m.script.as_str()).collect();
         assert_eq!(scripts, ["sub/V1.9__a.sql", "V1.10__b.sql", "R__views.sql"]);

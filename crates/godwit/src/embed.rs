@@ -43,7 +43,7 @@ use crate::error::Error;
 /// );
 ///
 /// let set = MIGRATIONS.to_set()?;
-/// let labels: Vec<String> = set.iter().map(|m| m.label()).collect();
+/// let labels: Vec<String> = set.iter().map(|m| m.label().to_string()).collect();
 /// assert_eq!(labels, ["V1"]);
 /// assert_eq!(set.iter().next().unwrap().checksum, godwit::checksum_str("CREATE TABLE notes (id INT);"));
 /// # Ok::<(), godwit::Error>(())

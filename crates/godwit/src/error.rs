@@ -6,6 +6,7 @@ use std::fmt;
 use crate::discover::FileProblem;
 use crate::driver::{DriverError, DriverErrorKind};
 use crate::execute::Report;
+use crate::model::Label;
 use crate::plan::{PlanError, Problem};
 
 /// How a caller should classify an error (the CLI maps these to exit codes 2, 1 and 3).
@@ -23,7 +24,7 @@ pub enum Category {
 #[derive(Debug, Clone)]
 pub struct MigrationFailure {
     /// `V3`, `R__views`, `D4`, `beforeMigrate`.
-    pub migration: String,
+    pub migration: Label,
     /// The file as the user knows it.
     pub path: String,
     /// The line where the failing statement starts (1-based); `None` for godwit's own statements.
@@ -187,7 +188,7 @@ impl Error {
                 "{} was interrupted and rolled back: run `godwit migrate` again to continue",
                 f.migration
             )),
-            Error::Migration(f) if f.cause == FailureCause::Interrupted && records_history(&f.migration) => Some(format!(
+            Error::Migration(f) if f.cause == FailureCause::Interrupted && f.migration.records_history() => Some(format!(
                 "{} was interrupted after part of it ran outside a transaction, and is recorded as failed: finish or undo it by hand, then run `godwit repair` (it runs again) or `godwit repair --mark-applied <version>` (it counts as applied), and migrate again",
                 f.migration
             )),
@@ -211,7 +212,7 @@ impl Error {
                 "a statement of {} ran longer than the statement timeout and was stopped; the migration was rolled back: raise `statement_timeout`, or give the file a `-- godwit:statement-timeout=<duration>` directive, then run migrate again",
                 f.migration
             )),
-            Error::Migration(f) if !f.rolled_back && !records_history(&f.migration) => Some(format!(
+            Error::Migration(f) if !f.rolled_back && !f.migration.records_history() => Some(format!(
                 "the database does not roll back DDL, so {} may be partly applied; it is not recorded in the history and runs again on the next migrate: fix the database by hand if needed, then fix the script and migrate again",
                 f.migration
             )),
@@ -242,15 +243,6 @@ impl Error {
             _ => Error::Database(e),
         }
     }
-}
-
-/// Whether the migration a label names writes a history row (data migrations and callbacks
-/// do not, so a failed one leaves nothing for `repair`).
-fn records_history(label: &str) -> bool {
-    let data = label
-        .strip_prefix('D')
-        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
-    !data && crate::model::CallbackEvent::from_name(label).is_none()
 }
 
 impl fmt::Display for Category {

@@ -20,7 +20,7 @@ use crate::driver::{
 };
 use crate::error::{Error, FailureCause, MigrationFailure};
 use crate::interrupt::Interrupt;
-use crate::model::{history_type, HistoryRow, Migration, MigrationKind, Source, Version};
+use crate::model::{HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 use crate::rust_migration::{RustCode, RustContext};
 use crate::timeouts::{self, StatementLimits};
@@ -107,7 +107,7 @@ pub enum Event {
     /// A step is about to run.
     Started {
         /// `V3`, `R__views`, `D4`, `beforeMigrate`.
-        migration: String,
+        migration: Label,
         /// From the file name.
         description: String,
     },
@@ -115,7 +115,7 @@ pub enum Event {
     /// [`HEARTBEAT`], once it has run that long).
     StillRunning {
         /// The step: `V3`, `R__views`, ….
-        migration: String,
+        migration: Label,
         /// How long the statement has run (the step, where the server cannot tell).
         running_for: Duration,
         /// What it waits on, as the server says: `Lock: relation`, `Waiting for table
@@ -130,7 +130,7 @@ pub enum Event {
     /// after `delay`.
     Retrying {
         /// `V3`, `R__views`.
-        migration: String,
+        migration: Label,
         /// This retry's number, from 1.
         attempt: u32,
         /// How many retries are allowed (`statement_lock_retries`).
@@ -152,9 +152,10 @@ pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
     /// `V3`, `R__views`, `U3`, `D4`, `beforeMigrate`.
-    pub migration: String,
-    /// `Versioned`, `Repeatable`, `Undo`, `Baseline`, `Data` or `Callback`.
-    pub kind: &'static str,
+    pub migration: Label,
+    /// What ran (serialised as `Versioned`, `Repeatable`, `Undo`, `Baseline`, `Data` or
+    /// `Callback`).
+    pub kind: MigrationKind,
     /// The version; `None` for repeatables and callbacks.
     pub version: Option<String>,
     /// From the file name.
@@ -228,9 +229,26 @@ struct StepContext<'a> {
     cancel: Option<&'a CancelHandle>,
 }
 
-/// A step's failure before it becomes a [`MigrationFailure`]: the line and start of the
-/// statement that failed (`None` / empty for godwit's own), and the database's error.
-type StepError = (Option<u32>, String, DriverError);
+/// A step's failure before it becomes a [`MigrationFailure`].
+#[derive(Debug)]
+struct StepError {
+    /// The line where the failing statement starts; `None` for godwit's own statements.
+    line: Option<u32>,
+    /// The start of the failing statement (empty when there is none to show).
+    statement: String,
+    /// The database's error.
+    error: DriverError,
+}
+
+impl StepError {
+    fn new(line: Option<u32>, statement: String, error: DriverError) -> StepError {
+        StepError {
+            line,
+            statement,
+            error,
+        }
+    }
+}
 
 /// The error a step stops with when the run is interrupted between two statements.
 fn interrupted_error() -> DriverError {
@@ -244,7 +262,9 @@ fn interrupted_error() -> DriverError {
 /// Stops a step between two statements once the run is interrupted.
 fn check_interrupt(interrupt: Option<&Interrupt>) -> Result<(), StepError> {
     match interrupt {
-        Some(i) if i.is_triggered() => Err((None, String::new(), interrupted_error())),
+        Some(i) if i.is_triggered() => {
+            Err(StepError::new(None, String::new(), interrupted_error()))
+        }
         _ => Ok(()),
     }
 }
@@ -601,7 +621,7 @@ impl Executor<'_> {
                             &NewRow {
                                 version: version.as_deref(),
                                 description,
-                                kind: history_type::DELETE,
+                                kind: &HistoryType::Delete,
                                 script,
                                 checksum: None,
                                 installed_by: &installed_by,
@@ -730,7 +750,7 @@ impl Executor<'_> {
     async fn interruptible<T>(
         &self,
         cancel: Option<&CancelHandle>,
-        label: &str,
+        label: &Label,
         work: impl std::future::Future<Output = T>,
     ) -> T {
         tokio::pin!(work);
@@ -776,7 +796,7 @@ impl Executor<'_> {
     async fn heartbeat(
         &self,
         observe: Option<&ObserveHandle>,
-        label: &str,
+        label: &Label,
         step_elapsed: Duration,
     ) -> Duration {
         let activity = match observe {
@@ -795,14 +815,14 @@ impl Executor<'_> {
             return HEARTBEAT - running_for + Duration::from_millis(50);
         }
         tracing::info!(
-            migration = label,
+            migration = label.as_str(),
             running_for_s = running_for.as_secs(),
             waiting_on = activity.waiting_on.as_deref().unwrap_or(""),
             blockers = ?activity.blockers,
             "statement still running"
         );
         self.emit(Event::StillRunning {
-            migration: label.to_owned(),
+            migration: label.clone(),
             running_for,
             waiting_on: activity.waiting_on,
             blockers: activity.blockers,
@@ -894,7 +914,7 @@ impl Executor<'_> {
         // The running row of the step about to run was written (folded into the previous
         // step's history write).
         let mut running_row = false;
-        let mut outcome: Result<(), Box<MigrationFailure>> = Ok(());
+        let mut outcome: Result<(), Stop> = Ok(());
         self.emit(Event::Planned {
             steps: plan.steps.len(),
         });
@@ -908,17 +928,7 @@ impl Executor<'_> {
                         .execute(&dialect::delete_running_row(dialect, table))
                         .await;
                 }
-                outcome = Err(Box::new(MigrationFailure {
-                    migration: String::new(),
-                    path: String::new(),
-                    line: None,
-                    statement: String::new(),
-                    message: "interrupted".into(),
-                    code: None,
-                    rolled_back: true,
-                    cause: FailureCause::Interrupted,
-                    report: Report::default(),
-                }));
+                outcome = Err(Stop::Interrupted);
                 break;
             }
             let next = plan
@@ -931,13 +941,8 @@ impl Executor<'_> {
                 if needs_row && !running_row {
                     // Nothing before it in this run could carry the row (or a retry needs it
                     // again): it costs a write of its own.
-                    let row = new_row(
-                        step,
-                        recorded_type(step).unwrap_or_default(),
-                        &installed_by,
-                        None,
-                        false,
-                    );
+                    let kind = recorded_type(step).unwrap_or(HistoryType::Other(String::new()));
+                    let row = new_row(step, &kind, &installed_by, None, false);
                     let sql = dialect::insert_history(dialect, table, &row);
                     if let Err(e) = db.execute(&with_restore(ctx.restore, &sql)).await {
                         break Err(step_failure(
@@ -1007,14 +1012,15 @@ impl Executor<'_> {
                     }
                 }
                 Err(failure) => {
-                    outcome = Err(failure);
+                    outcome = Err(Stop::Failed(failure));
                     break;
                 }
             }
         }
         let failed = match outcome {
             Ok(()) => None,
-            Err(failure) => {
+            Err(Stop::Interrupted) => Some(Stop::Interrupted),
+            Err(Stop::Failed(failure)) => {
                 if failure.cause != FailureCause::ConnectionLost {
                     for (i, cb) in plan.on_error.iter().enumerate() {
                         let p = with_filename(&base, &cb.migration);
@@ -1024,12 +1030,12 @@ impl Executor<'_> {
                             .await;
                     }
                 }
-                Some(failure)
+                Some(Stop::Failed(failure))
             }
         };
         // Report as applied only what is durable: flush (PostgreSQL) or commit (SQLite) first.
         let synced = match &failed {
-            Some(f) if f.cause == FailureCause::ConnectionLost => Err(DriverError {
+            Some(Stop::Failed(f)) if f.cause == FailureCause::ConnectionLost => Err(DriverError {
                 kind: DriverErrorKind::Connection,
                 message: f.message.clone(),
                 code: None,
@@ -1058,10 +1064,8 @@ impl Executor<'_> {
         }
         match failed {
             None => Ok(report),
-            Some(failure) if failure.migration.is_empty() => {
-                Err(Error::Interrupted(Box::new(report)))
-            }
-            Some(mut failure) => {
+            Some(Stop::Interrupted) => Err(Error::Interrupted(Box::new(report))),
+            Some(Stop::Failed(mut failure)) => {
                 failure.report = report;
                 Err(Error::Migration(failure))
             }
@@ -1547,7 +1551,7 @@ impl Executor<'_> {
                 return run_pipelined(db, m, placeholders, &mut executed, interrupt).await;
             }
             let reader = m.source.open().map_err(|e| {
-                (
+                StepError::new(
                     None,
                     String::new(),
                     DriverError::statement(format!("cannot read: {e}")),
@@ -1573,12 +1577,17 @@ impl Executor<'_> {
         // rather than committed, as if the interrupt had come a moment earlier.
         let outcome = match outcome {
             Ok(()) if transactional && self.interrupted() => {
-                Err((None, String::new(), interrupted_error()))
+                Err(StepError::new(None, String::new(), interrupted_error()))
             }
             other => other,
         };
         let elapsed = started.elapsed();
-        if let Err((line, statement, e)) = outcome {
+        if let Err(StepError {
+            line,
+            statement,
+            error: e,
+        }) = outcome
+        {
             let cause = self.cause_of(&e);
             if cause == FailureCause::ConnectionLost {
                 // Nothing more can be sent, and whether the last message took effect is unknown.
@@ -1609,7 +1618,7 @@ impl Executor<'_> {
                     (false, true) => Some(dialect::insert_history(
                         db.dialect(),
                         table,
-                        &new_row(step, t, ctx.installed_by, Some(elapsed), false),
+                        &new_row(step, &t, ctx.installed_by, Some(elapsed), false),
                     )),
                     (false, false) => None,
                 };
@@ -1636,16 +1645,16 @@ impl Executor<'_> {
                 dialect::insert_history(
                     db.dialect(),
                     table,
-                    &new_row(step, t, ctx.installed_by, Some(time), true),
+                    &new_row(step, &t, ctx.installed_by, Some(time), true),
                 )
             });
         }
         if let Some(next) = next {
-            let kind = recorded_type(next).unwrap_or_default();
+            let kind = recorded_type(next).unwrap_or(HistoryType::Other(String::new()));
             writes.push(dialect::insert_history(
                 db.dialect(),
                 table,
-                &new_row(next, kind, ctx.installed_by, None, false),
+                &new_row(next, &kind, ctx.installed_by, None, false),
             ));
         }
         let mut message: Vec<&str> = Vec::with_capacity(writes.len() + 1);
@@ -1671,9 +1680,9 @@ impl Executor<'_> {
         Ok(StepReport {
             migration: label,
             kind: match step.action {
-                Action::Callback(_) => "Callback",
-                Action::Undo => "Undo",
-                _ => m.kind.label(),
+                Action::Callback(event) => MigrationKind::Callback(event),
+                Action::Undo => MigrationKind::Undo,
+                _ => m.kind,
             },
             version: m.version.as_ref().map(|v| v.to_string()),
             description: m.description.clone(),
@@ -1739,7 +1748,7 @@ fn baseline_row(version: &Version, installed_by: &str) -> HistoryRow {
         installed_rank: 1,
         version: Some(version.to_string()),
         description: BASELINE_DESCRIPTION.into(),
-        kind: history_type::BASELINE.into(),
+        kind: HistoryType::Baseline,
         script: BASELINE_DESCRIPTION.into(),
         checksum: None,
         installed_by: installed_by.into(),
@@ -1763,6 +1772,14 @@ fn new_marker(row: &HistoryRow) -> NewRow<'_> {
     }
 }
 
+/// Why a run stopped before its last step.
+enum Stop {
+    /// A step failed.
+    Failed(Box<MigrationFailure>),
+    /// The run was interrupted between steps: nothing was left half-done.
+    Interrupted,
+}
+
 /// What `run` does.
 #[derive(Debug, Clone)]
 pub(crate) enum RunKind {
@@ -1774,7 +1791,7 @@ pub(crate) enum RunKind {
 /// as running.
 fn new_row<'a>(
     step: &'a Step,
-    kind: &'a str,
+    kind: &'a HistoryType,
     installed_by: &'a str,
     elapsed: Option<Duration>,
     success: bool,
@@ -1841,9 +1858,9 @@ fn reread_checksum(
 
 /// The history `type` a step records: the planner's, with `RUST` for a versioned migration
 /// written in Rust.
-fn recorded_type(step: &Step) -> Option<&'static str> {
+fn recorded_type(step: &Step) -> Option<HistoryType> {
     match (step.action.history_type(), &step.migration.source) {
-        (Some(history_type::SQL), Source::Rust(_)) => Some(history_type::RUST),
+        (Some(HistoryType::Sql), Source::Rust(_)) => Some(HistoryType::Rust),
         (t, _) => t,
     }
 }
@@ -1855,7 +1872,7 @@ async fn run_rust(
     label: &str,
     dry_run: bool,
     executed: &mut usize,
-) -> Result<(), (Option<u32>, String, DriverError)> {
+) -> Result<(), StepError> {
     if dry_run {
         db.note(&format!(
             "{label} is written in Rust: a real run calls it here, and the statements it runs are not known in advance"
@@ -1871,7 +1888,7 @@ async fn run_rust(
             Ok(driver) => *driver,
             Err(other) => DriverError::statement(other.to_string()),
         };
-        (None, statement, error)
+        StepError::new(None, statement, error)
     })
 }
 
@@ -1890,13 +1907,13 @@ fn final_version(plan: &Plan, history: &[HistoryRow], recorded: Vec<HistoryRow>)
 
 /// The history row a step would leave, to compute the version after a run without reading
 /// the history again.
-fn synthetic_row(installed_rank: i32, step: &Step, kind: &str) -> HistoryRow {
+fn synthetic_row(installed_rank: i32, step: &Step, kind: HistoryType) -> HistoryRow {
     let m = &step.migration;
     HistoryRow {
         installed_rank,
         version: m.version.as_ref().map(|v| v.to_string()),
         description: m.description.clone(),
-        kind: kind.to_string(),
+        kind,
         script: m.script.clone(),
         checksum: Some(m.checksum),
         installed_by: String::new(),
@@ -2060,7 +2077,7 @@ impl Items<'_> {
 }
 
 fn split_failure(e: SplitError) -> StepError {
-    (
+    StepError::new(
         Some(e.line()),
         String::new(),
         DriverError::statement(e.to_string()),
@@ -2118,17 +2135,17 @@ async fn run_items(
                             (Some(row), Some(first)) if row > 0 => first.saturating_add(row - 1),
                             _ => s.line,
                         };
-                        return Err((Some(line), excerpt(&s.sql), e));
+                        return Err(StepError::new(Some(line), excerpt(&s.sql), e));
                     }
                 }
             }
             godwit_sql::StatementKind::Sql => {
                 if !transactional {
                     check_interrupt(interrupt)
-                        .map_err(|(_, _, e)| (Some(s.line), excerpt(&s.sql), e))?;
+                        .map_err(|f| StepError::new(Some(s.line), excerpt(&s.sql), f.error))?;
                     db.execute(&s.sql)
                         .await
-                        .map_err(|e| (Some(s.line), excerpt(&s.sql), e))?;
+                        .map_err(|e| StepError::new(Some(s.line), excerpt(&s.sql), e))?;
                     *executed += 1;
                     continue;
                 }
@@ -2162,7 +2179,7 @@ struct CopyFeed<'a, 'i> {
 impl crate::driver::CopySource for CopyFeed<'_, '_> {
     async fn next_chunk(&mut self) -> Result<Option<String>, String> {
         if let Err(e) = check_interrupt(self.interrupt) {
-            let message = e.2.message.clone();
+            let message = e.error.message.clone();
             self.failure = Some(e);
             return Err(message);
         }
@@ -2173,7 +2190,7 @@ impl crate::driver::CopySource for CopyFeed<'_, '_> {
             }
             Some(Err(e)) => {
                 let failure = split_failure(e);
-                let message = failure.2.message.clone();
+                let message = failure.error.message.clone();
                 self.failure = Some(failure);
                 Err(message)
             }
@@ -2190,7 +2207,7 @@ async fn flush_batch(
     db: &mut dyn Driver,
     batch: &mut Vec<godwit_sql::Statement>,
     executed: &mut usize,
-) -> Result<(), (Option<u32>, String, DriverError)> {
+) -> Result<(), StepError> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -2217,7 +2234,7 @@ async fn flush_batch(
         Err((index, e)) => {
             *executed += index;
             let failed = &batch[index.min(batch.len() - 1)];
-            Err((Some(failed.line), excerpt(&failed.sql), e))
+            Err(StepError::new(Some(failed.line), excerpt(&failed.sql), e))
         }
     }
 }

@@ -208,6 +208,19 @@ impl MigrationKind {
     }
 }
 
+impl fmt::Display for MigrationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Serialised as its [`label`](MigrationKind::label): `"Versioned"`, `"Callback"`, ….
+impl serde::Serialize for MigrationKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
 /// Where a migration's text comes from.
 #[derive(Clone)]
 pub enum Source {
@@ -273,13 +286,140 @@ pub struct Migration {
 
 impl Migration {
     /// `V1.2`, `R__views`, `beforeMigrate`: how messages name a migration.
-    pub fn label(&self) -> String {
-        match (&self.kind, &self.version) {
+    pub fn label(&self) -> Label {
+        Label::new(self.kind, self.version.as_ref(), &self.description)
+    }
+}
+
+/// How messages, reports and events name a migration: `V1.2`, `U1.2`, `B1`, `D3`, `R__views`,
+/// `beforeMigrate`. Built once from the kind, version and description, never parsed back:
+/// [`Label::kind`] and [`Label::version`] say what it names.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Label {
+    text: Box<str>,
+    kind: MigrationKind,
+    version: Option<Version>,
+}
+
+impl Label {
+    /// The label of a migration of `kind` (a repeatable's label is `R__` and its description
+    /// with `_` for spaces, as in its file name).
+    pub fn new(kind: MigrationKind, version: Option<&Version>, description: &str) -> Label {
+        let text = match (kind, version) {
             (MigrationKind::Callback(e), _) => e.name().to_string(),
-            (MigrationKind::Repeatable, _) => format!("R__{}", self.description.replace(' ', "_")),
+            (MigrationKind::Repeatable, _) => format!("R__{}", description.replace(' ', "_")),
             (kind, Some(v)) => format!("{}{}", kind.prefix(), v),
             (kind, None) => kind.prefix().to_string(),
+        };
+        Label {
+            text: text.into_boxed_str(),
+            kind,
+            version: version.cloned(),
         }
+    }
+
+    /// A repeatable migration's label, from its description.
+    pub fn repeatable(description: &str) -> Label {
+        Label::new(MigrationKind::Repeatable, None, description)
+    }
+
+    /// A versioned migration's label.
+    pub fn versioned(version: &Version) -> Label {
+        Label::new(MigrationKind::Versioned, Some(version), "")
+    }
+
+    /// The migration a history row records: `B3` for a baseline migration, `V3` for a versioned
+    /// one or an undo (the version it undoes), `R__views` for a repeatable. A version text that
+    /// does not parse is kept as written.
+    pub fn of_row(row: &HistoryRow) -> Label {
+        let kind = if row.kind.is_baseline_migration() {
+            MigrationKind::Baseline
+        } else {
+            MigrationKind::Versioned
+        };
+        match row.version.as_deref() {
+            Some(text) if !text.is_empty() => match Version::parse(text) {
+                Ok(v) => Label::new(kind, Some(&v), ""),
+                Err(_) => Label {
+                    text: format!("{}{text}", kind.prefix()).into_boxed_str(),
+                    kind,
+                    version: None,
+                },
+            },
+            _ => Label::repeatable(&row.description),
+        }
+    }
+
+    /// What it names.
+    pub fn kind(&self) -> MigrationKind {
+        self.kind
+    }
+
+    /// Its version, for the kinds that have one.
+    pub fn version(&self) -> Option<&Version> {
+        self.version.as_ref()
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// For an undo (`U3`), the versioned migration it reverses (`V3`); otherwise itself.
+    pub fn undone(&self) -> Label {
+        match (self.kind, &self.version) {
+            (MigrationKind::Undo, Some(v)) => Label::versioned(v),
+            _ => self.clone(),
+        }
+    }
+
+    /// Whether the migration writes a history row (data migrations and callbacks do not, so a
+    /// failed one leaves nothing for `repair`).
+    pub fn records_history(&self) -> bool {
+        !matches!(self.kind, MigrationKind::Data | MigrationKind::Callback(_))
+    }
+}
+
+impl std::ops::Deref for Label {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.text, f)
+    }
+}
+
+impl PartialEq<str> for Label {
+    fn eq(&self, other: &str) -> bool {
+        &*self.text == other
+    }
+}
+
+impl PartialEq<&str> for Label {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.text == *other
+    }
+}
+
+impl PartialEq<String> for Label {
+    fn eq(&self, other: &String) -> bool {
+        *self.text == **other
+    }
+}
+
+impl serde::Serialize for Label {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
     }
 }
 
@@ -287,22 +427,126 @@ impl Migration {
 /// BOM dropped, as a signed 32-bit integer (one implementation, in [`godwit_sql::checksum`]).
 pub use godwit_sql::checksum::{checksum_reader, checksum_str, LineChecksum};
 
-/// The `type` column values godwit writes, and those Flyway writes that godwit understands.
-pub mod history_type {
-    /// An applied versioned or repeatable SQL migration.
-    pub const SQL: &str = "SQL";
-    /// An applied baseline migration (`B` file).
-    pub const SQL_BASELINE: &str = "SQL_BASELINE";
-    /// The marker `baseline` writes: nothing ran.
-    pub const BASELINE: &str = "BASELINE";
-    /// An undo script that ran.
-    pub const UNDO_SQL: &str = "UNDO_SQL";
-    /// `repair` marked an applied migration whose file is gone as deleted.
-    pub const DELETE: &str = "DELETE";
-    /// Flyway's record of the schemas it created (ignored).
-    pub const SCHEMA: &str = "SCHEMA";
-    /// An applied versioned migration written in Rust.
-    pub const RUST: &str = "RUST";
+/// The history table's `type` column: what a row records. godwit writes `SQL`, `SQL_BASELINE`,
+/// `BASELINE`, `UNDO_SQL`, `DELETE` and `RUST`; Flyway writes more, and a type godwit does not know
+/// is kept as it is ([`HistoryType::Other`]) and read as an applied migration, as Flyway reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HistoryType {
+    /// `SQL`: an applied versioned or repeatable SQL migration.
+    Sql,
+    /// `SQL_BASELINE`: an applied baseline migration (`B` file).
+    SqlBaseline,
+    /// `BASELINE`: the marker `baseline` writes; nothing ran.
+    Baseline,
+    /// `UNDO_SQL`: an undo script that ran.
+    UndoSql,
+    /// `DELETE`: `repair` marked an applied migration whose file is gone as deleted.
+    Delete,
+    /// `SCHEMA`: Flyway's record of the schemas it created (rank 0; ignored).
+    Schema,
+    /// `RUST`: an applied versioned migration written in Rust.
+    Rust,
+    /// `JDBC`: a Java migration Flyway applied (read as applied).
+    Jdbc,
+    /// `JDBC_BASELINE`: a Java baseline migration Flyway applied.
+    JdbcBaseline,
+    /// `UNDO_JDBC`: a Java undo migration Flyway ran.
+    UndoJdbc,
+    /// `SCRIPT`: a script migration Flyway applied (read as applied).
+    Script,
+    /// `SCRIPT_BASELINE`: a script baseline migration Flyway applied.
+    ScriptBaseline,
+    /// `UNDO_SCRIPT`: a script undo migration Flyway ran.
+    UndoScript,
+    /// Any other text, kept as it is.
+    Other(String),
+}
+
+impl HistoryType {
+    /// The column text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            HistoryType::Sql => "SQL",
+            HistoryType::SqlBaseline => "SQL_BASELINE",
+            HistoryType::Baseline => "BASELINE",
+            HistoryType::UndoSql => "UNDO_SQL",
+            HistoryType::Delete => "DELETE",
+            HistoryType::Schema => "SCHEMA",
+            HistoryType::Rust => "RUST",
+            HistoryType::Jdbc => "JDBC",
+            HistoryType::JdbcBaseline => "JDBC_BASELINE",
+            HistoryType::UndoJdbc => "UNDO_JDBC",
+            HistoryType::Script => "SCRIPT",
+            HistoryType::ScriptBaseline => "SCRIPT_BASELINE",
+            HistoryType::UndoScript => "UNDO_SCRIPT",
+            HistoryType::Other(text) => text,
+        }
+    }
+
+    /// Reads the column text (exact spelling, as Flyway writes it).
+    pub fn parse(text: &str) -> HistoryType {
+        match text {
+            "SQL" => HistoryType::Sql,
+            "SQL_BASELINE" => HistoryType::SqlBaseline,
+            "BASELINE" => HistoryType::Baseline,
+            "UNDO_SQL" => HistoryType::UndoSql,
+            "DELETE" => HistoryType::Delete,
+            "SCHEMA" => HistoryType::Schema,
+            "RUST" => HistoryType::Rust,
+            "JDBC" => HistoryType::Jdbc,
+            "JDBC_BASELINE" => HistoryType::JdbcBaseline,
+            "UNDO_JDBC" => HistoryType::UndoJdbc,
+            "SCRIPT" => HistoryType::Script,
+            "SCRIPT_BASELINE" => HistoryType::ScriptBaseline,
+            "UNDO_SCRIPT" => HistoryType::UndoScript,
+            other => HistoryType::Other(other.to_string()),
+        }
+    }
+
+    /// A row of an undo that ran (`UNDO_SQL`, or Flyway's `UNDO_JDBC`/`UNDO_SCRIPT`).
+    pub fn is_undo(&self) -> bool {
+        matches!(
+            self,
+            HistoryType::UndoSql | HistoryType::UndoJdbc | HistoryType::UndoScript
+        )
+    }
+
+    /// A row of an applied baseline migration (`SQL_BASELINE`, or Flyway's `JDBC_BASELINE`/
+    /// `SCRIPT_BASELINE`): it stands for every version up to its own.
+    pub fn is_baseline_migration(&self) -> bool {
+        matches!(
+            self,
+            HistoryType::SqlBaseline | HistoryType::JdbcBaseline | HistoryType::ScriptBaseline
+        )
+    }
+}
+
+impl fmt::Display for HistoryType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for HistoryType {
+    fn from(text: &str) -> Self {
+        HistoryType::parse(text)
+    }
+}
+
+impl From<String> for HistoryType {
+    fn from(text: String) -> Self {
+        match HistoryType::parse(&text) {
+            HistoryType::Other(_) => HistoryType::Other(text),
+            known => known,
+        }
+    }
+}
+
+impl serde::Serialize for HistoryType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// One row of the history table, as read back.
@@ -314,9 +558,9 @@ pub struct HistoryRow {
     pub version: Option<String>,
     /// From the file name.
     pub description: String,
-    /// The `type` column: see [`history_type`].
+    /// The `type` column.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: HistoryType,
     /// The file's path relative to its location.
     pub script: String,
     /// The checksum; `None` for markers.

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::discover::MigrationSet;
-use crate::model::{history_type, CallbackEvent, HistoryRow, Migration, MigrationKind, Version};
+use crate::model::{
+    CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Version,
+};
 
 /// How far `migrate` should go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -202,13 +204,13 @@ impl Applied {
         // The highest version applied so far, kept up to date row by row.
         let mut highest: Option<Version> = None;
         for row in rows {
-            if row.kind == history_type::SCHEMA {
+            if row.kind == HistoryType::Schema {
                 continue;
             }
             let version_text = row.version.as_deref().unwrap_or("");
             if version_text.is_empty() {
-                let status = match (row.kind.as_str(), row.success) {
-                    (history_type::DELETE, _) => Status::Deleted,
+                let status = match (&row.kind, row.success) {
+                    (HistoryType::Delete, _) => Status::Deleted,
                     (_, true) => Status::Applied,
                     (_, false) => Status::Failed,
                 };
@@ -221,8 +223,8 @@ impl Applied {
                 applied.invalid_rows.push(row.clone());
                 continue;
             };
-            match row.kind.as_str() {
-                history_type::UNDO_SQL => {
+            match &row.kind {
+                kind if kind.is_undo() => {
                     if let Some(rec) = applied.versions.get_mut(&version) {
                         rec.status = if row.success {
                             Status::Undone
@@ -233,7 +235,7 @@ impl Applied {
                         highest = applied.current().cloned();
                     }
                 }
-                history_type::DELETE => {
+                HistoryType::Delete => {
                     if let Some(rec) = applied.versions.get_mut(&version) {
                         rec.status = Status::Deleted;
                         rec.latest = row.clone();
@@ -241,7 +243,7 @@ impl Applied {
                     }
                 }
                 kind => {
-                    let status = if kind == history_type::BASELINE {
+                    let status = if *kind == HistoryType::Baseline {
                         applied.baseline_marker = Some(version.clone());
                         Status::BaselineMarker
                     } else if row.success {
@@ -305,7 +307,7 @@ impl Applied {
 #[derive(Debug, Clone, Serialize)]
 pub struct InfoRow {
     /// `Versioned`, `Repeatable`, `Undo`, `Baseline`, `Data` or `Callback`.
-    pub kind: &'static str,
+    pub kind: MigrationKind,
     /// The version; `None` for repeatables.
     pub version: Option<String>,
     /// From the file name or the history.
@@ -411,9 +413,7 @@ impl<'a> Catalog<'a> {
         let baseline_reached = applied
             .versions
             .iter()
-            .filter(|(_, r)| {
-                r.applied.kind == history_type::SQL_BASELINE && r.status == Status::Applied
-            })
+            .filter(|(_, r)| r.applied.kind.is_baseline_migration() && r.status == Status::Applied)
             .map(|(v, _)| v)
             .chain(applied.baseline_marker.as_ref())
             .max()
@@ -486,7 +486,7 @@ impl<'a> Catalog<'a> {
             });
         }
         for (version, rec) in &self.applied.versions {
-            let is_baseline = rec.applied.kind == history_type::SQL_BASELINE;
+            let is_baseline = rec.applied.kind.is_baseline_migration();
             let label = if is_baseline {
                 format!("B{version}")
             } else {
@@ -699,8 +699,7 @@ impl<'a> Catalog<'a> {
             let rec = self.applied.versions.get(&version);
             let undoable = self.undo.contains_key(&version);
             if let Some(b) = baseline_file {
-                let applied_here =
-                    rec.is_some_and(|r| r.applied.kind == history_type::SQL_BASELINE);
+                let applied_here = rec.is_some_and(|r| r.applied.kind.is_baseline_migration());
                 if !applied_here {
                     let state = if empty_baseline.as_ref().is_some_and(|e| Arc::ptr_eq(e, b)) {
                         State::Pending
@@ -723,7 +722,7 @@ impl<'a> Catalog<'a> {
                 }
                 (f, Some(rec)) => {
                     let is_baseline = rec.status == Status::BaselineMarker
-                        || rec.applied.kind == history_type::SQL_BASELINE;
+                        || rec.applied.kind.is_baseline_migration();
                     // The file this row applied: the B file for a baseline migration, none for
                     // a baseline marker, the V file otherwise.
                     let applied_file = match rec.status {
@@ -732,7 +731,7 @@ impl<'a> Catalog<'a> {
                         _ => f,
                     };
                     let state = match rec.status {
-                        Status::Applied if rec.applied.kind == history_type::SQL_BASELINE => {
+                        Status::Applied if rec.applied.kind.is_baseline_migration() => {
                             State::Baseline
                         }
                         Status::Applied if applied_file.is_none() => {
@@ -1064,9 +1063,7 @@ impl<'a> Catalog<'a> {
             if rec.status != Status::Applied && rec.status != Status::BaselineMarker {
                 continue;
             }
-            if rec.status == Status::BaselineMarker
-                || rec.applied.kind == history_type::SQL_BASELINE
-            {
+            if rec.status == Status::BaselineMarker || rec.applied.kind.is_baseline_migration() {
                 return Err(PlanError::UndoBaseline {
                     version: version.clone(),
                 });
@@ -1115,13 +1112,13 @@ impl<'a> Catalog<'a> {
         version: &Version,
         rec: &VersionRecord,
     ) -> InterruptedMigration {
-        let prefix = if rec.applied.kind == history_type::SQL_BASELINE {
-            "B"
+        let kind = if rec.applied.kind.is_baseline_migration() {
+            MigrationKind::Baseline
         } else {
-            "V"
+            MigrationKind::Versioned
         };
         InterruptedMigration {
-            migration: format!("{prefix}{version}"),
+            migration: Label::new(kind, Some(version), ""),
             script: rec.latest.script.clone(),
             version: Some(version.to_string()),
             undo: rec.status == Status::UndoFailed,
@@ -1164,7 +1161,7 @@ impl<'a> Catalog<'a> {
                 matches!(r.status, Status::Failed | Status::UndoFailed) && !r.interrupted()
             })
             .map(|(v, r)| {
-                let prefix = if r.applied.kind == history_type::SQL_BASELINE {
+                let prefix = if r.applied.kind.is_baseline_migration() {
                     "B"
                 } else {
                     "V"
@@ -1209,7 +1206,7 @@ pub enum RepairAction {
         /// The row's rank.
         installed_rank: i32,
         /// Its label (`V3`, `R__views`); for an undo, the version it undoes.
-        migration: String,
+        migration: Label,
         /// Its script.
         script: String,
         /// The row marks a migration that was interrupted while it ran, rather than one that
@@ -1225,7 +1222,7 @@ pub enum RepairAction {
         /// The row's rank.
         installed_rank: i32,
         /// Its label (`V3`).
-        migration: String,
+        migration: Label,
         /// The checksum recorded.
         old_checksum: Option<i32>,
         /// The file's checksum, recorded instead.
@@ -1240,13 +1237,13 @@ pub enum RepairAction {
     /// row is added for a pending one. Only `repair --mark-applied` plans it.
     MarkApplied {
         /// `V3`, `B3`, or `U3` for an undo whose row failed or was interrupted.
-        migration: String,
+        migration: Label,
         /// The version.
         version: String,
         /// The row turned into a success row; `None` when a row is added.
         installed_rank: Option<i32>,
         /// The row's `type` (`SQL`, `RUST`, `SQL_BASELINE`, `UNDO_SQL`).
-        history_type: String,
+        history_type: HistoryType,
         /// What the row records: the file's description when there is a file.
         description: String,
         /// Its script.
@@ -1259,7 +1256,7 @@ pub enum RepairAction {
     /// Add a `DELETE` row for an applied migration whose file is gone.
     MarkDeleted {
         /// Its label (`V3`).
-        migration: String,
+        migration: Label,
         /// Its version; `None` for a repeatable.
         version: Option<String>,
         /// Its description.
@@ -1360,18 +1357,10 @@ impl Catalog<'_> {
     pub fn plan_repair(&self) -> Vec<RepairAction> {
         let mut actions = Vec::new();
         for row in self.rows.iter().filter(|r| !r.success) {
-            let migration = match row.version.as_deref() {
-                Some(v) if !v.is_empty() && row.kind == history_type::SQL_BASELINE => {
-                    format!("B{v}")
-                }
-                Some(v) if !v.is_empty() => format!("V{v}"),
-                _ => format!("R__{}", row.description.replace(' ', "_")),
-            };
-            let undo = row.kind == history_type::UNDO_SQL;
+            let migration = Label::of_row(row);
+            let undo = row.kind.is_undo();
             let has_file = match row.parsed_version() {
-                Some(v) if row.kind == history_type::SQL_BASELINE => {
-                    self.baselines.contains_key(&v)
-                }
+                Some(v) if row.kind.is_baseline_migration() => self.baselines.contains_key(&v),
                 Some(v) => self.versioned.contains_key(&v),
                 None => self
                     .set
@@ -1391,7 +1380,7 @@ impl Catalog<'_> {
             if rec.status != Status::Applied {
                 continue;
             }
-            let file = if rec.applied.kind == history_type::SQL_BASELINE {
+            let file = if rec.applied.kind.is_baseline_migration() {
                 self.baselines.get(version)
             } else {
                 self.versioned.get(version)
@@ -1413,7 +1402,7 @@ impl Catalog<'_> {
                 }
                 None if self.is_future(version) || self.is_squashed(version) => {}
                 None => actions.push(RepairAction::MarkDeleted {
-                    migration: format!("V{version}"),
+                    migration: Label::versioned(version),
                     version: Some(version.to_string()),
                     description: rec.applied.description.clone(),
                     script: rec.applied.script.clone(),
@@ -1427,7 +1416,7 @@ impl Catalog<'_> {
                 .any(|m| &m.description == description);
             if *status == Status::Applied && !exists {
                 actions.push(RepairAction::MarkDeleted {
-                    migration: format!("R__{}", description.replace(' ', "_")),
+                    migration: Label::repeatable(description),
                     version: None,
                     description: description.clone(),
                     script: row.script.clone(),
@@ -1457,17 +1446,19 @@ impl Catalog<'_> {
             hint: hint.into(),
         };
         let latest = self.rows.iter().rev().find(|r| {
-            r.kind != history_type::SCHEMA && r.parsed_version().as_ref() == Some(version)
+            r.kind != HistoryType::Schema && r.parsed_version().as_ref() == Some(version)
         });
         let file = self.versioned.get(version);
         if let Some(row) = latest.filter(|r| !r.success) {
-            let (prefix, row_file) = match row.kind.as_str() {
-                history_type::UNDO_SQL => ("U", self.undo.get(version)),
-                history_type::SQL_BASELINE => ("B", self.baselines.get(version)),
-                _ => ("V", file),
+            let (kind, row_file) = match &row.kind {
+                kind if kind.is_undo() => (MigrationKind::Undo, self.undo.get(version)),
+                kind if kind.is_baseline_migration() => {
+                    (MigrationKind::Baseline, self.baselines.get(version))
+                }
+                _ => (MigrationKind::Versioned, file),
             };
             return Ok(RepairAction::MarkApplied {
-                migration: format!("{prefix}{version}"),
+                migration: Label::new(kind, Some(version), ""),
                 version: version.to_string(),
                 installed_rank: Some(row.installed_rank),
                 history_type: row.kind.clone(),
@@ -1529,15 +1520,15 @@ impl Catalog<'_> {
             ));
         }
         let history_type = if matches!(file.source, crate::model::Source::Rust(_)) {
-            history_type::RUST
+            HistoryType::Rust
         } else {
-            history_type::SQL
+            HistoryType::Sql
         };
         Ok(RepairAction::MarkApplied {
             migration: file.label(),
             version: version.to_string(),
             installed_rank: None,
-            history_type: history_type.into(),
+            history_type,
             description: file.description.clone(),
             script: file.script.clone(),
             checksum: Some(file.checksum),
@@ -1557,7 +1548,7 @@ fn file_name(script: &str) -> &str {
 
 fn file_row(m: &Migration, state: State, undoable: bool) -> InfoRow {
     InfoRow {
-        kind: m.kind.label(),
+        kind: m.kind,
         version: m.version.as_ref().map(|v| v.to_string()),
         description: m.description.clone(),
         state,
@@ -1572,10 +1563,11 @@ fn file_row(m: &Migration, state: State, undoable: bool) -> InfoRow {
 }
 
 fn history_row(row: &HistoryRow, state: State, undoable: bool) -> InfoRow {
-    let kind = match row.kind.as_str() {
-        history_type::BASELINE | history_type::SQL_BASELINE => "Baseline",
-        _ if row.version.as_deref().unwrap_or("").is_empty() => "Repeatable",
-        _ => "Versioned",
+    let kind = match &row.kind {
+        HistoryType::Baseline => MigrationKind::Baseline,
+        kind if kind.is_baseline_migration() => MigrationKind::Baseline,
+        _ if row.version.as_deref().unwrap_or("").is_empty() => MigrationKind::Repeatable,
+        _ => MigrationKind::Versioned,
     };
     InfoRow {
         kind,
@@ -1612,11 +1604,11 @@ pub enum Action {
 
 impl Action {
     /// The history `type` this step records, if it records one.
-    pub fn history_type(self) -> Option<&'static str> {
+    pub fn history_type(self) -> Option<HistoryType> {
         match self {
-            Action::Apply | Action::Repeat => Some(history_type::SQL),
-            Action::ApplyBaseline => Some(history_type::SQL_BASELINE),
-            Action::Undo => Some(history_type::UNDO_SQL),
+            Action::Apply | Action::Repeat => Some(HistoryType::Sql),
+            Action::ApplyBaseline => Some(HistoryType::SqlBaseline),
+            Action::Undo => Some(HistoryType::UndoSql),
             Action::Data | Action::Callback(_) => None,
         }
     }
@@ -1670,7 +1662,7 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InterruptedMigration {
     /// `V21`, `B3` or `R__views`; for an undo, the version it undoes (`V21`).
-    pub migration: String,
+    pub migration: Label,
     /// The script the row records.
     pub script: String,
     /// The version, for `repair --mark-applied`; `None` for a repeatable.
@@ -1685,7 +1677,7 @@ impl InterruptedMigration {
         if self.undo {
             format!("the undo of {}", self.migration)
         } else {
-            self.migration.clone()
+            self.migration.to_string()
         }
     }
 
@@ -1715,7 +1707,7 @@ fn validate_hint(it: &InterruptedMigration) -> String {
 
 fn interrupted_repeatable(description: &str, row: &HistoryRow) -> InterruptedMigration {
     InterruptedMigration {
-        migration: format!("R__{}", description.replace(' ', "_")),
+        migration: Label::repeatable(description),
         script: row.script.clone(),
         version: None,
         undo: false,

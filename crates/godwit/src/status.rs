@@ -26,7 +26,7 @@ pub enum MigrationState {
         /// How many steps the run has (callbacks and data migrations included).
         of: usize,
         /// `V3`, `R__views`, `D4`, `beforeMigrate`.
-        migration: String,
+        migration: crate::model::Label,
     },
     /// The run ended well (or `GODWIT_AUTO_MIGRATE=false` told [`crate::auto_migrate`] not to
     /// migrate): the database is ready for this version of the service.
@@ -186,9 +186,10 @@ mod tests {
         status.observe(&Event::WaitingForLock);
         assert_eq!(reader.get(), MigrationState::WaitingForLock);
         status.observe(&Event::Planned { steps: 2 });
+        let v = |t: &str| crate::model::Label::versioned(&crate::Version::parse(t).unwrap());
         for label in ["V1", "V2"] {
             status.observe(&Event::Started {
-                migration: label.into(),
+                migration: v(&label[1..]),
                 description: String::new(),
             });
         }
@@ -197,7 +198,7 @@ mod tests {
             MigrationState::Migrating {
                 step: 2,
                 of: 2,
-                migration: "V2".into()
+                migration: v("2")
             }
         );
         assert_eq!(reader.get().to_string(), "migrating: step 2 of 2 (V2)");

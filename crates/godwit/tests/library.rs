@@ -208,7 +208,11 @@ async fn rust_migrations_run_in_version_order_and_are_recorded_as_rust() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
     let migrator = notes_migrator();
-    let labels: Vec<String> = migrator.migrations().iter().map(|m| m.label()).collect();
+    let labels: Vec<String> = migrator
+        .migrations()
+        .iter()
+        .map(|m| m.label().to_string())
+        .collect();
     assert_eq!(labels, ["V1", "V1.1", "V2"]);
 
     let mut db = Database::connect(&url).await.unwrap();
@@ -217,7 +221,7 @@ async fn rust_migrations_run_in_version_order_and_are_recorded_as_rust() {
     let kinds: Vec<(&str, &str)> = report
         .steps
         .iter()
-        .map(|s| (s.migration.as_str(), s.kind))
+        .map(|s| (s.migration.as_str(), s.kind.label()))
         .collect();
     assert_eq!(
         kinds,
@@ -421,7 +425,7 @@ async fn an_interrupted_migration_is_refused_then_marked_applied() {
         .await
         .unwrap();
     assert!(
-        matches!(&marked, godwit::plan::RepairAction::MarkApplied { installed_rank: None, history_type, .. } if history_type == "RUST"),
+        matches!(&marked, godwit::plan::RepairAction::MarkApplied { installed_rank: None, history_type, .. } if history_type.as_str() == "RUST"),
         "{marked:?}"
     );
     assert_eq!(success(&pool).await[2], ("3".into(), "RUST".into(), 1, 0));
@@ -590,7 +594,7 @@ fn embedded_checksums_equal_the_ones_discovered_on_disk() {
     let on_disk = godwit::discover::discover(&[dir]).unwrap();
     let sums = |set: &MigrationSet| -> Vec<(String, String, i32)> {
         set.iter()
-            .map(|m| (m.label(), m.script.clone(), m.checksum))
+            .map(|m| (m.label().to_string(), m.script.clone(), m.checksum))
             .collect()
     };
     assert_eq!(sums(&embedded), sums(&on_disk));

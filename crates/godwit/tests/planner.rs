@@ -472,7 +472,7 @@ fn history_row(spec: &RowSpec, migrations: &[Migration]) -> Result<HistoryRow, S
         installed_rank: spec.rank,
         version: spec.version.clone(),
         description: spec.description.clone(),
-        kind: spec.kind.clone(),
+        kind: godwit::model::HistoryType::from(spec.kind.as_str()),
         script,
         checksum,
         installed_by: "tester".into(),

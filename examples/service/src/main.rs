@@ -350,7 +350,11 @@ mod tests {
     #[test]
     fn the_migrations_are_ordered_sql_and_rust_together() {
         let migrator = migrator(Dialect::Sqlite).unwrap();
-        let labels: Vec<String> = migrator.migrations().iter().map(|m| m.label()).collect();
+        let labels: Vec<String> = migrator
+            .migrations()
+            .iter()
+            .map(|m| m.label().to_string())
+            .collect();
         assert_eq!(labels, ["V1", "V2", "V3", "V3.1", "R__note_titles", "D2"]);
     }
 }

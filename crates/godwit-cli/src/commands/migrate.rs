@@ -44,7 +44,11 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         (true, n) => format!(
             "Dry run: {n} migration{} would {}, database would be at version {version}",
             plural(n),
-            if report.steps.iter().any(|s| s.kind == "Undo") {
+            if report
+                .steps
+                .iter()
+                .any(|s| s.kind == godwit::MigrationKind::Undo)
+            {
                 "be undone"
             } else {
                 "run"
@@ -53,7 +57,12 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         (false, 0) => format!("Database is up to date at version {version}"),
         (false, n) => format!(
             "Successfully {} {n} migration{}, database now at version {version} ({})",
-            if report.initial_version.is_some() && report.steps.iter().any(|s| s.kind == "Undo") {
+            if report.initial_version.is_some()
+                && report
+                    .steps
+                    .iter()
+                    .any(|s| s.kind == godwit::MigrationKind::Undo)
+            {
                 "undid"
             } else {
                 "applied"

@@ -4,6 +4,7 @@
 //! can be reviewed and run by the database's own client.
 
 use super::{Dialect, HistoryTable};
+use crate::model::HistoryType;
 
 /// Quotes an identifier for the dialect.
 pub fn quote_ident(dialect: Dialect, ident: &str) -> String {
@@ -214,8 +215,8 @@ pub struct NewRow<'a> {
     pub version: Option<&'a str>,
     /// The description.
     pub description: &'a str,
-    /// The `type` column: one of [`crate::model::history_type`].
-    pub kind: &'a str,
+    /// The `type` column.
+    pub kind: &'a HistoryType,
     /// The script path relative to its location.
     pub script: &'a str,
     /// The checksum; `None` for markers.
@@ -277,7 +278,7 @@ pub fn insert_history(dialect: Dialect, table: &HistoryTable, row: &NewRow<'_>) 
         q("execution_time"),
         q("success"),
         lit(row.description),
-        lit(row.kind),
+        lit(row.kind.as_str()),
         lit(row.script),
         lit(row.installed_by),
     )
@@ -542,7 +543,7 @@ mod tests {
         let row = NewRow {
             version: Some("1.2"),
             description: "add o'brien",
-            kind: "SQL",
+            kind: &HistoryType::Sql,
             script: "V1.2__add_o'brien.sql",
             checksum: Some(-5),
             installed_by: "me",

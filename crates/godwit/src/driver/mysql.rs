@@ -17,7 +17,7 @@ use super::{
     connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
     HistoryTable, Session,
 };
-use crate::model::HistoryRow;
+use crate::model::{HistoryRow, HistoryType};
 
 /// The MySQL and MariaDB driver.
 pub struct MySqlDriver {
@@ -333,7 +333,7 @@ impl Driver for MySqlDriver {
                     installed_rank: r.try_get(0)?,
                     version: r.try_get(1)?,
                     description: r.try_get(2)?,
-                    kind: r.try_get(3)?,
+                    kind: HistoryType::from(r.try_get::<String, _>(3)?),
                     script: r.try_get(4)?,
                     checksum: r.try_get(5)?,
                     installed_by: r.try_get(6)?,

@@ -19,7 +19,7 @@ use super::{
     connection_error, ConnectOptions, CopySource, Dialect, Driver, DriverError, DriverErrorKind,
     DriverResult, HistoryTable, LockWait, Session,
 };
-use crate::model::HistoryRow;
+use crate::model::{HistoryRow, HistoryType};
 
 /// The PostgreSQL driver.
 pub struct PgDriver {
@@ -546,7 +546,7 @@ impl Driver for PgDriver {
                     installed_rank: r.try_get(0)?,
                     version: r.try_get(1)?,
                     description: r.try_get(2)?,
-                    kind: r.try_get(3)?,
+                    kind: HistoryType::from(r.try_get::<String, _>(3)?),
                     script: r.try_get(4)?,
                     checksum: r.try_get(5)?,
                     installed_by: r.try_get(6)?,

@@ -25,7 +25,7 @@ use super::{
     connection_error, ConnectOptions, Dialect, Driver, DriverError, DriverErrorKind, DriverResult,
     HistoryTable, Session,
 };
-use crate::model::HistoryRow;
+use crate::model::{HistoryRow, HistoryType};
 
 /// The SQLite driver.
 pub struct SqliteDriver {
@@ -384,7 +384,7 @@ impl Driver for SqliteDriver {
                 installed_rank: r.0,
                 version: r.1,
                 description: r.2,
-                kind: r.3,
+                kind: HistoryType::from(r.3),
                 script: r.4,
                 checksum: r.5,
                 installed_by: r.6,
