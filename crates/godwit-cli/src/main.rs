@@ -62,7 +62,7 @@ enum Command {
     Wait,
 }
 
-/// Exit codes, fixed by the design: scripts depend on them.
+/// Exit codes, fixed by the design (`docs/design.md` §17): scripts depend on them.
 pub(crate) mod exit {
     pub const OK: u8 = 0;
     pub const FAILED: u8 = 1;

@@ -1,8 +1,9 @@
 //! Migrating at start-up, unless the operator said not to.
 //!
-//! DESIGN.md §6: a service migrates its database when it starts, and `GODWIT_AUTO_MIGRATE=false`
-//! turns that off (the operator then runs `godwit migrate` by hand, as in a controlled
-//! deployment). [`auto_migrate_enabled`] is the one place the library reads the environment.
+//! `docs/design.md` §18.2: a service migrates its database when it starts, and
+//! `GODWIT_AUTO_MIGRATE=false` turns that off (the operator then runs `godwit migrate` by hand, as
+//! in a controlled deployment). [`auto_migrate_enabled`] is the one place the library reads the
+//! environment.
 
 use crate::error::Error;
 use crate::execute::Report;

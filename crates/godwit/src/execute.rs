@@ -1,6 +1,6 @@
 //! The executor: takes the lock, reads the history once, asks the planner for a plan, checks
 //! every file of the plan (placeholders, transaction mode, syntax) before anything runs, then
-//! runs the plan step by step through a driver.
+//! runs the plan step by step through a driver, as `docs/design.md` §11–§14 states.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};

@@ -1,6 +1,6 @@
 //! The planner: migration files + history rows + options -> a plan, an info table, or every
 //! validation problem. Pure: no I/O, no clock, no database. Every ordering and validation rule of
-//! godwit lives here and is tested without a database.
+//! godwit lives here, as `docs/design.md` §2–§10 states them, and is tested without a database.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -4,6 +4,7 @@
 //! commands to plan, then the exact output expected. The format:
 //!
 //! ```text
+//! # design.md §5.4, §3.1
 //! # What this case shows.
 //! files:
 //!   V1__create_person.sql: CREATE TABLE person (id INT);
@@ -18,6 +19,8 @@
 //! <expected output>
 //! ```
 //!
+//! - Lines that start with `#` are comments. The first line of every case names the rules of
+//!   `docs/design.md` it shows (`§N.M`).
 //! - A file without `: text` gets the text `-- <name>`, so every file has its own checksum. In a
 //!   text, `\n` and `\r` stand for line-break characters.
 //! - History checksums: `=` is the checksum of the file the row refers to (by version and type,
@@ -31,7 +34,8 @@
 //!   its name in brackets.
 //!
 //! `GODWIT_BLESS=1 cargo test -p godwit --test planner` rewrites the expected part of every case
-//! with what the planner does now. Read every blessed case against DESIGN.md before keeping it.
+//! with what the planner does now. Read every blessed case against the rules of `docs/design.md`
+//! its first line cites before keeping it: output those rules do not explain is a bug.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
