@@ -50,7 +50,7 @@ pub fn library_config(settings: &Settings) -> Result<godwit::Config, CliError> {
             message: format!("invalid baseline version: {e}"),
             hint: "set `baseline_version` to a version such as `1` or `3.2`".into(),
         })?;
-    godwit::driver::HistoryTable::parse(&settings.table, None).map_err(|e| CliError::Setting {
+    godwit::HistoryTable::parse(&settings.table, None).map_err(|e| CliError::Setting {
         message: e,
         hint: "set --table, GODWIT_TABLE or `table`".into(),
     })?;
@@ -89,7 +89,7 @@ pub async fn open(
     let locations = settings.locations.clone();
     let cache_dir = settings.checksum_cache.then(cache_dir).flatten();
     let discover = move || {
-        godwit::discover::discover_cached(&locations, cache_dir.as_deref())
+        godwit::discover_cached(&locations, cache_dir.as_deref())
             .map(Migrator::new)
             .map_err(godwit::Error::Files)
     };
@@ -179,7 +179,7 @@ fn connection_settings(
     write: bool,
 ) -> Result<(&str, Option<String>), CliError> {
     let url = settings.require_url()?;
-    let facts = godwit::dburl::check_url(url).map_err(|p| refuse(p.message, p.hint))?;
+    let facts = godwit::check_url(url).map_err(|p| refuse(p.message, p.hint))?;
     let redacted = godwit::redact_url(url);
     let password = password(settings)?;
     if password.is_some() {

@@ -542,7 +542,7 @@ impl Output {
     }
 
     /// What `repair` changed (or would change), one line each, then a summary.
-    pub fn repair_summary(&self, actions: &[godwit::plan::RepairAction], dry_run: bool) {
+    pub fn repair_summary(&self, actions: &[godwit::RepairAction], dry_run: bool) {
         let verb = if dry_run { "Would" } else { "Repaired:" };
         for action in actions {
             self.message(&format!("{verb} {action}"));
@@ -550,10 +550,10 @@ impl Output {
         let plural = if actions.len() == 1 { "" } else { "s" };
         match (actions, dry_run) {
             ([], _) => self.success("Nothing to repair: the history table agrees with the files"),
-            ([godwit::plan::RepairAction::MarkApplied { migration, .. }], true) => self.success(
+            ([godwit::RepairAction::MarkApplied { migration, .. }], true) => self.success(
                 &format!("Dry run: repair would record {migration} as applied without running it"),
             ),
-            ([godwit::plan::RepairAction::MarkApplied { migration, .. }], false) => self.success(
+            ([godwit::RepairAction::MarkApplied { migration, .. }], false) => self.success(
                 &format!("Recorded {migration} as applied without running it; `godwit migrate` goes on from there"),
             ),
             (all, true) => self.success(&format!(

@@ -31,7 +31,7 @@ use proc_macro::{Delimiter, Literal, TokenStream, TokenTree};
 /// `EmbeddedMigrations::to_set` or `Migrator::embedded`, as `godwit::Error::Files`.
 ///
 /// ```
-/// static MIGRATIONS: godwit::embed::EmbeddedMigrations = godwit::embed_migrations!("tests/migrations");
+/// static MIGRATIONS: godwit::EmbeddedMigrations = godwit::embed_migrations!("tests/migrations");
 ///
 /// let migrator = godwit::Migrator::embedded(&MIGRATIONS)?;
 /// let labels: Vec<String> = migrator.migrations().iter().map(|m| m.label()).collect();
@@ -82,13 +82,13 @@ fn expand(input: TokenStream) -> Result<TokenStream, String> {
     }
     let _ = write!(
         code,
-        "::godwit::embed::EmbeddedMigrations::__new({}, &[",
+        "::godwit::EmbeddedMigrations::__new({}, &[",
         Literal::string(&location)
     );
     for (relative, absolute, checksum) in &files {
         let _ = write!(
             code,
-            "::godwit::embed::EmbeddedFile::__new({}, ::core::include_str!({}), {checksum}i32),",
+            "::godwit::EmbeddedFile::__new({}, ::core::include_str!({}), {checksum}i32),",
             Literal::string(relative),
             Literal::string(absolute),
         );

@@ -97,7 +97,9 @@ pub fn parse_file_name(name: &str) -> ParsedName {
             version: Some(version),
             description: description.replace('_', " "),
         },
-        Err(reason) => ParsedName::Invalid { reason },
+        Err(reason) => ParsedName::Invalid {
+            reason: reason.to_string(),
+        },
     }
 }
 
@@ -603,6 +605,15 @@ fn check_lengths(
         });
     }
     Ok(())
+}
+
+impl Migration {
+    /// A migration from text supplied by the caller (generated, or read elsewhere), named by
+    /// `script` (the relative path recorded in the history table) as a file would be: `None`
+    /// for a name that is not a migration's (`helpers.sql`), an error for a misspelt one.
+    pub fn from_text(script: &str, text: Arc<str>) -> Result<Option<Migration>, FileProblem> {
+        migration_from_text(script, text)
+    }
 }
 
 /// Builds a migration from text supplied by the caller (generated, or read elsewhere).

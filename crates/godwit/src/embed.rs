@@ -31,7 +31,7 @@ use crate::error::Error;
 /// [`Migrator`](crate::Migrator)) at run time, when naming problems are reported.
 ///
 /// ```
-/// use godwit::embed::{EmbeddedFile, EmbeddedMigrations};
+/// use godwit::{EmbeddedFile, EmbeddedMigrations};
 ///
 /// // What `embed_migrations!("migrations")` expands to, for a directory of two files.
 /// static MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations::__new(

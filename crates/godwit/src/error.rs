@@ -101,7 +101,16 @@ pub enum Error {
     Config(String),
     /// Any other database error, outside a migration.
     #[error("database error: {0}")]
-    Database(DriverError),
+    Database(#[source] DriverError),
+    /// Reading or writing a file failed (the dry-run output, a migration file).
+    #[error("{what}: {source}")]
+    Io {
+        /// What godwit was doing: `cannot write the dry-run output`.
+        what: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The run was interrupted while no migration was running (waiting for the lock, or
     /// between migrations): nothing was left half-done.
     #[error("interrupted before {}", if .0.steps.is_empty() { "any migration ran".to_string() } else { format!("the next migration; {} applied before", .0.steps.len()) })]
@@ -135,7 +144,7 @@ impl Error {
     /// How a caller should classify the error (the CLI's exit code).
     pub fn category(&self) -> Category {
         match self {
-            Error::Files(_) | Error::Config(_) => Category::Usage,
+            Error::Files(_) | Error::Config(_) | Error::Io { .. } => Category::Usage,
             Error::Plan(
                 PlanError::UnknownTarget { .. }
                 | PlanError::MissingUndo { .. }

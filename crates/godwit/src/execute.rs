@@ -219,6 +219,24 @@ pub(crate) struct Executor<'a> {
     pub interrupt: Option<Interrupt>,
 }
 
+/// The one sequence of every command that writes: take the migration lock (`interruptible`:
+/// give up when the run is interrupted while waiting), do the work, and release the lock
+/// whatever the work's result (the work's error wins over the release's). A macro rather than a
+/// function taking an async closure, so that the public futures stay `Send`: rustc cannot
+/// prove that of a higher-ranked async closure's future.
+macro_rules! with_lock {
+    ($executor:expr, $db:expr, $table:expr, interruptible, $work:expr) => {{
+        $executor.lock_interruptible($db, $table).await?;
+        let result = $work.await;
+        $executor.release($db, result).await
+    }};
+    ($executor:expr, $db:expr, $table:expr, $work:expr) => {{
+        $executor.lock($db, $table).await?;
+        let result = $work.await;
+        $executor.release($db, result).await
+    }};
+}
+
 /// What every step of a run shares.
 struct StepContext<'a> {
     table: &'a HistoryTable,
@@ -227,6 +245,254 @@ struct StepContext<'a> {
     installed_by: &'a str,
     dry_run: bool,
     cancel: Option<&'a CancelHandle>,
+}
+
+/// The checks every file of a plan gets before anything runs (see [`Executor::check_plan`]):
+/// plain values, so that they run on the blocking pool.
+#[derive(Clone, Copy)]
+struct FileChecks {
+    /// `mixed`: a file may mix statements that cannot run in a transaction with others.
+    mixed: bool,
+    /// The configuration's statement limits, which a file's directives override.
+    limits: StatementLimits,
+}
+
+impl FileChecks {
+    /// Checks every file the plan will run, before anything runs: syntax that cannot be split,
+    /// placeholders without a value, and transaction modes. Returns each step's mode.
+    fn check_steps(
+        &self,
+        steps: &[Step],
+        base: &Placeholders,
+        dialect: Dialect,
+    ) -> Result<Vec<(TxMode, StatementLimits)>, Error> {
+        let mut problems = Vec::new();
+        let mut modes = Vec::with_capacity(steps.len());
+        for step in steps {
+            let placeholders = with_filename(base, &step.migration);
+            match self.check_file(&step.migration, &placeholders, dialect) {
+                Ok(mode) => modes.push(mode),
+                Err(mut more) => {
+                    modes.push((TxMode::Transaction, StatementLimits::default()));
+                    problems.append(&mut more);
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(modes)
+        } else {
+            Err(Error::Files(problems))
+        }
+    }
+
+    fn check_file(
+        &self,
+        m: &Migration,
+        placeholders: &Placeholders,
+        dialect: Dialect,
+    ) -> Result<(TxMode, StatementLimits), Vec<FileProblem>> {
+        self.check_file_mode(m, placeholders, dialect)
+            .map(|(mode, limits)| (mode, limits.unwrap_or(self.limits)))
+    }
+
+    /// The directives on the first lines of a file (`head`): whether it runs without a
+    /// transaction, and its statement limits (the configuration's, overridden by the file's).
+    fn directives(
+        &self,
+        head: &str,
+        problem: impl Fn(u32, String, String) -> FileProblem,
+    ) -> Result<(bool, Option<StatementLimits>), Vec<FileProblem>> {
+        let mut no_transaction = false;
+        let mut limits = self.limits;
+        let mut problems = Vec::new();
+        for d in godwit_sql::leading_directives(head) {
+            let slot = if d.name.eq_ignore_ascii_case("no-transaction") && d.value.is_none() {
+                no_transaction = true;
+                continue;
+            } else if d.name.eq_ignore_ascii_case(timeouts::LOCK_DIRECTIVE) {
+                &mut limits.lock_timeout
+            } else if d.name.eq_ignore_ascii_case(timeouts::TIMEOUT_DIRECTIVE) {
+                &mut limits.timeout
+            } else {
+                // Any other `-- godwit:` comment stays a comment, as before directives had values.
+                continue;
+            };
+            let name = d.name.to_ascii_lowercase();
+            match d.value.map(timeouts::parse_duration) {
+                Some(Ok(value)) => *slot = Some(value),
+                Some(Err(why)) => problems.push(problem(
+                    d.line,
+                    format!("the directive `godwit:{name}`: {why}"),
+                    format!("write it as `-- godwit:{name}=30s` on one of the first lines, before any SQL"),
+                )),
+                None => problems.push(problem(
+                    d.line,
+                    format!("the directive `godwit:{name}` needs a duration"),
+                    format!("write it as `-- godwit:{name}=30s`"),
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok((no_transaction, Some(limits)))
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn check_file_mode(
+        &self,
+        m: &Migration,
+        placeholders: &Placeholders,
+        dialect: Dialect,
+    ) -> Result<(TxMode, Option<StatementLimits>), Vec<FileProblem>> {
+        if let Source::Rust(code) = &m.source {
+            // Code, not text: nothing to split or check before it runs.
+            let mode = if code.transactional() {
+                TxMode::Transaction
+            } else {
+                TxMode::NoTransaction
+            };
+            return Ok((mode, None));
+        }
+        let problem = |line: Option<u32>, message: String, hint: Option<String>| FileProblem {
+            paths: vec![m.display_path.clone()],
+            line,
+            message,
+            hint,
+        };
+        let reader = m
+            .source
+            .open()
+            .map_err(|e| vec![problem(None, format!("cannot read: {e}"), None)])?;
+        let mut reader = reader;
+        let mut head = String::new();
+        if let Err(e) = peek_head(&mut reader, &mut head) {
+            return Err(vec![problem(None, format!("cannot read: {e}"), None)]);
+        }
+        let (directive, limits) = self.directives(&head, |line, message, hint| {
+            problem(Some(line), message, Some(hint))
+        })?;
+        let mut first_non_tx: Option<(u32, String)> = None;
+        let mut first_tx: Option<u32> = None;
+        // `COMMIT`, `BEGIN`, `SAVEPOINT`...: neither kind, but refused if the file runs in a
+        // transaction, which they would end or split.
+        let mut first_control: Option<(u32, String)> = None;
+        // The text is checksummed as it is checked: what runs is what gets recorded, even if
+        // the file changed since it was discovered (or its checksum came from the cache).
+        let mut tapped = ChecksumReader::new(reader);
+        let splitter = Splitter::new(&mut tapped, dialect).with_placeholders(placeholders.clone());
+        for statement in splitter {
+            match statement {
+                Ok(s) => {
+                    if s.kind == godwit_sql::StatementKind::CopyData {
+                        continue;
+                    }
+                    if dialect == Dialect::Postgres
+                        && s.kind == godwit_sql::StatementKind::Sql
+                        && godwit_sql::is_copy_from_stdin(&s.sql)
+                    {
+                        return Err(vec![problem(
+                            Some(s.line),
+                            "`COPY ... FROM STDIN` reads its rows from the client's copy protocol, which only psql speaks; godwit would wait for them forever".into(),
+                            Some("load the rows with INSERT statements, or with COPY from a file on the database server".into()),
+                        )]);
+                    }
+                    if s.non_transactional {
+                        if first_non_tx.is_none() {
+                            first_non_tx = Some((s.line, excerpt(&s.sql)));
+                        }
+                    } else if godwit_sql::is_transaction_control(dialect, &s.sql) {
+                        if first_control.is_none() {
+                            first_control = Some((s.line, excerpt(&s.sql)));
+                        }
+                    } else if first_tx.is_none() {
+                        first_tx = Some(s.line);
+                    }
+                }
+                Err(SplitError::MissingPlaceholder { .. }) => {
+                    let all = m
+                        .source
+                        .open()
+                        .and_then(|r| godwit_sql::missing_placeholders(r, placeholders))
+                        .unwrap_or_default();
+                    return Err(all
+                        .into_iter()
+                        .map(|(line, name)| {
+                            problem(
+                                Some(line),
+                                format!("the placeholder `${{{name}}}` has no value"),
+                                Some(format!(
+                                    "set it with `--placeholder {name}=<value>`, `GODWIT_PLACEHOLDERS_{}=<value>` or `[placeholders]` in godwit.toml",
+                                    name.to_ascii_uppercase().replace([':', '.', '-'], "_")
+                                )),
+                            )
+                        })
+                        .collect());
+                }
+                Err(e) => {
+                    let line = e.line();
+                    let hint = matches!(e, SplitError::NulByte { .. })
+                        .then(|| "remove the NUL byte: migrations must be UTF-8 text".to_string());
+                    return Err(vec![problem(Some(line), e.to_string(), hint)]);
+                }
+            }
+        }
+        if matches!(m.source, Source::File(_)) {
+            let rest = std::io::copy(&mut tapped, &mut std::io::sink());
+            let checksum = tapped.finish();
+            if rest.is_err() || checksum != m.checksum {
+                return Err(vec![problem(
+                    None,
+                    "the file changed while godwit was reading it".into(),
+                    Some("run the command again once the file is saved".into()),
+                )]);
+            }
+        }
+        if directive {
+            return Ok((TxMode::NoTransaction, limits));
+        }
+        match (first_non_tx, first_tx) {
+            (None, _) => match first_control {
+                None => Ok((TxMode::Transaction, limits)),
+                Some((line, sql)) => Err(vec![problem(
+                    Some(line),
+                    format!(
+                        "`{sql}` controls transactions, but godwit runs this file in a transaction of its own: the statement would end or split it, and what ran before it could no longer be rolled back"
+                    ),
+                    Some(
+                        "remove the statement (godwit commits each migration itself), or put `-- godwit:no-transaction` on the first line if the file manages its own transactions".into(),
+                    ),
+                )]),
+            },
+            (Some(_), None) => Ok((TxMode::NoTransaction, limits)),
+            (Some(_), Some(_)) if self.mixed => Ok((TxMode::NoTransaction, limits)),
+            (Some((line, sql)), Some(other)) => Err(vec![problem(
+                Some(line),
+                format!(
+                    "`{sql}` cannot run inside a transaction, but this file also has statements that should (line {other})"
+                ),
+                Some(
+                    "move the statements that cannot run in a transaction into a migration of their own, or set `mixed = true` to run the whole file without a transaction".into(),
+                ),
+            )]),
+        }
+    }
+}
+
+/// One step to run, as the run loop decided it.
+#[derive(Clone, Copy)]
+struct StepRun<'a> {
+    step: &'a Step,
+    /// In a transaction or not, decided by [`Executor::check_plan`].
+    mode: TxMode,
+    /// What its statements may wait and run.
+    limits: &'a StatementLimits,
+    /// With `${flyway:filename}` and friends for this file.
+    placeholders: &'a Placeholders,
+    /// Its row was written before it ran, marked as running, and is finished here.
+    running_row: bool,
+    /// The next step, when it needs a running row: written with this step's row.
+    next: Option<&'a Step>,
 }
 
 /// A step's failure before it becomes a [`MigrationFailure`].
@@ -411,7 +677,7 @@ impl Executor<'_> {
         // A plan that cannot be made is `migrate`'s to report; only files are checked here.
         if let Ok(plan) = plan {
             let base = self.placeholders(db.session(), &table);
-            self.check_plan(&plan, &base, db.dialect())?;
+            self.check_plan(&plan, &base, db.dialect()).await?;
         }
         Ok(problems)
     }
@@ -455,8 +721,7 @@ impl Executor<'_> {
     }
 
     /// Releases the lock taken by [`Executor::lock`] after the work it guarded, whatever its
-    /// result. (Plain `async` blocks between the two, rather than an async closure, keep the
-    /// public futures `Send`: rustc cannot prove that of a higher-ranked async closure.)
+    /// result (see `with_lock!`).
     async fn release<T>(&self, db: &mut dyn Driver, result: Result<T, Error>) -> Result<T, Error> {
         let unlocked = db.unlock().await;
         match (result, unlocked) {
@@ -480,8 +745,7 @@ impl Executor<'_> {
             let db: &mut dyn Driver = &mut sink;
             self.check_fits(db, &table)?;
             crate::limits::check_baseline_version(version)?;
-            self.lock(db, &table).await?;
-            let result = async {
+            with_lock!(self, db, &table, async {
                 let existing = self.read_history(db, &table).await?;
                 let exists = existing.is_some();
                 if let Some(rows) = existing {
@@ -508,9 +772,7 @@ impl Executor<'_> {
                     db.note(&format!("create the history table {table} and baseline at version {version}"));
                     self.create_history(db, &table, Some(&marker)).await
                 }
-            }
-            .await;
-            self.release(db, result).await
+            })
         }
         .await;
         sink.finish(result)
@@ -531,8 +793,7 @@ impl Executor<'_> {
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             self.check_fits(db, &table)?;
-            self.lock(db, &table).await?;
-            let result = async {
+            with_lock!(self, db, &table, async {
                 let history = self.read_history(db, &table).await?;
                 let set = self.prepared_set(db.session(), &table, false)?;
                 let actions = match (mark_applied, history) {
@@ -637,9 +898,7 @@ impl Executor<'_> {
                 }
                 db.commit().await.map_err(Error::from_driver)?;
                 Ok(actions)
-            }
-            .await;
-            self.release(db, result).await
+            })
         }
         .await;
         sink.finish(result)
@@ -655,8 +914,7 @@ impl Executor<'_> {
         let table = self.table()?;
         let result = async {
             let db: &mut dyn Driver = &mut sink;
-            self.lock(db, &table).await?;
-            let result = async {
+            with_lock!(self, db, &table, async {
                 let mut statements =
                     crate::driver::clean::drop_statements(db, &self.config.schemas)
                         .await
@@ -670,9 +928,7 @@ impl Executor<'_> {
                     db.execute(sql).await.map_err(Error::from_driver)?;
                 }
                 Ok(statements)
-            }
-            .await;
-            self.release(db, result).await
+            })
         }
         .await;
         sink.finish(result)
@@ -706,9 +962,13 @@ impl Executor<'_> {
     ) -> Result<Report, Error> {
         let table = self.table()?;
         self.check_fits(db, &table)?;
-        self.lock_interruptible(db, &table).await?;
-        let result = self.run_inner(db, &table, kind, dry_run).await;
-        self.release(db, result).await
+        with_lock!(
+            self,
+            db,
+            &table,
+            interruptible,
+            self.run_inner(db, &table, kind, dry_run)
+        )
     }
 
     fn interrupted(&self) -> bool {
@@ -871,7 +1131,7 @@ impl Executor<'_> {
         };
         drop(catalog);
         let base = self.placeholders(db.session(), table);
-        let modes = self.check_plan(&plan, &base, dialect)?;
+        let modes = self.check_plan(&plan, &base, dialect).await?;
 
         if !exists {
             self.create_history(db, table, baseline_marker.as_ref())
@@ -956,18 +1216,15 @@ impl Executor<'_> {
                     }
                     running_row = true;
                 }
-                let result = self
-                    .run_step(
-                        db,
-                        step,
-                        mode,
-                        &limits,
-                        &placeholders,
-                        &ctx,
-                        needs_row && running_row,
-                        next,
-                    )
-                    .await;
+                let run = StepRun {
+                    step,
+                    mode,
+                    limits: &limits,
+                    placeholders: &placeholders,
+                    running_row: needs_row && running_row,
+                    next,
+                };
+                let result = self.run_step(db, &run, &ctx).await;
                 match result {
                     Err(mut failure) if self.retryable(&failure, mode, attempt, dry_run) => {
                         // Rolled back, and its running row (if any) deleted: nothing of it
@@ -1025,9 +1282,15 @@ impl Executor<'_> {
                     for (i, cb) in plan.on_error.iter().enumerate() {
                         let p = with_filename(&base, &cb.migration);
                         let (mode, limits) = modes[plan.steps.len() + i];
-                        let _ = self
-                            .run_step(db, cb, mode, &limits, &p, &ctx, false, None)
-                            .await;
+                        let run = StepRun {
+                            step: cb,
+                            mode,
+                            limits: &limits,
+                            placeholders: &p,
+                            running_row: false,
+                            next: None,
+                        };
+                        let _ = self.run_step(db, &run, &ctx).await;
                     }
                 }
                 Some(Stop::Failed(failure))
@@ -1198,253 +1461,49 @@ impl Executor<'_> {
     }
 
     /// Checks every file the plan will run, before anything runs: syntax that cannot be split,
-    /// placeholders without a value, and transaction modes. Returns each step's mode.
-    fn check_plan(
+    /// placeholders without a value, and transaction modes. Returns each step's mode (the
+    /// plan's steps, then its `on_error` callbacks). The files are read on the blocking pool,
+    /// never on the caller's runtime thread.
+    async fn check_plan(
         &self,
         plan: &Plan,
         base: &Placeholders,
         dialect: Dialect,
     ) -> Result<Vec<(TxMode, StatementLimits)>, Error> {
-        let mut problems = Vec::new();
-        let mut modes = Vec::with_capacity(plan.steps.len());
-        for step in plan.steps.iter().chain(plan.on_error.iter()) {
-            let placeholders = with_filename(base, &step.migration);
-            match self.check_file(&step.migration, &placeholders, dialect) {
-                Ok(mode) => modes.push(mode),
-                Err(mut more) => {
-                    modes.push((TxMode::Transaction, StatementLimits::default()));
-                    problems.append(&mut more);
-                }
-            }
-        }
-        if problems.is_empty() {
-            Ok(modes)
-        } else {
-            Err(Error::Files(problems))
-        }
-    }
-
-    fn check_file(
-        &self,
-        m: &Migration,
-        placeholders: &Placeholders,
-        dialect: Dialect,
-    ) -> Result<(TxMode, StatementLimits), Vec<FileProblem>> {
-        self.check_file_mode(m, placeholders, dialect)
-            .map(|(mode, limits)| (mode, limits.unwrap_or_else(|| self.base_limits())))
-    }
-
-    /// The statement limits of the configuration.
-    fn base_limits(&self) -> StatementLimits {
-        StatementLimits {
-            lock_timeout: self.config.statement_lock_timeout,
-            timeout: self.config.statement_timeout,
-        }
-    }
-
-    /// The directives on the first lines of a file (`head`): whether it runs without a
-    /// transaction, and its statement limits (the configuration's, overridden by the file's).
-    fn directives(
-        &self,
-        head: &str,
-        problem: impl Fn(u32, String, String) -> FileProblem,
-    ) -> Result<(bool, Option<StatementLimits>), Vec<FileProblem>> {
-        let mut no_transaction = false;
-        let mut limits = self.base_limits();
-        let mut problems = Vec::new();
-        for d in godwit_sql::leading_directives(head) {
-            let slot = if d.name.eq_ignore_ascii_case("no-transaction") && d.value.is_none() {
-                no_transaction = true;
-                continue;
-            } else if d.name.eq_ignore_ascii_case(timeouts::LOCK_DIRECTIVE) {
-                &mut limits.lock_timeout
-            } else if d.name.eq_ignore_ascii_case(timeouts::TIMEOUT_DIRECTIVE) {
-                &mut limits.timeout
-            } else {
-                // Any other `-- godwit:` comment stays a comment, as before directives had values.
-                continue;
-            };
-            let name = d.name.to_ascii_lowercase();
-            match d.value.map(timeouts::parse_duration) {
-                Some(Ok(value)) => *slot = Some(value),
-                Some(Err(why)) => problems.push(problem(
-                    d.line,
-                    format!("the directive `godwit:{name}`: {why}"),
-                    format!("write it as `-- godwit:{name}=30s` on one of the first lines, before any SQL"),
-                )),
-                None => problems.push(problem(
-                    d.line,
-                    format!("the directive `godwit:{name}` needs a duration"),
-                    format!("write it as `-- godwit:{name}=30s`"),
-                )),
-            }
-        }
-        if problems.is_empty() {
-            Ok((no_transaction, Some(limits)))
-        } else {
-            Err(problems)
-        }
-    }
-
-    fn check_file_mode(
-        &self,
-        m: &Migration,
-        placeholders: &Placeholders,
-        dialect: Dialect,
-    ) -> Result<(TxMode, Option<StatementLimits>), Vec<FileProblem>> {
-        if let Source::Rust(code) = &m.source {
-            // Code, not text: nothing to split or check before it runs.
-            let mode = if code.transactional() {
-                TxMode::Transaction
-            } else {
-                TxMode::NoTransaction
-            };
-            return Ok((mode, None));
-        }
-        let problem = |line: Option<u32>, message: String, hint: Option<String>| FileProblem {
-            paths: vec![m.display_path.clone()],
-            line,
-            message,
-            hint,
-        };
-        let reader = m
-            .source
-            .open()
-            .map_err(|e| vec![problem(None, format!("cannot read: {e}"), None)])?;
-        let mut reader = reader;
-        let mut head = String::new();
-        if let Err(e) = peek_head(&mut reader, &mut head) {
-            return Err(vec![problem(None, format!("cannot read: {e}"), None)]);
-        }
-        let (directive, limits) = self.directives(&head, |line, message, hint| {
-            problem(Some(line), message, Some(hint))
-        })?;
-        let mut first_non_tx: Option<(u32, String)> = None;
-        let mut first_tx: Option<u32> = None;
-        // `COMMIT`, `BEGIN`, `SAVEPOINT`...: neither kind, but refused if the file runs in a
-        // transaction, which they would end or split.
-        let mut first_control: Option<(u32, String)> = None;
-        // The text is checksummed as it is checked: what runs is what gets recorded, even if
-        // the file changed since it was discovered (or its checksum came from the cache).
-        let mut tapped = ChecksumReader::new(reader);
-        let splitter = Splitter::new(&mut tapped, dialect).with_placeholders(placeholders.clone());
-        for statement in splitter {
-            match statement {
-                Ok(s) => {
-                    if s.kind == godwit_sql::StatementKind::CopyData {
-                        continue;
-                    }
-                    if dialect == Dialect::Postgres
-                        && s.kind == godwit_sql::StatementKind::Sql
-                        && godwit_sql::is_copy_from_stdin(&s.sql)
-                    {
-                        return Err(vec![problem(
-                            Some(s.line),
-                            "`COPY ... FROM STDIN` reads its rows from the client's copy protocol, which only psql speaks; godwit would wait for them forever".into(),
-                            Some("load the rows with INSERT statements, or with COPY from a file on the database server".into()),
-                        )]);
-                    }
-                    if s.non_transactional {
-                        if first_non_tx.is_none() {
-                            first_non_tx = Some((s.line, excerpt(&s.sql)));
-                        }
-                    } else if godwit_sql::is_transaction_control(dialect, &s.sql) {
-                        if first_control.is_none() {
-                            first_control = Some((s.line, excerpt(&s.sql)));
-                        }
-                    } else if first_tx.is_none() {
-                        first_tx = Some(s.line);
-                    }
-                }
-                Err(SplitError::MissingPlaceholder { .. }) => {
-                    let all = m
-                        .source
-                        .open()
-                        .and_then(|r| godwit_sql::missing_placeholders(r, placeholders))
-                        .unwrap_or_default();
-                    return Err(all
-                        .into_iter()
-                        .map(|(line, name)| {
-                            problem(
-                                Some(line),
-                                format!("the placeholder `${{{name}}}` has no value"),
-                                Some(format!(
-                                    "set it with `--placeholder {name}=<value>`, `GODWIT_PLACEHOLDERS_{}=<value>` or `[placeholders]` in godwit.toml",
-                                    name.to_ascii_uppercase().replace([':', '.', '-'], "_")
-                                )),
-                            )
-                        })
-                        .collect());
-                }
-                Err(e) => {
-                    let line = e.line();
-                    let hint = matches!(e, SplitError::NulByte { .. })
-                        .then(|| "remove the NUL byte: migrations must be UTF-8 text".to_string());
-                    return Err(vec![problem(Some(line), e.to_string(), hint)]);
-                }
-            }
-        }
-        if matches!(m.source, Source::File(_)) {
-            let rest = std::io::copy(&mut tapped, &mut std::io::sink());
-            let checksum = tapped.finish();
-            if rest.is_err() || checksum != m.checksum {
-                return Err(vec![problem(
-                    None,
-                    "the file changed while godwit was reading it".into(),
-                    Some("run the command again once the file is saved".into()),
-                )]);
-            }
-        }
-        if directive {
-            return Ok((TxMode::NoTransaction, limits));
-        }
-        match (first_non_tx, first_tx) {
-            (None, _) => match first_control {
-                None => Ok((TxMode::Transaction, limits)),
-                Some((line, sql)) => Err(vec![problem(
-                    Some(line),
-                    format!(
-                        "`{sql}` controls transactions, but godwit runs this file in a transaction of its own: the statement would end or split it, and what ran before it could no longer be rolled back"
-                    ),
-                    Some(
-                        "remove the statement (godwit commits each migration itself), or put `-- godwit:no-transaction` on the first line if the file manages its own transactions".into(),
-                    ),
-                )]),
+        let checks = FileChecks {
+            mixed: self.config.mixed,
+            limits: StatementLimits {
+                lock_timeout: self.config.statement_lock_timeout,
+                timeout: self.config.statement_timeout,
             },
-            (Some(_), None) => Ok((TxMode::NoTransaction, limits)),
-            (Some(_), Some(_)) if self.config.mixed => Ok((TxMode::NoTransaction, limits)),
-            (Some((line, sql)), Some(other)) => Err(vec![problem(
-                Some(line),
-                format!(
-                    "`{sql}` cannot run inside a transaction, but this file also has statements that should (line {other})"
-                ),
-                Some(
-                    "move the statements that cannot run in a transaction into a migration of their own, or set `mixed = true` to run the whole file without a transaction".into(),
-                ),
-            )]),
+        };
+        let steps: Vec<Step> = plan.steps.iter().chain(&plan.on_error).cloned().collect();
+        let base = base.clone();
+        let checked =
+            tokio::task::spawn_blocking(move || checks.check_steps(&steps, &base, dialect)).await;
+        match checked {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::Io {
+                what: "checking the migration files stopped".into(),
+                source: std::io::Error::other(e),
+            }),
         }
     }
 
     /// Runs one step: its statements, then its history row, in its transaction where it has
-    /// one. `running_row`: its row was written before, marked as running, and is finished here.
-    /// `next`: the next step needs a running row, written here with this step's row.
-    /// `limits`: what its statements may wait and run, set before and reset after it.
-    #[allow(clippy::too_many_arguments)]
+    /// one; the statements that limit it (`run.limits`) are set before and reset after it.
     async fn run_step(
         &self,
         db: &mut dyn Driver,
-        step: &Step,
-        mode: TxMode,
-        limits: &StatementLimits,
-        placeholders: &Placeholders,
+        run: &StepRun<'_>,
         ctx: &StepContext<'_>,
-        running_row: bool,
-        next: Option<&Step>,
     ) -> Result<StepReport, Box<MigrationFailure>> {
+        let StepRun {
+            step, mode, limits, ..
+        } = *run;
         if limits.is_empty() {
-            return self
-                .run_step_with(db, step, mode, &[], placeholders, ctx, running_row, next)
-                .await;
+            return self.run_step_with(db, run, &[], ctx).await;
         }
         let dialect = db.dialect();
         let busy_ms = if dialect == Dialect::Sqlite {
@@ -1468,18 +1527,7 @@ impl Executor<'_> {
             mode == TxMode::Transaction,
             busy_ms,
         );
-        let result = self
-            .run_step_with(
-                db,
-                step,
-                mode,
-                &sql.set,
-                placeholders,
-                ctx,
-                running_row,
-                next,
-            )
-            .await;
+        let result = self.run_step_with(db, run, &sql.set, ctx).await;
         let lost = matches!(&result, Err(f) if f.cause == FailureCause::ConnectionLost);
         if !lost {
             for reset in &sql.reset {
@@ -1496,18 +1544,21 @@ impl Executor<'_> {
 
     /// [`Executor::run_step`], with the statements that set its limits (`set`), sent at its
     /// start: in its transaction's first message where it has one.
-    #[allow(clippy::too_many_arguments)]
     async fn run_step_with(
         &self,
         db: &mut dyn Driver,
-        step: &Step,
-        mode: TxMode,
+        run: &StepRun<'_>,
         set: &[String],
-        placeholders: &Placeholders,
         ctx: &StepContext<'_>,
-        running_row: bool,
-        next: Option<&Step>,
     ) -> Result<StepReport, Box<MigrationFailure>> {
+        let StepRun {
+            step,
+            mode,
+            placeholders,
+            running_row,
+            next,
+            ..
+        } = *run;
         let m = &step.migration;
         let label = m.label();
         let table = ctx.table;
@@ -1547,16 +1598,36 @@ impl Executor<'_> {
             if let Source::Rust(code) = &m.source {
                 return run_rust(db, code, &label, ctx.dry_run, &mut executed).await;
             }
-            if transactional && is_large(&m.source) {
-                return run_pipelined(db, m, placeholders, &mut executed, interrupt).await;
-            }
-            let reader = m.source.open().map_err(|e| {
+            let cannot_read = |e: std::io::Error| {
                 StepError::new(
                     None,
                     String::new(),
                     DriverError::statement(format!("cannot read: {e}")),
                 )
-            })?;
+            };
+            // A file is read on a blocking-pool thread, never on the caller's runtime thread:
+            // whole when small, split by a worker thread as it runs when large.
+            let small: Option<Box<dyn BufRead + Send>> = match &m.source {
+                Source::File(path) => match read_small_file(path).await.map_err(cannot_read)? {
+                    Some(text) => Some(Box::new(std::io::Cursor::new(text))),
+                    None => {
+                        return run_pipelined(
+                            db,
+                            m,
+                            placeholders,
+                            transactional,
+                            &mut executed,
+                            interrupt,
+                        )
+                        .await
+                    }
+                },
+                _ => None,
+            };
+            let reader = match small {
+                Some(reader) => reader,
+                None => m.source.open().map_err(cannot_read)?,
+            };
             let splitter =
                 Splitter::new(reader, db.dialect()).with_placeholders(placeholders.clone());
             let mut items = Items::Split(Box::new(splitter));
@@ -1983,19 +2054,36 @@ const BATCH_STATEMENTS: usize = 5_000;
 /// batch: for a big data migration, splitting and executing then overlap instead of taking turns.
 const PIPELINE_BYTES: u64 = 4 << 20;
 
-fn is_large(source: &Source) -> bool {
-    match source {
-        Source::File(path) => std::fs::metadata(path).is_ok_and(|m| m.len() > PIPELINE_BYTES),
-        _ => false,
+/// Reads a file of at most [`PIPELINE_BYTES`] whole, on the blocking pool (off the runtime's
+/// threads); `None` for a larger one, which [`run_pipelined`] streams.
+async fn read_small_file(path: &std::path::Path) -> std::io::Result<Option<Vec<u8>>> {
+    let path = path.to_path_buf();
+    let read = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&path)?;
+        let len = file.metadata()?.len();
+        if len > PIPELINE_BYTES {
+            return Ok(None);
+        }
+        let mut text = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut text)?;
+        Ok(Some(text))
+    })
+    .await;
+    match read {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(std::io::Error::other(e)),
     }
 }
 
-/// Runs a large file inside the current transaction, split by a worker thread into batches that
-/// wait in a short queue (two batches at most, so memory stays bounded).
+/// Runs a large file, split by a worker thread into batches that wait in a short queue (two
+/// batches at most, so memory stays bounded).
 async fn run_pipelined(
     db: &mut dyn Driver,
     m: &Arc<Migration>,
     placeholders: &Placeholders,
+    transactional: bool,
     executed: &mut usize,
     interrupt: Option<&Interrupt>,
 ) -> Result<(), StepError> {
@@ -2041,7 +2129,7 @@ async fn run_pipelined(
         rx,
         current: Vec::new().into_iter(),
     };
-    let result = run_items(db, &mut items, true, executed, interrupt).await;
+    let result = run_items(db, &mut items, transactional, executed, interrupt).await;
     // The worker stops once its queue is gone.
     drop(items);
     let _ = worker.join();
@@ -2279,9 +2367,10 @@ impl<'a, 'w> Sink<'a, 'w> {
     /// The result, unless writing the dry-run output failed.
     pub(crate) fn finish<T>(self, result: Result<T, Error>) -> Result<T, Error> {
         match self.failed {
-            Some(e) => Err(Error::Config(format!(
-                "cannot write the dry-run output: {e}"
-            ))),
+            Some(source) => Err(Error::Io {
+                what: "cannot write the dry-run output".into(),
+                source,
+            }),
             None => result,
         }
     }

@@ -51,34 +51,30 @@
 //!
 //! # Inside
 //!
-//! The code follows one idea, *decide first, then act*:
-//!
-//! - [`model`]: versions, kinds, checksums, history rows.
-//! - [`discover`]: locations to a [`MigrationSet`], with every naming error at once.
-//! - [`embed`]: migrations embedded at compile time.
-//! - [`rust_migration`]: migrations written in Rust.
-//! - [`plan`]: migration set + history + options to a plan, an info table or every validation
-//!   problem. Pure.
-//! - [`sql`]: dialect-aware statement splitting and placeholders (the `godwit-sql` crate).
-//! - [`execute`]: runs a plan through a driver, with the lock, transactions and callbacks.
-//! - [`driver`]: one small trait, one implementation per database.
+//! The public API is what a service needs: [`Migrator`], [`Database`], [`Config`], the reports
+//! and events, [`Error`], embedded and Rust migrations. The engine behind it follows one idea,
+//! *decide first, then act*: files are discovered into a [`MigrationSet`] with every naming
+//! error at once; a pure planner turns the set, the history and the options into a plan, an
+//! info table or every validation problem; an executor runs the plan through one small driver
+//! per database, with the lock, transactions and callbacks. `ARCHITECTURE.md` and
+//! `docs/design.md` in the repository describe them.
 
 #![warn(missing_docs)]
 
 mod auto;
 mod checksum_cache;
-pub mod dburl;
-pub mod discover;
-pub mod driver;
-pub mod embed;
+mod dburl;
+mod discover;
+mod driver;
+mod embed;
 mod error;
-pub mod execute;
+mod execute;
 mod interrupt;
 mod limits;
-pub mod model;
-pub mod plan;
+mod model;
+mod plan;
 mod pool;
-pub mod rust_migration;
+mod rust_migration;
 mod status;
 mod timeouts;
 mod util;
@@ -94,14 +90,20 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use dburl::redact_url;
-pub use discover::{FileProblem, MigrationSet};
-pub use driver::{ConnectOptions, ConnectRetry, Dialect, Driver};
+pub use dburl::{check_url, redact_url, UrlFacts, UrlProblem};
+pub use discover::{discover, discover_cached, FileProblem, MigrationSet};
+use driver::Driver;
+pub use driver::{dialect_of, ConnectOptions, ConnectRetry, Dialect, HistoryTable, Session};
 pub use error::{Category, Error, FailureCause, MigrationFailure};
-pub use execute::{Config, Event, Info, Observer, Report, StepReport};
+pub use execute::{Config, Event, Info, Observer, Report, StepReport, HEARTBEAT};
 pub use interrupt::Interrupt;
-pub use model::{checksum_str, HistoryRow, Migration, MigrationKind, Version};
-pub use plan::{InfoRow, Problem, State, Target};
+pub use model::{
+    checksum_str, CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Source,
+    Version, VersionError, INTERRUPTED_EXECUTION_TIME,
+};
+pub use plan::{
+    InfoRow, InterruptedMigration, PlanError, Problem, ProblemKind, RepairAction, State, Target,
+};
 pub use status::{MigrationState, MigrationStatus};
 pub use timeouts::StatementLimits;
 pub use util::utc_timestamp;
@@ -109,9 +111,19 @@ pub use util::utc_timestamp;
 pub use auto::{
     auto_migrate, auto_migrate_enabled, parse_auto_migrate, AutoMigrateTarget, AUTO_MIGRATE_VAR,
 };
+#[doc(hidden)]
+pub use embed::EmbeddedFile;
 pub use embed::EmbeddedMigrations;
 pub use pool::SqlxPool;
 pub use rust_migration::{BoxError, BoxFuture, RustContext, RustMigration};
+
+/// The planner's inner types, for godwit's own planner fixtures (`tests/planner.rs`): not part
+/// of the API, and may change in any release.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::discover::migration_from_text;
+    pub use crate::plan::{Action, Catalog, Direction, Options, Plan, Step};
+}
 
 use execute::{Executor, RunKind};
 
@@ -228,8 +240,8 @@ impl Database {
         }
     }
 
-    /// Wraps a driver built by the caller.
-    pub fn from_driver(driver: Box<dyn Driver>) -> Database {
+    /// Wraps a driver.
+    pub(crate) fn from_driver(driver: Box<dyn Driver>) -> Database {
         Database {
             driver,
             abandoned: Arc::new(AtomicBool::new(false)),

@@ -33,7 +33,11 @@ struct VersionRepr {
 
 impl Version {
     /// Parses a version; `_` and `.` both separate parts.
-    pub fn parse(input: &str) -> Result<Version, String> {
+    pub fn parse(input: &str) -> Result<Version, VersionError> {
+        Version::parse_text(input).map_err(VersionError)
+    }
+
+    fn parse_text(input: &str) -> Result<Version, String> {
         if input.is_empty() {
             return Err("the version is empty".into());
         }
@@ -116,8 +120,13 @@ impl fmt::Debug for Version {
     }
 }
 
+/// Why a text is not a version: what [`Version::parse`] refuses, said so that a user can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct VersionError(String);
+
 impl FromStr for Version {
-    type Err = String;
+    type Err = VersionError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Version::parse(s)
     }

@@ -283,12 +283,6 @@ impl Applied {
             .map(|(v, _)| v)
     }
 
-    fn is_applied(&self, v: &Version) -> bool {
-        self.versions
-            .get(v)
-            .is_some_and(|r| matches!(r.status, Status::Applied | Status::BaselineMarker))
-    }
-
     fn has_any_applied(&self) -> bool {
         self.current().is_some()
             || self
@@ -487,11 +481,7 @@ impl<'a> Catalog<'a> {
         }
         for (version, rec) in &self.applied.versions {
             let is_baseline = rec.applied.kind.is_baseline_migration();
-            let label = if is_baseline {
-                format!("B{version}")
-            } else {
-                format!("V{version}")
-            };
+            let label = Label::of_row(&rec.applied).to_string();
             let applied_file = if is_baseline {
                 self.baselines.get(version)
             } else {
@@ -562,18 +552,25 @@ impl<'a> Catalog<'a> {
             }
         }
         if let Some(newest) = self.current() {
-            if !options.out_of_order {
-                for (version, file) in self.versioned.range(..newest.clone()) {
-                    if self.applied.is_applied(version) || self.below_baseline(version) {
-                        continue;
-                    }
-                    if matches!(self.applied.versions.get(version), Some(r) if r.status == Status::Undone || r.status == Status::Deleted)
-                    {
-                        continue;
-                    }
+            // Whatever the target: an older file left behind is a problem of the files.
+            let any_target = Options {
+                target: Target::Latest,
+                out_of_order: options.out_of_order,
+            };
+            for (version, file) in self.versioned.range(..newest.clone()) {
+                // Undone and deleted versions are pending again, not out of order (§20.1).
+                let never_applied = self
+                    .applied
+                    .versions
+                    .get(version)
+                    .is_none_or(|r| matches!(r.status, Status::Failed | Status::UndoFailed));
+                if never_applied
+                    && self.unapplied_state(version, Some(newest), &any_target, None)
+                        == State::Ignored
+                {
                     problems.push(Problem {
                         kind: ProblemKind::OutOfOrder,
-                        migration: format!("V{version}"),
+                        migration: Label::versioned(version).to_string(),
                         path: Some(file.display_path.clone()),
                         message: format!(
                             "V{version} has not been applied, but it is older than the newest applied version {newest}"
@@ -584,7 +581,7 @@ impl<'a> Catalog<'a> {
             }
         }
         for (description, (status, row)) in &self.applied.repeatables {
-            let label = format!("R__{}", description.replace(' ', "_"));
+            let label = Label::repeatable(description).to_string();
             match status {
                 Status::Failed if row.is_interrupted() => {
                     let it = interrupted_repeatable(description, row);
@@ -680,10 +677,6 @@ impl<'a> Catalog<'a> {
         let mut rows = Vec::new();
         let current = self.current().cloned();
         let empty_baseline = self.baseline_for_empty(&options.target).cloned();
-        let target_version = match &options.target {
-            Target::Version(v) => Some(v.clone()),
-            _ => None,
-        };
         let mut versions: Vec<Version> = self
             .versioned
             .keys()
@@ -711,10 +704,9 @@ impl<'a> Catalog<'a> {
             }
             match (file, rec) {
                 (Some(f), None) => {
-                    let state = self.pending_state(
+                    let state = self.unapplied_state(
                         &version,
                         current.as_ref(),
-                        &target_version,
                         options,
                         empty_baseline.as_deref(),
                     );
@@ -750,10 +742,9 @@ impl<'a> Catalog<'a> {
                         }
                         Status::Failed | Status::UndoFailed => State::Failed,
                         Status::Undone => State::Undone,
-                        Status::Deleted if applied_file.is_some() => self.pending_state(
+                        Status::Deleted if applied_file.is_some() => self.unapplied_state(
                             &version,
                             current.as_ref(),
-                            &target_version,
                             options,
                             empty_baseline.as_deref(),
                         ),
@@ -768,10 +759,9 @@ impl<'a> Catalog<'a> {
                     rows.push(row);
                     // A V file at the version of a baseline was never applied: list it too.
                     if let (true, Some(f)) = (is_baseline, f) {
-                        let state = self.pending_state(
+                        let state = self.unapplied_state(
                             &version,
                             current.as_ref(),
-                            &target_version,
                             options,
                             empty_baseline.as_deref(),
                         );
@@ -826,11 +816,14 @@ impl<'a> Catalog<'a> {
         rows
     }
 
-    fn pending_state(
+    /// The state of a versioned file that is not applied (no row, undone or deleted): the one
+    /// rule `info`, `validate` and `migrate` share (docs/design.md §3.1, §5.4). `current` is
+    /// [`Catalog::current`] and `empty_baseline` [`Catalog::baseline_for_empty`], passed in so
+    /// that a caller asking for every version computes them once.
+    fn unapplied_state(
         &self,
         version: &Version,
         current: Option<&Version>,
-        target: &Option<Version>,
         options: &Options,
         empty_baseline: Option<&Migration>,
     ) -> State {
@@ -842,11 +835,10 @@ impl<'a> Catalog<'a> {
                 return State::BelowBaseline;
             }
         }
-        if matches!(options.target, Target::Current | Target::Empty) {
-            return State::AboveTarget;
-        }
-        if target.as_ref().is_some_and(|t| version > t) {
-            return State::AboveTarget;
+        match &options.target {
+            Target::Current | Target::Empty => return State::AboveTarget,
+            Target::Version(t) if version > t => return State::AboveTarget,
+            _ => {}
         }
         if current.is_some_and(|c| version < c) && !options.out_of_order {
             return State::Ignored;
@@ -940,31 +932,19 @@ impl<'a> Catalog<'a> {
                 migration: b.clone(),
             });
         }
-        let target_version = match &options.target {
-            Target::Version(v) => Some(v.clone()),
-            _ => None,
-        };
-        if !matches!(options.target, Target::Current | Target::Empty) {
-            for (version, m) in &self.versioned {
-                if self.applied.is_applied(version) || self.below_baseline(version) {
-                    continue;
-                }
-                if matches!(self.applied.versions.get(version), Some(r) if matches!(r.status, Status::Failed | Status::UndoFailed))
-                {
-                    continue;
-                }
-                if let Some(b) = baseline.as_ref().and_then(|b| b.version.as_ref()) {
-                    if version <= b {
-                        continue;
-                    }
-                }
-                if target_version.as_ref().is_some_and(|t| version > t) {
-                    continue;
-                }
-                if current.as_ref().is_some_and(|c| version < c) && !options.out_of_order {
-                    // Validation reports it; with validation off, it is skipped as Flyway does.
-                    continue;
-                }
+        for (version, m) in &self.versioned {
+            // Applied, failed and interrupted versions never run (the run was refused above
+            // for the last two); an `Ignored` one is skipped as Flyway does (validation reports
+            // it, so with `validate_on_migrate` the run stopped before this).
+            let unapplied = self
+                .applied
+                .versions
+                .get(version)
+                .is_none_or(|r| matches!(r.status, Status::Undone | Status::Deleted));
+            if unapplied
+                && self.unapplied_state(version, current.as_ref(), options, baseline.as_deref())
+                    == State::Pending
+            {
                 schema_steps.push(Step {
                     action: Action::Apply,
                     migration: m.clone(),
@@ -1160,20 +1140,13 @@ impl<'a> Catalog<'a> {
             .filter(|(_, r)| {
                 matches!(r.status, Status::Failed | Status::UndoFailed) && !r.interrupted()
             })
-            .map(|(v, r)| {
-                let prefix = if r.applied.kind.is_baseline_migration() {
-                    "B"
-                } else {
-                    "V"
-                };
-                format!("{prefix}{v} ({})", r.applied.script)
-            })
+            .map(|(_, r)| format!("{} ({})", Label::of_row(&r.applied), r.applied.script))
             .chain(
                 self.applied
                     .repeatables
                     .iter()
                     .filter(|(_, (s, r))| *s == Status::Failed && !r.is_interrupted())
-                    .map(|(d, (_, r))| format!("R__{} ({})", d.replace(' ', "_"), r.script)),
+                    .map(|(d, (_, r))| format!("{} ({})", Label::repeatable(d), r.script)),
             )
             .collect()
     }

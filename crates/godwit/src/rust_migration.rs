@@ -166,7 +166,7 @@ impl RustMigration {
             ),
         }
         };
-        let version = Version::parse(&self.version).map_err(problem)?;
+        let version = Version::parse(&self.version).map_err(|e| problem(e.to_string()))?;
         if let Some(why) = crate::limits::version_too_long(&version) {
             return Err(FileProblem {
                 hint: None,

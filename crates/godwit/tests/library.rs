@@ -129,7 +129,7 @@ fn text_set(files: &[(&str, &str)]) -> MigrationSet {
     let migrations = files
         .iter()
         .map(|(name, text)| {
-            godwit::discover::migration_from_text(name, Arc::from(*text))
+            godwit::Migration::from_text(name, Arc::from(*text))
                 .expect("valid name")
                 .expect("a migration")
         })
@@ -375,7 +375,7 @@ async fn an_interrupted_migration_is_refused_then_marked_applied() {
 
     let err = migrator.migrate(&mut db).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Plan(godwit::plan::PlanError::Interrupted { migrations, .. }) if migrations[0].migration == "V2"),
+        matches!(&err, Error::Plan(godwit::PlanError::Interrupted { migrations, .. }) if migrations[0].migration == "V2"),
         "{err:?}"
     );
     assert_eq!(err.category(), godwit::Category::Failed);
@@ -425,7 +425,7 @@ async fn an_interrupted_migration_is_refused_then_marked_applied() {
         .await
         .unwrap();
     assert!(
-        matches!(&marked, godwit::plan::RepairAction::MarkApplied { installed_rank: None, history_type, .. } if history_type.as_str() == "RUST"),
+        matches!(&marked, godwit::RepairAction::MarkApplied { installed_rank: None, history_type, .. } if history_type.as_str() == "RUST"),
         "{marked:?}"
     );
     assert_eq!(success(&pool).await[2], ("3".into(), "RUST".into(), 1, 0));
@@ -467,7 +467,7 @@ async fn mark_applied_records_the_checksum_of_the_file_as_it_is_now() {
         .repair_mark_applied(&mut db, &v1, None)
         .await
         .unwrap();
-    let godwit::plan::RepairAction::MarkApplied { checksum, .. } = action else {
+    let godwit::RepairAction::MarkApplied { checksum, .. } = action else {
         panic!("{action:?}");
     };
     assert_eq!(checksum, Some(godwit::checksum_str(edited)));
@@ -591,7 +591,7 @@ async fn bad_rust_migrations_are_file_problems() {
 fn embedded_checksums_equal_the_ones_discovered_on_disk() {
     let embedded = EMBEDDED.to_set().unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/embedded");
-    let on_disk = godwit::discover::discover(&[dir]).unwrap();
+    let on_disk = godwit::discover(&[dir]).unwrap();
     let sums = |set: &MigrationSet| -> Vec<(String, String, i32)> {
         set.iter()
             .map(|m| (m.label().to_string(), m.script.clone(), m.checksum))

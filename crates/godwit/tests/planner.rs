@@ -41,9 +41,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use godwit::discover::migration_from_text;
-use godwit::plan::{Action, Catalog, Options, Plan, PlanError, RepairAction, Step, Target};
+use godwit::testing::{migration_from_text, Action, Catalog, Options, Plan, Step};
 use godwit::{HistoryRow, Migration, MigrationKind, MigrationSet, Version};
+use godwit::{PlanError, RepairAction, Target};
 
 const SEPARATOR: &str = "---";
 
@@ -476,13 +476,13 @@ fn history_row(spec: &RowSpec, migrations: &[Migration]) -> Result<HistoryRow, S
         installed_rank: spec.rank,
         version: spec.version.clone(),
         description: spec.description.clone(),
-        kind: godwit::model::HistoryType::from(spec.kind.as_str()),
+        kind: godwit::HistoryType::from(spec.kind.as_str()),
         script,
         checksum,
         installed_by: "tester".into(),
         installed_on: "2026-01-01 00:00:00".into(),
         execution_time: if spec.interrupted {
-            godwit::model::INTERRUPTED_EXECUTION_TIME
+            godwit::INTERRUPTED_EXECUTION_TIME
         } else {
             1
         },

@@ -37,7 +37,7 @@ enum Pool {
 impl Pool {
     async fn connect(url: &str) -> Result<Pool, String> {
         let fail = |e: sqlx::Error| format!("cannot connect to {}: {e}", godwit::redact_url(url));
-        match godwit::driver::dialect_of(url) {
+        match godwit::dialect_of(url) {
             Some(Dialect::Postgres) => Ok(Pool::Postgres(PgPool::connect(url).await.map_err(fail)?)),
             Some(Dialect::MySql) => {
                 // sqlx spells MariaDB's scheme `mysql://`.

@@ -74,7 +74,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         .filter(|l| l.exists())
         .cloned()
         .collect();
-    let set = godwit::discover::discover(&existing).map_err(godwit::Error::Files)?;
+    let set = godwit::discover(&existing).map_err(godwit::Error::Files)?;
     let versions: Vec<Version> = set
         .iter()
         .filter(|m| matches!(m.kind, MigrationKind::Versioned | MigrationKind::Baseline))
