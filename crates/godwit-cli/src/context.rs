@@ -1,10 +1,11 @@
-//! Turns settings into a library configuration, a migrator and a database connection. Bad
-//! configuration is refused before anything else; the files are read while the connection is set
-//! up, and problems with them are reported as if they had been read first, with nothing written.
+//! Turns settings into a migrator and a database connection. Bad configuration is refused
+//! before anything else (most of it by the configuration layers already); the files are read
+//! while the connection is set up, and problems with them are reported as if they had been read
+//! first, with nothing written.
 
 use std::sync::Arc;
 
-use godwit::{ConnectOptions, Database, Migrator, Target, Version};
+use godwit::{ConnectOptions, Database, Migrator};
 
 use crate::config::{ConfigError, Settings};
 
@@ -12,7 +13,8 @@ use crate::config::{ConfigError, Settings};
 #[derive(Debug)]
 pub enum CliError {
     Config(ConfigError),
-    /// A setting the library rejects (target, baseline version, …): usage, exit 2.
+    /// A command's own flag or setting that cannot be used (`clean` while it is disabled, a bad
+    /// `--baseline-version`, an unusable URL, …): usage, exit 2.
     Setting {
         message: String,
         hint: String,
@@ -35,43 +37,6 @@ impl From<ConfigError> for CliError {
     }
 }
 
-/// The library's configuration from the CLI's settings.
-pub fn library_config(settings: &Settings) -> Result<godwit::Config, CliError> {
-    let target: Target = settings
-        .target
-        .parse()
-        .map_err(|e: String| CliError::Setting {
-            message: format!("invalid target `{}`: {e}", settings.target),
-            hint: "set --target, GODWIT_TARGET or `target` to `latest`, `current` or a version"
-                .into(),
-        })?;
-    let baseline_version =
-        Version::parse(&settings.baseline_version).map_err(|e| CliError::Setting {
-            message: format!("invalid baseline version: {e}"),
-            hint: "set `baseline_version` to a version such as `1` or `3.2`".into(),
-        })?;
-    godwit::HistoryTable::parse(&settings.table, None).map_err(|e| CliError::Setting {
-        message: e,
-        hint: "set --table, GODWIT_TABLE or `table`".into(),
-    })?;
-    Ok(godwit::Config {
-        table: settings.table.clone(),
-        schemas: settings.schemas.clone(),
-        target,
-        out_of_order: settings.out_of_order,
-        validate_on_migrate: settings.validate_on_migrate,
-        baseline_on_migrate: settings.baseline_on_migrate,
-        baseline_version,
-        lock_timeout: settings.lock_timeout,
-        statement_lock_timeout: settings.statement_lock_timeout,
-        statement_timeout: settings.statement_timeout,
-        statement_lock_retries: settings.statement_lock_retries,
-        mixed: settings.mixed,
-        installed_by: settings.installed_by.clone(),
-        placeholders: settings.placeholders.clone(),
-    })
-}
-
 /// Reads the migration files and connects, at the same time: the files are read on other threads
 /// while the connection is being set up, so a run waits for the slower of the two, not for both.
 ///
@@ -83,11 +48,10 @@ pub async fn open(
     observer: Option<godwit::Observer>,
     write: bool,
 ) -> Result<(Migrator, Database), CliError> {
-    let config = library_config(settings)?;
     // A URL or password godwit refuses is bad configuration: it wins over everything else.
     connection_settings(settings, write)?;
-    let locations = settings.locations.clone();
-    let cache_dir = settings.checksum_cache.then(cache_dir).flatten();
+    let locations = settings.cli.locations.clone();
+    let cache_dir = settings.cli.checksum_cache.then(cache_dir).flatten();
     let discover = move || {
         godwit::discover_cached(&locations, cache_dir.as_deref())
             .map(Migrator::new)
@@ -110,7 +74,7 @@ pub async fn open(
     match (migrator, db) {
         (Ok(migrator), Ok(db)) => {
             let mut migrator = migrator
-                .with_config(config)
+                .with_config(settings.config.clone())
                 .with_interrupt(crate::signals::interrupt());
             if let Some(o) = observer {
                 migrator = migrator.with_observer(o);
@@ -143,18 +107,20 @@ fn cache_dir() -> Option<std::path::PathBuf> {
 }
 
 /// Connects to the configured database. `write` commands may create a missing SQLite file.
+// The options are built from the library's defaults, field by field, so that this keeps
+// compiling when they grow (a struct literal could not name fields added later).
+#[allow(clippy::field_reassign_with_default)]
 pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliError> {
     let (url, password) = connection_settings(settings, write)?;
-    let options = ConnectOptions {
-        lock_timeout: settings.lock_timeout,
-        create_if_missing: write,
-        password,
-        connect_timeout: settings.connect_timeout,
-        connect_retries: settings.connect_retries,
-        connect_retries_interval: settings.connect_retries_interval,
-        on_retry: Some(Arc::new(crate::output::connect_retry)),
-        lock_lease: settings.lock_lease,
-    };
+    let mut options = ConnectOptions::default();
+    options.lock_timeout = settings.config.lock_timeout;
+    options.create_if_missing = write;
+    options.password = password;
+    options.connect_timeout = settings.cli.connect_timeout;
+    options.connect_retries = settings.cli.connect_retries;
+    options.connect_retries_interval = settings.cli.connect_retries_interval;
+    options.on_retry = Some(Arc::new(crate::output::connect_retry));
+    options.lock_lease = settings.cli.lock_lease;
     // Ctrl-C while waiting for the database stops the wait: nothing has been done yet.
     let interrupt = crate::signals::interrupt();
     tokio::select! {
@@ -178,7 +144,7 @@ fn connection_settings(
     settings: &Settings,
     write: bool,
 ) -> Result<(&str, Option<String>), CliError> {
-    let url = settings.require_url()?;
+    let url = settings.cli.require_url()?;
     let facts = godwit::check_url(url).map_err(|p| refuse(p.message, p.hint))?;
     let redacted = godwit::redact_url(url);
     let password = password(settings)?;
@@ -198,7 +164,7 @@ fn connection_settings(
     }
     if !facts.names_database {
         match facts.dialect {
-            godwit::Dialect::MySql if settings.schemas.is_empty() => {
+            godwit::Dialect::MySql if settings.config.schemas.is_empty() => {
                 return Err(refuse(
                     format!("the URL `{redacted}` names no database"),
                     "add the database as the URL's path, e.g. mysql://user@host:3306/app (or name it in `schemas`)",
@@ -225,10 +191,10 @@ fn connection_settings(
 /// The password of the `password` or `password_file` setting; the file's trailing newline is
 /// dropped. Messages name the file, never its content.
 fn password(settings: &Settings) -> Result<Option<String>, CliError> {
-    if let Some(password) = &settings.password {
+    if let Some(password) = &settings.cli.password {
         return Ok(Some(password.clone()));
     }
-    let Some(path) = &settings.password_file else {
+    let Some(path) = &settings.cli.password_file else {
         return Ok(None);
     };
     let shown = path.display();
@@ -267,9 +233,9 @@ pub fn observer(f: impl Fn(&godwit::Event) + Send + Sync + 'static) -> godwit::O
 }
 
 /// The history table as users should read it: schema-qualified when `schemas` puts it somewhere.
-pub fn history_table_name(settings: &Settings) -> String {
-    match (settings.table.contains('.'), settings.schemas.first()) {
-        (false, Some(schema)) => format!("{schema}.{}", settings.table),
-        _ => settings.table.clone(),
+pub fn history_table_name(config: &godwit::Config) -> String {
+    match (config.table.contains('.'), config.schemas.first()) {
+        (false, Some(schema)) => format!("{schema}.{}", config.table),
+        _ => config.table.clone(),
     }
 }

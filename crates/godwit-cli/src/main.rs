@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod context;
+mod exit;
 mod output;
 mod signals;
 
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::exit::ExitStatus;
 use crate::output::Output;
 
 /// Version database schemas with plain SQL files: Flyway's conventions, undo, data migrations
@@ -62,23 +64,15 @@ enum Command {
     Wait,
 }
 
-/// Exit codes, fixed by the design (`docs/design.md` §17): scripts depend on them.
-pub(crate) mod exit {
-    pub const OK: u8 = 0;
-    pub const FAILED: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const CONNECTION: u8 = 3;
-}
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
+                ExitStatus::Usage
             } else {
-                exit::OK
+                ExitStatus::Ok
             });
         }
     };
@@ -98,14 +92,13 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             out.error_text(&format!("cannot start the async runtime: {e}"), None);
-            return ExitCode::from(exit::FAILED);
+            return ExitCode::from(ExitStatus::Failed);
         }
     };
-    let code = runtime.block_on(run(cli, &out));
-    ExitCode::from(code)
+    ExitCode::from(runtime.block_on(run(cli, &out)))
 }
 
-async fn run(cli: Cli, out: &Output) -> u8 {
+async fn run(cli: Cli, out: &Output) -> ExitStatus {
     if matches!(cli.command, Command::Migrate(_) | Command::Undo(_)) {
         signals::stop_cleanly();
     }
@@ -114,7 +107,7 @@ async fn run(cli: Cli, out: &Output) -> u8 {
         Ok(s) => s,
         Err(e) => {
             out.config_error(&e);
-            return exit::USAGE;
+            return ExitStatus::Usage;
         }
     };
     let result = match cli.command {
@@ -131,14 +124,14 @@ async fn run(cli: Cli, out: &Output) -> u8 {
     };
     if output::stdout_closed() {
         // The reader of stdout went away (`| head`): nothing more is wanted, end quietly.
-        return exit::OK;
+        return ExitStatus::Ok;
     }
     match result {
-        Ok(code) => code,
-        Err(e) => match (signals::exit_code(), &e) {
-            (Some(code), context::CliError::Lib(err)) if is_interruption(err) => {
+        Ok(status) => status,
+        Err(e) => match (signals::exit_status(), &e) {
+            (Some(status), context::CliError::Lib(err)) if is_interruption(err) => {
                 out.interrupted(err, signals::name());
-                code
+                status
             }
             _ => out.failure(&e),
         },

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::config::ConfigError;
 use crate::context::CliError;
-use crate::exit;
+use crate::exit::ExitStatus;
 
 const ERROR: Style = Style::new()
     .bold()
@@ -214,7 +214,7 @@ impl Progress {
             } => {
                 eprintln!(
                     "{BOLD}{migration}{BOLD:#} could not get a lock ({message}); rolled back, retry {attempt} of {retries} in {}",
-                    Output::duration(*delay)
+                    godwit::format_duration(*delay)
                 )
             }
             godwit::Event::Finished(step) => {
@@ -243,7 +243,7 @@ impl Progress {
                 } else {
                     eprintln!(
                         "{verb} {BOLD}{label}{BOLD:#}{description}{tx} {DIM}({}){DIM:#}",
-                        Output::duration(Duration::from_millis(step.duration_ms))
+                        godwit::format_duration(Duration::from_millis(step.duration_ms))
                     );
                 }
             }
@@ -258,17 +258,6 @@ impl Output {
 
     pub fn progress(&self, dry_run: bool) -> Progress {
         Progress { dry_run }
-    }
-
-    pub fn duration(d: Duration) -> String {
-        let ms = d.as_millis();
-        if ms == 0 {
-            "<1ms".to_string()
-        } else if ms < 1000 {
-            format!("{ms}ms")
-        } else {
-            format!("{:.2}s", d.as_secs_f64())
-        }
     }
 
     /// A value for scripts, on stdout.
@@ -352,17 +341,17 @@ impl Output {
         }
     }
 
-    /// Renders an error and returns the exit code it maps to.
-    pub fn failure(&self, e: &CliError) -> u8 {
+    /// Renders an error and returns the exit status it maps to.
+    pub fn failure(&self, e: &CliError) -> ExitStatus {
         match e {
             CliError::Config(c) => {
                 self.config_error(c);
-                exit::USAGE
+                ExitStatus::Usage
             }
             CliError::Setting { message, hint } => {
                 self.error_text(message, Some(hint));
                 self.error_json("usage", message, Some(hint), serde_json::Value::Null);
-                exit::USAGE
+                ExitStatus::Usage
             }
             CliError::Lib(err) => self.library_error(err),
             CliError::StoppedConnecting => {
@@ -372,16 +361,16 @@ impl Output {
                 );
                 eprintln!("{ERROR}{line}{ERROR:#}");
                 self.error_json("interrupted", &line, None, serde_json::Value::Null);
-                crate::signals::exit_code().unwrap_or(130)
+                crate::signals::exit_status().unwrap_or(ExitStatus::Interrupted)
             }
         }
     }
 
-    fn library_error(&self, err: &godwit::Error) -> u8 {
+    fn library_error(&self, err: &godwit::Error) -> ExitStatus {
         let code = match err.category() {
-            godwit::Category::Usage => exit::USAGE,
-            godwit::Category::Failed => exit::FAILED,
-            godwit::Category::Connection => exit::CONNECTION,
+            godwit::Category::Usage => ExitStatus::Usage,
+            godwit::Category::Failed => ExitStatus::Failed,
+            godwit::Category::Connection => ExitStatus::Connection,
         };
         let category = err.category().to_string();
         let hint = err.hint();

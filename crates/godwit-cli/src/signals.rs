@@ -10,6 +10,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::OnceLock;
 
+use crate::exit::ExitStatus;
+
 /// Which signal arrived first; 0 for none.
 static RECEIVED: AtomicU8 = AtomicU8::new(0);
 /// The running command stops cleanly on a signal (migrate, undo).
@@ -29,12 +31,16 @@ pub fn stop_cleanly() {
     GRACEFUL.store(true, Ordering::SeqCst);
 }
 
-/// The exit code for the signal that interrupted the run, if one did: 130 for SIGINT, 143 for
-/// SIGTERM (128 + the signal's number, as shells report it).
-pub fn exit_code() -> Option<u8> {
-    match RECEIVED.load(Ordering::SeqCst) {
-        0 => None,
-        n => Some(128 + n),
+/// The exit status for the signal that interrupted the run, if one did.
+pub fn exit_status() -> Option<ExitStatus> {
+    status_of(RECEIVED.load(Ordering::SeqCst))
+}
+
+fn status_of(signal: u8) -> Option<ExitStatus> {
+    match signal {
+        SIGINT => Some(ExitStatus::Interrupted),
+        SIGTERM => Some(ExitStatus::Terminated),
+        _ => None,
     }
 }
 
@@ -85,6 +91,7 @@ fn received(number: u8) {
         );
         interrupt().trigger();
     } else {
-        std::process::exit(i32::from(128 + number));
+        let status = status_of(number).unwrap_or(ExitStatus::Interrupted);
+        std::process::exit(i32::from(status.code()));
     }
 }

@@ -155,10 +155,12 @@ pub fn auto_migrate_enabled() -> Result<bool, Error> {
 /// assert!(godwit::parse_auto_migrate("flase").is_err());
 /// ```
 pub fn parse_auto_migrate(value: &str) -> Result<bool, Error> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "" | "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::Config(format!(
+    if value.trim().is_empty() {
+        return Ok(true);
+    }
+    match crate::util::parse_bool(value) {
+        Some(on) => Ok(on),
+        None => Err(Error::Config(format!(
             "{AUTO_MIGRATE_VAR}={value:?} is not a boolean: set it to false to skip migrating at start-up, or true (the default)"
         ))),
     }

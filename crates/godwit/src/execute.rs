@@ -27,7 +27,7 @@ use crate::timeouts::{self, StatementLimits};
 
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
 /// files, environment and flags).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The history table, `name` or `schema.name`.
     pub table: String,

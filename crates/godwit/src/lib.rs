@@ -107,6 +107,9 @@ pub use plan::{
 pub use status::{MigrationState, MigrationStatus};
 pub use timeouts::StatementLimits;
 pub use util::utc_timestamp;
+// The CLI's spelling of durations and booleans, so that it has no second one.
+#[doc(hidden)]
+pub use util::{format_duration, parse_bool};
 
 pub use auto::{
     auto_migrate, auto_migrate_enabled, parse_auto_migrate, AutoMigrateTarget, AUTO_MIGRATE_VAR,

@@ -1,4 +1,5 @@
-//! Small helpers shared by the modules: durations, timestamps (URL redaction is in `dburl`).
+//! Small helpers shared by the modules: durations, booleans, timestamps (URL redaction is in
+//! `dburl`). `format_duration` and `parse_bool` are also the CLI's: one spelling for each.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,10 +9,12 @@ pub fn scrub(message: &str, url: &str) -> String {
     crate::dburl::scrub(message, url)
 }
 
-/// `250ms`, `1.2s`, `10m`: short durations for people.
+/// `<1ms`, `250ms`, `1.2s`, `10m`, `1m30s`: short durations for people.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 1000 {
+    if ms == 0 {
+        "<1ms".to_owned()
+    } else if ms < 1000 {
         format!("{ms}ms")
     } else if ms < 60_000 {
         format!("{:.1}s", d.as_secs_f64())
@@ -19,6 +22,16 @@ pub fn format_duration(d: Duration) -> String {
         format!("{}m", ms / 60_000)
     } else {
         format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+/// A boolean as people write it in settings: `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`,
+/// in any case, spaces around ignored; `None` for anything else.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
     }
 }
 
@@ -57,10 +70,21 @@ mod tests {
 
     #[test]
     fn durations_read_well() {
+        assert_eq!(format_duration(Duration::ZERO), "<1ms");
         assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(format_duration(Duration::from_millis(1250)), "1.2s");
         assert_eq!(format_duration(Duration::from_secs(600)), "10m");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+    }
+
+    #[test]
+    fn booleans() {
+        for (text, value) in [("true", true), (" On ", true), ("1", true), ("NO", false)] {
+            assert_eq!(parse_bool(text), Some(value), "{text:?}");
+        }
+        for text in ["", "maybe", "2", "truee"] {
+            assert_eq!(parse_bool(text), None, "{text:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `godwit baseline`: mark an existing database that godwit never managed.
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::{DryRunSql, Output};
-use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -15,19 +16,21 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
     let progress = out.progress(args.dry_run);
-    let mut settings = settings.clone();
+    let mut config = settings.config.clone();
     if let Some(v) = &args.baseline_version {
-        settings.baseline_version = v.clone();
+        config.baseline_version = godwit::Version::parse(v).map_err(|e| CliError::Setting {
+            message: format!("invalid baseline version: {e}"),
+            hint: "give --baseline-version a version such as `1` or `3.2`".into(),
+        })?;
     }
-    let config = context::library_config(&settings)?;
     // The files are not needed to record a baseline: an empty set keeps a broken file from
     // blocking the adoption of a database.
     let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
         .with_config(config)
         .with_observer(context::observer(move |e| progress.event(e)));
-    let mut db = context::connect(&settings, !args.dry_run).await?;
+    let mut db = context::connect(settings, !args.dry_run).await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let result = migrator.baseline(&mut db, None, sql.writer()).await;
     let _ = db.close().await;
@@ -44,5 +47,5 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             "Baselined the database at version {version}: `godwit migrate` now applies only later versions"
         ));
     }
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }

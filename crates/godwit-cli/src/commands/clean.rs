@@ -1,9 +1,10 @@
 //! `godwit clean`: drop every object in the managed schemas. Refused unless
 //! `clean_disabled = false` and `--yes`.
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::{DryRunSql, Output};
-use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -16,9 +17,9 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
     let progress = out.progress(args.dry_run);
-    if settings.clean_disabled && !args.dry_run {
+    if settings.cli.clean_disabled && !args.dry_run {
         return Err(CliError::Setting {
             message: "clean is disabled: it would drop every object in the managed schemas".into(),
             hint: "to allow it, set `clean_disabled = false` (or GODWIT_CLEAN_DISABLED=false) and pass `--yes`; never on a production database".into(),
@@ -32,10 +33,10 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         });
     }
     let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
-        .with_config(context::library_config(settings)?)
+        .with_config(settings.config.clone())
         .with_observer(context::observer(move |e| progress.event(e)));
     let mut db = context::connect(settings, false).await?;
-    let target = settings.redacted_url().unwrap_or_default();
+    let target = settings.cli.redacted_url().unwrap_or_default();
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let result = migrator.clean(&mut db, sql.writer()).await;
     let _ = db.close().await;
@@ -58,5 +59,5 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             statements.len()
         ));
     }
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }

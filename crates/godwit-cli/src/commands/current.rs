@@ -1,14 +1,15 @@
 //! `godwit current`: the database's current version alone on stdout.
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::Output;
-use crate::{config::Settings, exit};
 
-pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, out: &Output) -> Result<ExitStatus, CliError> {
     // The current version comes from the history alone: files are not needed, and a broken
     // file must not keep a rollback script from learning where the database is.
-    let config = context::library_config(settings)?;
-    let migrator = godwit::Migrator::new(godwit::MigrationSet::default()).with_config(config);
+    let migrator =
+        godwit::Migrator::new(godwit::MigrationSet::default()).with_config(settings.config.clone());
     let mut db = context::connect(settings, false).await?;
     let current = migrator.current(&mut db).await;
     let _ = db.close().await;
@@ -21,5 +22,5 @@ pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
     } else {
         out.data(&text);
     }
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }

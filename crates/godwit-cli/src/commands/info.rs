@@ -1,10 +1,11 @@
 //! `godwit info`: every migration known from files or history, with its state.
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::Output;
-use crate::{config::Settings, exit};
 
-pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, out: &Output) -> Result<ExitStatus, CliError> {
     let (migrator, mut db) = context::open(settings, None, false).await?;
     let info = migrator.info(&mut db).await;
     let _ = db.close().await;
@@ -14,5 +15,5 @@ pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
     } else {
         out.info_table(&info);
     }
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }

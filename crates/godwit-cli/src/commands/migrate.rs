@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::{DryRunSql, Output};
-use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,7 +14,7 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
     let progress = out.progress(args.dry_run);
     let (migrator, mut db) = context::open(
         settings,
@@ -23,9 +24,9 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     .await?;
     out.message(&format!(
         "Migrating {} ({}), history table {}",
-        settings.redacted_url().unwrap_or_default(),
+        settings.cli.redacted_url().unwrap_or_default(),
         db.session().server_version,
-        context::history_table_name(settings)
+        context::history_table_name(&settings.config)
     ));
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let report = match sql.writer() {
@@ -68,11 +69,11 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
                 "applied"
             },
             plural(n),
-            Output::duration(elapsed)
+            godwit::format_duration(elapsed)
         ),
     };
     out.success(&summary);
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use godwit::{MigrationKind, Version};
 
+use crate::config::Settings;
 use crate::context::CliError;
+use crate::exit::ExitStatus;
 use crate::output::Output;
-use crate::{config::Settings, exit};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -49,7 +50,7 @@ fn usage(message: impl Into<String>, hint: impl Into<String>) -> CliError {
     }
 }
 
-pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
     let description = file_description(&args.description.join(" "))?;
     if args.undo && args.kind != Kind::Versioned {
         return Err(usage(
@@ -57,7 +58,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             "repeatable and data migrations have no undo script",
         ));
     }
-    let Some(location) = settings.locations.first() else {
+    let Some(location) = settings.cli.locations.first() else {
         return Err(usage("no location is configured", "set `locations`"));
     };
     if !args.dry_run {
@@ -69,6 +70,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         })?;
     }
     let existing: Vec<PathBuf> = settings
+        .cli
         .locations
         .iter()
         .filter(|l| l.exists())
@@ -168,7 +170,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             }
         }
         out.json_value(&serde_json::json!({ "created": created, "dry_run": args.dry_run }));
-        return Ok(exit::OK);
+        return Ok(ExitStatus::Ok);
     }
     for (path, text) in &files {
         if args.dry_run {
@@ -178,7 +180,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
             out.data(&path.display().to_string());
         }
     }
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }
 
 fn write_new(path: &Path, text: &str) -> Result<(), CliError> {

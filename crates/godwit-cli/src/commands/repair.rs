@@ -1,9 +1,10 @@
 //! `godwit repair`: fix the history table after a failure, an interruption or a harmless edit;
 //! `--mark-applied` records one migration finished by hand.
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::{DryRunSql, Output};
-use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -17,7 +18,7 @@ pub struct Args {
     pub mark_applied: Option<String>,
 }
 
-pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
     let mark_applied = match &args.mark_applied {
         Some(text) => Some(godwit::Version::parse(text.trim()).map_err(|e| {
             CliError::Setting {
@@ -50,5 +51,5 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
         );
     }
     out.repair_summary(&actions, args.dry_run);
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }

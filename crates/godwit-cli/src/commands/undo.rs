@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::{DryRunSql, Output};
-use crate::{config::Settings, exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -13,24 +14,18 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, CliError> {
-    let mut to_empty = false;
-    let target = match settings.target.trim().to_ascii_lowercase().as_str() {
-        "latest" | "" => None,
-        "none" => {
-            to_empty = true;
-            None
-        }
-        "current" => return Err(CliError::Setting {
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
+    // Down to `none` is a migrate to an empty database: every applied version is undone.
+    let (target, to_empty) = match &settings.config.target {
+        godwit::Target::Latest => (None, false),
+        godwit::Target::Empty => (None, true),
+        godwit::Target::Current => return Err(CliError::Setting {
             message: "`undo --target current` would undo nothing".into(),
             hint:
                 "leave --target out to undo the newest migration, or name the version to go down to"
                     .into(),
         }),
-        _ => match context::library_config(settings)?.target {
-            godwit::Target::Version(v) => Some(v),
-            _ => None,
-        },
+        godwit::Target::Version(v) => (Some(v.clone()), false),
     };
     let progress = out.progress(args.dry_run);
     let (migrator, mut db) = context::open(
@@ -40,7 +35,6 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     )
     .await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
-    // Down to `none` is a migrate to an empty database: every applied version is undone.
     let report = match (sql.writer(), to_empty) {
         (Some(w), true) => migrator.migrate_dry_run(&mut db, w).await,
         (None, true) => migrator.migrate(&mut db).await,
@@ -62,8 +56,8 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<u8, C
     } else {
         out.success(&format!(
             "Undid {n} migration{s}, database now at version {version} ({})",
-            Output::duration(Duration::from_millis(report.duration_ms))
+            godwit::format_duration(Duration::from_millis(report.duration_ms))
         ));
     }
-    Ok(exit::OK)
+    Ok(ExitStatus::Ok)
 }

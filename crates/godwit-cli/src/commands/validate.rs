@@ -1,10 +1,11 @@
 //! `godwit validate`: exit 0 when files and history agree, otherwise every problem at once.
 
+use crate::config::Settings;
 use crate::context::{self, CliError};
+use crate::exit::ExitStatus;
 use crate::output::Output;
-use crate::{config::Settings, exit};
 
-pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, out: &Output) -> Result<ExitStatus, CliError> {
     let (migrator, mut db) = context::open(settings, None, false).await?;
     let problems = migrator.validate(&mut db).await;
     let _ = db.close().await;
@@ -21,9 +22,9 @@ pub async fn run(settings: &Settings, out: &Output) -> Result<u8, CliError> {
             "Validated {} migration files: files and history agree",
             migrator.migrations().len()
         ));
-        Ok(exit::OK)
+        Ok(ExitStatus::Ok)
     } else {
         out.problems(&problems);
-        Ok(exit::FAILED)
+        Ok(ExitStatus::Failed)
     }
 }

@@ -1,0 +1,581 @@
+//! Every configuration key, declared once: its name in `godwit.toml`, its environment
+//! variables, its flag, where its value goes and its documentation. The unknown-key suggestions
+//! and `docs/configuration.md` are derived from this table (a unit test keeps the committed page
+//! in step with it); the documentation is compiled into the tests only.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Settings;
+
+/// Which setting a key fills, and so how its value is read.
+#[derive(Clone, Copy)]
+pub(super) enum Slot {
+    /// The database URL; a relative SQLite path in a file is resolved against the file's
+    /// directory.
+    Url,
+    /// A non-empty string that may be left unset.
+    OptText(fn(&mut Settings) -> &mut Option<String>),
+    /// The password: never shown in a message; setting it clears `password_file`.
+    Password,
+    /// The password file: a path, relative to the file that sets it; setting it clears `password`.
+    PasswordFile,
+    /// The history table: `name` or `schema.name`.
+    Table,
+    /// The target: `latest`, `current`, `none` or a version; a string, or an integer in a file
+    /// (a float is refused).
+    Target,
+    /// The baseline version: a string, or an integer in a file (a float is refused).
+    BaselineVersion,
+    /// Directories; relative ones in a file are resolved against the file's directory.
+    Paths(fn(&mut Settings) -> &mut Vec<PathBuf>),
+    /// A list of names, possibly empty.
+    List(fn(&mut Settings) -> &mut Vec<String>),
+    /// A boolean.
+    Bool(fn(&mut Settings) -> &mut bool),
+    /// A duration.
+    Duration(fn(&mut Settings) -> &mut Duration),
+    /// A duration of at least a millisecond that may be left unset.
+    OptDuration(fn(&mut Settings) -> &mut Option<Duration>),
+    /// A count: a whole number, 0 or more.
+    Count(fn(&mut Settings) -> &mut u32),
+    /// The `[placeholders]` table.
+    Placeholders,
+}
+
+impl Slot {
+    /// The value's type, as the documentation names it.
+    #[cfg(test)]
+    pub(super) fn type_name(self) -> &'static str {
+        match self {
+            Slot::Url => "string (URL)",
+            Slot::OptText(_) | Slot::Table | Slot::Password => "string",
+            Slot::PasswordFile => "string (path)",
+            Slot::Target | Slot::BaselineVersion => "string or integer",
+            Slot::Paths(_) | Slot::List(_) => "array of strings, or one string",
+            Slot::Bool(_) => "boolean",
+            Slot::Duration(_) | Slot::OptDuration(_) => "duration string, or integer seconds",
+            Slot::Count(_) => "integer",
+            Slot::Placeholders => "table of strings",
+        }
+    }
+}
+
+/// One configuration key, as the layers read it.
+pub(super) struct Key {
+    /// The key in `godwit.toml`.
+    pub(super) key: &'static str,
+    /// The environment variables that set it, the first one set winning.
+    pub(super) env: &'static [&'static str],
+    /// Where the value goes.
+    pub(super) slot: Slot,
+}
+
+/// One configuration key with its documentation (tests only: the documentation is generated
+/// by a test).
+#[cfg(test)]
+pub(super) struct KeyDoc {
+    /// The key in `godwit.toml`.
+    pub(super) key: &'static str,
+    /// The environment variables that set it, the first one set winning.
+    pub(super) env: &'static [&'static str],
+    /// The command-line flag, if any.
+    pub(super) flag: Option<&'static str>,
+    /// The default, as the documentation shows it (markdown).
+    pub(super) default: &'static str,
+    /// The default as a TOML value, when it can be written as one (checked by a test).
+    pub(super) default_toml: Option<&'static str>,
+    /// One sentence for the key table.
+    pub(super) summary: &'static str,
+    /// The rest of the documentation (markdown).
+    pub(super) details: &'static str,
+    /// A `godwit.toml` snippet that sets the key.
+    pub(super) example: &'static str,
+    /// Where the value goes.
+    pub(super) slot: Slot,
+}
+
+/// Declares the keys once: `KEYS` for the layers and, in tests, `DOCS`, the same keys in the
+/// same order with their documentation.
+macro_rules! keys {
+    ($({
+        key: $key:expr,
+        env: $env:expr,
+        flag: $flag:expr,
+        default: $default:expr,
+        default_toml: $default_toml:expr,
+        summary: $summary:expr,
+        details: $details:expr,
+        example: $example:expr,
+        slot: $slot:expr $(,)?
+    }),* $(,)?) => {
+        /// Every configuration key, in documentation order.
+        pub(super) static KEYS: &[Key] = &[$(Key {
+            key: $key,
+            env: $env,
+            slot: $slot,
+        }),*];
+
+        /// Every configuration key with its documentation, in the order of [`KEYS`].
+        #[cfg(test)]
+        pub(super) static DOCS: &[KeyDoc] = &[$(KeyDoc {
+            key: $key,
+            env: $env,
+            flag: $flag,
+            default: $default,
+            default_toml: $default_toml,
+            summary: $summary,
+            details: $details,
+            example: $example,
+            slot: $slot,
+        }),*];
+    };
+}
+
+keys! {
+    {
+        key: "url",
+        env: &["GODWIT_URL", "DATABASE_URL"],
+        flag: Some("--url"),
+        default: "none: commands that need a database say how to set one",
+        default_toml: None,
+        summary: "The database to migrate.",
+        details: "`postgres://` or `postgresql://`, `mysql://` or `mariadb://`, `sqlite://path` \
+                  (or `sqlite:path`), or `sqlite::memory:`. The user name goes in the URL; the \
+                  password too (percent-encoded where it contains `@ / : # ? %`), or, to keep it \
+                  out of the process table, in `password` or `password_file`. godwit never prints \
+                  a password: messages show the URL as `postgres://user:***@host/db`, and the \
+                  values of password-like parameters (`password`, `pass`, `passwd`, `pwd`, \
+                  `sslpassword`, `sslkey`, and any name containing `password`, `secret` or \
+                  `token`) as `***`. A URL godwit cannot read with certainty, an unknown \
+                  parameter (`ssl_mode` for `sslmode`) or value (`charset=bogus`), and a URL that \
+                  names no database (`mysql://host:3306` without `schemas`, `sqlite:`) are \
+                  refused with exit 2, as is `sqlite::memory:` for a command that writes (the \
+                  database would be thrown away at exit); a PostgreSQL URL without a database \
+                  connects to the database named after the user, as `psql` does. \
+                  `DATABASE_URL` is read only when `GODWIT_URL` is not set.",
+        example: "url = \"postgres://app@localhost:5432/app\"",
+        slot: Slot::Url,
+    },
+    {
+        key: "password",
+        env: &["GODWIT_PASSWORD"],
+        flag: None,
+        default: "none: the password in `url`, if any",
+        default_toml: None,
+        summary: "The database password, kept out of the URL.",
+        details: "A password in `--url` can be read by every local user in the process table; \
+                  set it here, or better in `GODWIT_PASSWORD` or a `password_file`, and leave it \
+                  out of the URL. It is used as written (no percent-encoding) on PostgreSQL and \
+                  MySQL/MariaDB. A URL that has a password too is refused (exit 2), as is a \
+                  password for SQLite, which has none. `password` and `password_file` are one \
+                  setting: a source that sets one replaces the other from earlier sources, and a \
+                  source that sets both is refused. godwit never prints it.",
+        example: "password = \"change-me\"",
+        slot: Slot::Password,
+    },
+    {
+        key: "password_file",
+        env: &["GODWIT_PASSWORD_FILE"],
+        flag: None,
+        default: "none",
+        default_toml: None,
+        summary: "A file holding the database password.",
+        details: "The file's one line is the password; its trailing newline (`\\n` or \
+                  `\\r\\n`) is dropped. An empty file, a file of more than one line or one that \
+                  is not UTF-8 is refused (exit 2), without showing its content. A relative path \
+                  in a file is taken from that file's directory. Suits secrets mounted by \
+                  Docker or Kubernetes (`/run/secrets/…`). The same rules as `password` apply.",
+        example: "password_file = \"/run/secrets/db_password\"",
+        slot: Slot::PasswordFile,
+    },
+    {
+        key: "locations",
+        env: &["GODWIT_LOCATIONS"],
+        flag: Some("--locations"),
+        default: "`[\"migrations\"]`",
+        default_toml: Some("[\"migrations\"]"),
+        summary: "The directories searched, recursively, for migration files.",
+        details: "An array of directories, or one string, which is split at commas like \
+                  `GODWIT_LOCATIONS`. Flyway's `filesystem:` prefix is accepted and ignored; a \
+                  `classpath:` location is refused, since godwit reads directories. \
+                  `godwit new` creates files in the first location.",
+        example: "locations = [\"db/migrations\", \"db/reference-data\"]",
+        slot: Slot::Paths(|s| &mut s.cli.locations),
+    },
+    {
+        key: "table",
+        env: &["GODWIT_TABLE"],
+        flag: Some("--table"),
+        default: "`godwit_schema_history`",
+        default_toml: Some("\"godwit_schema_history\""),
+        summary: "The history table, optionally schema-qualified.",
+        details: "`app.schema_history` puts it in schema `app`; without a schema it is created in \
+                  the connection's default schema. Set `flyway_schema_history` to carry on with a \
+                  database that Flyway has been migrating.",
+        example: "table = \"flyway_schema_history\"",
+        slot: Slot::Table,
+    },
+    {
+        key: "schemas",
+        env: &["GODWIT_SCHEMAS"],
+        flag: Some("--schemas"),
+        default: "none: the connection's default schema",
+        default_toml: Some("[]"),
+        summary: "The schemas godwit manages.",
+        details: "`godwit clean` drops the objects in these schemas, and the first one is \
+                  `${godwit:defaultSchema}`. An array, or one string split at commas; an empty \
+                  list means the connection's default schema.",
+        example: "schemas = [\"app\", \"audit\"]",
+        slot: Slot::List(|s| &mut s.config.schemas),
+    },
+    {
+        key: "target",
+        env: &["GODWIT_TARGET"],
+        flag: Some("--target"),
+        default: "`latest`",
+        default_toml: Some("\"latest\""),
+        summary: "The version that `migrate` brings the database to.",
+        details: "`latest` (every pending migration), `current` (the database's current \
+                  version), `none` (down to an empty database, undoing everything) or a version \
+                  such as `\"2.1\"`. A version below the current one makes \
+                  `migrate` go down, running undo scripts. Write versions as strings: TOML reads \
+                  `1.10` as the number 1.1, so godwit refuses a decimal number here.",
+        example: "target = \"2.1\"",
+        slot: Slot::Target,
+    },
+    {
+        key: "out_of_order",
+        env: &["GODWIT_OUT_OF_ORDER"],
+        flag: Some("--out-of-order"),
+        default: "`false`",
+        default_toml: Some("false"),
+        summary: "Apply pending migrations whose version is below the newest applied one.",
+        details: "When it is off, such a migration is a validation error. Turn it on when \
+                  branches that each added migrations are merged, leaving versions interleaved.",
+        example: "out_of_order = true",
+        slot: Slot::Bool(|s| &mut s.config.out_of_order),
+    },
+    {
+        key: "validate_on_migrate",
+        env: &["GODWIT_VALIDATE_ON_MIGRATE"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Validate the files against the history before `migrate` changes anything.",
+        details: "The checks are those of `godwit validate`: changed checksums, applied \
+                  migrations whose files are missing, failed migrations. Leave it on unless you \
+                  know why it must be off.",
+        example: "validate_on_migrate = false",
+        slot: Slot::Bool(|s| &mut s.config.validate_on_migrate),
+    },
+    {
+        key: "baseline_on_migrate",
+        env: &["GODWIT_BASELINE_ON_MIGRATE"],
+        flag: None,
+        default: "`false`",
+        default_toml: Some("false"),
+        summary: "Baseline a non-empty database that has no history table, instead of refusing \
+                  to migrate it.",
+        details:
+            "`migrate` then records `baseline_version` first, as `godwit baseline` would, and \
+                  applies only the migrations above it.",
+        example: "baseline_on_migrate = true",
+        slot: Slot::Bool(|s| &mut s.config.baseline_on_migrate),
+    },
+    {
+        key: "baseline_version",
+        env: &["GODWIT_BASELINE_VERSION"],
+        flag: None,
+        default: "`1`",
+        default_toml: Some("\"1\""),
+        summary: "The version that a baseline records.",
+        details: "Migrations up to and including it count as already applied. Used by \
+                  `baseline_on_migrate` and by `godwit baseline` (whose `--baseline-version` \
+                  overrides it). A string or an integer; quote versions that have dots.",
+        example: "baseline_version = \"3.2\"",
+        slot: Slot::BaselineVersion,
+    },
+    {
+        key: "clean_disabled",
+        env: &["GODWIT_CLEAN_DISABLED"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Refuse to run `godwit clean`.",
+        details: "`clean` drops every object in the managed schemas. It runs only when this is \
+                  `false` and `--yes` is given; set it to `false` only where losing the data does \
+                  not matter.",
+        example: "clean_disabled = false",
+        slot: Slot::Bool(|s| &mut s.cli.clean_disabled),
+    },
+    {
+        key: "lock_timeout",
+        env: &["GODWIT_LOCK_TIMEOUT"],
+        flag: Some("--lock-timeout"),
+        default: "`10m`",
+        default_toml: Some("\"10m\""),
+        summary: "How long `migrate` waits for the migration lock held by another process.",
+        details: "A duration such as `\"30s\"`, `\"10m\"` or `\"1h 30m\"`, or a whole number of \
+                  seconds; at most a year. When it runs out the command fails with exit code 1. \
+                  It is not how long a migration's statements wait for the locks of other \
+                  sessions: that is `statement_lock_timeout`.",
+        example: "lock_timeout = \"2m\"",
+        slot: Slot::Duration(|s| &mut s.config.lock_timeout),
+    },
+    {
+        key: "lock_lease",
+        env: &["GODWIT_LOCK_LEASE"],
+        flag: Some("--lock-lease"),
+        default: "unset (advisory lock)",
+        default_toml: None,
+        summary: "Makes the migration lock a lease row that expires this long after its holder \
+                  stops renewing it (PostgreSQL).",
+        details: "Unset, PostgreSQL's migration lock is a session advisory lock, which does not \
+                  work through a connection pooler in transaction mode (PgBouncer). Set, godwit \
+                  holds a row in a `godwit_lease` table (created in the current schema), taken \
+                  and renewed in short committed statements: a heartbeat on a second connection \
+                  renews it every third of this duration while the run goes on, and a holder \
+                  killed without releasing it lets the next migrator in once it has expired. \
+                  Pick a duration well above a network hiccup, such as `\"30s\"`. Ignored on \
+                  MySQL and SQLite. See docs/migrations.md, Locking.",
+        example: "lock_lease = \"30s\"",
+        slot: Slot::OptDuration(|s| &mut s.cli.lock_lease),
+    },
+    {
+        key: "statement_lock_timeout",
+        env: &["GODWIT_STATEMENT_LOCK_TIMEOUT"],
+        flag: Some("--statement-lock-timeout"),
+        default: "unset (the server's setting)",
+        default_toml: None,
+        summary: "How long each statement of a migration may wait for a table or row lock that \
+                  another session holds.",
+        details:
+            "Not `lock_timeout`, which is godwit's own migration lock. Set for each migration \
+                  as it runs: PostgreSQL `SET LOCAL lock_timeout` (`SET`, then `RESET`, for a \
+                  migration run outside a transaction); MySQL and MariaDB `lock_wait_timeout` \
+                  (metadata locks) and `innodb_lock_wait_timeout` (row locks), in whole seconds \
+                  rounded up, restored afterwards; SQLite the busy timeout. A statement that waits \
+                  longer fails the migration (PostgreSQL `55P03`, MySQL 1205), so that a migration \
+                  stuck behind an application's lock does not make every other session queue \
+                  behind it; see `statement_lock_retries`. A file's first lines may override it \
+                  with `-- godwit:statement-lock-timeout=<duration>`. A duration such as \
+                  `\"5s\"` or `\"500ms\"`, at least 1ms.",
+        example: "statement_lock_timeout = \"5s\"",
+        slot: Slot::OptDuration(|s| &mut s.config.statement_lock_timeout),
+    },
+    {
+        key: "statement_timeout",
+        env: &["GODWIT_STATEMENT_TIMEOUT"],
+        flag: Some("--statement-timeout"),
+        default: "unset (the server's setting)",
+        default_toml: None,
+        summary: "How long each statement of a migration may run.",
+        details: "Set for each migration as it runs: PostgreSQL `SET LOCAL statement_timeout`; \
+                  MariaDB `max_statement_time`; MySQL `max_execution_time`, which MySQL applies to \
+                  `SELECT` statements only (DDL and other writes are not limited there); SQLite \
+                  has no statement timeout and ignores it. A statement that runs longer is \
+                  stopped and the migration fails. A file's first lines may override it with \
+                  `-- godwit:statement-timeout=<duration>` (a long data migration, say). A \
+                  duration such as `\"30s\"` or `\"10m\"`, at least 1ms.",
+        example: "statement_timeout = \"10m\"",
+        slot: Slot::OptDuration(|s| &mut s.config.statement_timeout),
+    },
+    {
+        key: "statement_lock_retries",
+        env: &["GODWIT_STATEMENT_LOCK_RETRIES"],
+        flag: Some("--statement-lock-retries"),
+        default: "`0`",
+        default_toml: Some("0"),
+        summary: "How many times a migration is retried when a statement could not get a lock.",
+        details: "Only a migration run in a transaction, failed because a statement waited past \
+                  its lock timeout or was chosen as a deadlock's victim, and rolled back with \
+                  nothing of it left, is retried: never one that ran outside a transaction, and \
+                  on MySQL never one that had run a statement before (DDL commits by itself). \
+                  Retries wait 1s, 2s, 4s, … (at most 30s), less a random part so that nodes do \
+                  not retry together; each one prints a line. Pair it with \
+                  `statement_lock_timeout`.",
+        example: "statement_lock_retries = 5",
+        slot: Slot::Count(|s| &mut s.config.statement_lock_retries),
+    },
+    {
+        key: "connect_timeout",
+        env: &["GODWIT_CONNECT_TIMEOUT"],
+        flag: Some("--connect-timeout"),
+        default: "`10s`",
+        default_toml: Some("\"10s\""),
+        summary: "How long one attempt to connect to the database may take.",
+        details: "A duration such as `\"5s\"`, or a whole number of seconds. An attempt that gets \
+                  no answer in that time counts as a failure to connect, which \
+                  `connect_retries` may try again.",
+        example: "connect_timeout = \"5s\"",
+        slot: Slot::Duration(|s| &mut s.cli.connect_timeout),
+    },
+    {
+        key: "connect_retries",
+        env: &["GODWIT_CONNECT_RETRIES"],
+        flag: Some("--connect-retries"),
+        default: "`0`",
+        default_toml: Some("0"),
+        summary: "How many times to try connecting again while the database is not up yet \
+                  (Flyway's `connectRetries`).",
+        details: "Retried: a refused, reset or timed-out connection, a missing socket, and a \
+                  server that answers it is starting up, shutting down or full. Never retried: a \
+                  refused login (wrong password, unknown user or database), which will not pass \
+                  by waiting. Each retry prints a line; the waits start at one second and double, \
+                  up to `connect_retries_interval`. When the retries run out the command fails \
+                  with exit code 3. `godwit wait` uses the same settings.",
+        example: "connect_retries = 10",
+        slot: Slot::Count(|s| &mut s.cli.connect_retries),
+    },
+    {
+        key: "connect_retries_interval",
+        env: &["GODWIT_CONNECT_RETRIES_INTERVAL"],
+        flag: Some("--connect-retries-interval"),
+        default: "`120s`",
+        default_toml: Some("\"120s\""),
+        summary: "The longest wait between two connection attempts (Flyway's \
+                  `connectRetriesInterval`).",
+        details: "The first wait is one second and each next one twice as long, up to this. \
+                  A duration, or a whole number of seconds.",
+        example: "connect_retries_interval = \"10s\"",
+        slot: Slot::Duration(|s| &mut s.cli.connect_retries_interval),
+    },
+    {
+        key: "mixed",
+        env: &["GODWIT_MIXED"],
+        flag: None,
+        default: "`false`",
+        default_toml: Some("false"),
+        summary: "Allow a migration to mix statements that cannot run in a transaction with \
+                  others.",
+        details: "Without it, a file such as one with both `CREATE TABLE` and `CREATE INDEX \
+                  CONCURRENTLY` is an error. With it, such a file runs outside a transaction, so a \
+                  failure part-way can leave it half applied. A file made only of such statements, \
+                  or one whose first line is `-- godwit:no-transaction`, needs no setting.",
+        example: "mixed = true",
+        slot: Slot::Bool(|s| &mut s.config.mixed),
+    },
+    {
+        key: "checksum_cache",
+        env: &["GODWIT_CHECKSUM_CACHE"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Remember the checksums of migration files between runs, so that files that \
+                  have not changed are not read again.",
+        details: "A file's checksum is reused only while its size, modification time, change \
+                  time and inode are all what they were when it was read (git's index works the \
+                  same way), and files about to be applied are checksummed again from the text \
+                  that runs. The cache lives in `$XDG_CACHE_HOME/godwit` (or \
+                  `~/.cache/godwit`), one small file per location; deleting it is always safe. \
+                  Turn it off to read every file on every run.",
+        example: "checksum_cache = false",
+        slot: Slot::Bool(|s| &mut s.cli.checksum_cache),
+    },
+    {
+        key: "installed_by",
+        env: &["GODWIT_INSTALLED_BY"],
+        flag: None,
+        default: "the database user",
+        default_toml: None,
+        summary: "The name recorded in the history table's `installed_by` column.",
+        details: "Useful when every deployment logs in as the same database user.",
+        example: "installed_by = \"deploy-pipeline\"",
+        slot: Slot::OptText(|s| &mut s.config.installed_by),
+    },
+    {
+        key: "placeholders",
+        env: &["GODWIT_PLACEHOLDERS_<NAME>"],
+        flag: Some("--placeholder NAME=VALUE"),
+        default: "none",
+        default_toml: None,
+        summary: "Values for `${NAME}` in migrations.",
+        details: "A table of names and string values; integers and booleans are accepted and \
+                  written out as text. Names are case-insensitive. See \
+                  [Using placeholders](#using-placeholders).",
+        example: "[placeholders]\nowner = \"app\"\nretention_days = 30",
+        slot: Slot::Placeholders,
+    },
+}
+
+/// Finds the key declared under `name`.
+pub(super) fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|key| key.key == name)
+}
+
+/// Finds the documentation of the key declared under `name`.
+#[cfg(test)]
+pub(super) fn key_doc(name: &str) -> Option<&'static KeyDoc> {
+    DOCS.iter().find(|doc| doc.key == name)
+}
+
+/// The valid keys, for a hint.
+pub(super) fn valid_keys() -> String {
+    KEYS.iter()
+        .map(|key| format!("`{}`", key.key))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Normalises a key for comparison: camelCase and dashes become snake_case.
+pub(super) fn normalise_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut previous_lower = false;
+    for c in key.trim().chars() {
+        if c == '-' || c == ' ' || c == '.' {
+            out.push('_');
+            previous_lower = false;
+        } else if c.is_uppercase() {
+            if previous_lower {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+            previous_lower = false;
+        } else {
+            out.push(c);
+            previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        }
+    }
+    out.strip_prefix("flyway_")
+        .map(str::to_owned)
+        .unwrap_or(out)
+}
+
+/// The valid key an unknown one most likely meant.
+pub(super) fn suggest_key(written: &str) -> Option<&'static str> {
+    let wanted = normalise_key(written);
+    if let Some(found) = key(&wanted) {
+        return Some(found.key);
+    }
+    let aliases = [
+        ("default_schema", "schemas"),
+        ("schema", "schemas"),
+        ("location", "locations"),
+        ("placeholder", "placeholders"),
+        ("history_table", "table"),
+        ("schema_history_table", "table"),
+        // The setting that was there first; `connect_timeout` came later.
+        ("timeout", "lock_timeout"),
+    ];
+    if let Some((_, key)) = aliases.iter().find(|(alias, _)| *alias == wanted) {
+        return Some(key);
+    }
+    let limit = if wanted.chars().count() >= 5 { 2 } else { 1 };
+    let closest = KEYS
+        .iter()
+        .map(|key| (strsim::damerau_levenshtein(&wanted, key.key), key.key))
+        .min()
+        .filter(|(distance, _)| *distance <= limit)
+        .map(|(_, key)| key);
+    if closest.is_some() {
+        return closest;
+    }
+    if wanted.chars().count() >= 4 {
+        let mut containing = KEYS.iter().filter(|key| key.key.contains(wanted.as_str()));
+        if let (Some(only), None) = (containing.next(), containing.next()) {
+            return Some(only.key);
+        }
+    }
+    None
+}
