@@ -209,51 +209,15 @@ pub fn w1_client_script(db: Database, files: &[MigrationFile], path: &Path) -> R
     fs::write(path, s).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Flyway's checksum of a text whose lines end with `\n`: CRC-32 over each line's bytes without
-/// its terminator, as a signed 32-bit integer.
+/// Flyway's checksum of a text: the one implementation, `godwit_sql::checksum`, the same
+/// numbers godwit and Flyway compute.
 pub fn flyway_checksum(text: &str) -> i32 {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut crc = Crc32::new();
-    for line in text.split('\n') {
-        crc.update(line.strip_suffix('\r').unwrap_or(line).as_bytes());
-    }
-    crc.finish() as i32
-}
-
-/// CRC-32 (IEEE 802.3, the one `java.util.zip.CRC32` computes), bit by bit: the benchmark only
-/// checksums its own small files, during set-up.
-struct Crc32(u32);
-
-impl Crc32 {
-    fn new() -> Crc32 {
-        Crc32(0xffff_ffff)
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u32::from(b);
-            for _ in 0..8 {
-                let mask = (self.0 & 1).wrapping_neg();
-                self.0 = (self.0 >> 1) ^ (0xedb8_8320 & mask);
-            }
-        }
-    }
-
-    fn finish(&self) -> u32 {
-        !self.0
-    }
+    godwit_sql::checksum::checksum_str(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        let mut c = Crc32::new();
-        c.update(b"123456789");
-        assert_eq!(c.finish(), 0xcbf4_3926);
-    }
 
     #[test]
     fn checksum_ignores_line_terminators() {

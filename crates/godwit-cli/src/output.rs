@@ -247,6 +247,8 @@ impl Progress {
                     );
                 }
             }
+            // An event a newer library reports that this binary does not know: nothing to say.
+            _ => {}
         }
     }
 }

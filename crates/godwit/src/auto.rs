@@ -42,18 +42,21 @@ impl<'a> From<&'a mut Database> for AutoMigrateTarget<'a> {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl<'a> From<&'a sqlx::PgPool> for AutoMigrateTarget<'a> {
     fn from(pool: &'a sqlx::PgPool) -> Self {
         AutoMigrateTarget::Pool(pool)
     }
 }
 
+#[cfg(feature = "mysql")]
 impl<'a> From<&'a sqlx::MySqlPool> for AutoMigrateTarget<'a> {
     fn from(pool: &'a sqlx::MySqlPool) -> Self {
         AutoMigrateTarget::Pool(pool)
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl<'a> From<&'a sqlx::SqlitePool> for AutoMigrateTarget<'a> {
     fn from(pool: &'a sqlx::SqlitePool) -> Self {
         AutoMigrateTarget::Pool(pool)

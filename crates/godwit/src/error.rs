@@ -22,6 +22,7 @@ pub enum Category {
 
 /// A statement of a migration that the database rejected.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MigrationFailure {
     /// `V3`, `R__views`, `D4`, `beforeMigrate`.
     pub migration: Label,
@@ -64,6 +65,7 @@ pub enum FailureCause {
 /// Everything that can go wrong, classified by [`Error::category`], with a [`Error::hint`] and,
 /// when a migration failed after others were applied, the partial [`Error::report`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Problems with migration files: names, duplicates, encoding, placeholders, transactions.
     #[error("{}", summarize_files(.0))]

@@ -28,6 +28,7 @@ use crate::timeouts::{self, StatementLimits};
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
 /// files, environment and flags).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// The history table, `name` or `schema.name`.
     pub table: String,
@@ -90,6 +91,7 @@ impl Default for Config {
 
 /// Progress, reported while a run goes on (the library never prints; the CLI does).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
     /// Waiting for another process's lock.
     WaitingForLock,
@@ -150,6 +152,7 @@ pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// One step that ran.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct StepReport {
     /// `V3`, `R__views`, `U3`, `D4`, `beforeMigrate`.
     pub migration: Label,
@@ -174,6 +177,7 @@ pub struct StepReport {
 
 /// What a `migrate` or `undo` did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Report {
     /// Every step that ran and is committed (and, when the run ends, durable), in order:
     /// migrations, data migrations and callbacks.
@@ -196,6 +200,7 @@ pub struct Report {
 
 /// `info` output: the rows plus the current version.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Info {
     /// The database's current version; `None` when nothing is applied.
     pub current_version: Option<String>,

@@ -134,6 +134,7 @@ impl FromStr for Version {
 
 /// The events a callback script can be attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum CallbackEvent {
     /// Before a migrate starts (after the lock is taken).
     BeforeMigrate,

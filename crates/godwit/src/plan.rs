@@ -66,6 +66,7 @@ pub struct Options {
 
 /// The state of one migration, as `info` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub enum State {
     /// Not applied yet; the next migrate applies it.
     Pending,
@@ -299,6 +300,7 @@ impl Applied {
 
 /// One line of `godwit info`.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct InfoRow {
     /// `Versioned`, `Repeatable`, `Undo`, `Baseline`, `Data` or `Callback`.
     pub kind: MigrationKind,
@@ -326,6 +328,7 @@ pub struct InfoRow {
 
 /// What `validate` found wrong, one per disagreement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Problem {
     /// What kind of disagreement.
     pub kind: ProblemKind,
@@ -342,6 +345,7 @@ pub struct Problem {
 /// The kinds of validation [`Problem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ProblemKind {
     /// A file changed after it was applied.
     ChecksumMismatch,
@@ -1173,6 +1177,7 @@ impl<'a> Catalog<'a> {
 /// One change `repair` makes to the history table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RepairAction {
     /// Delete the row of a failed migration (or undo), or of one interrupted while it ran.
     RemoveFailed {
@@ -1633,6 +1638,7 @@ impl Plan {
 /// `success = false` and `execution_time = -1` before a migration without a transaction started,
 /// and never turned into its real row (client killed, server crash, lost connection).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct InterruptedMigration {
     /// `V21`, `B3` or `R__views`; for an undo, the version it undoes (`V21`).
     pub migration: Label,
@@ -1713,6 +1719,7 @@ fn interrupted_message(migrations: &[InterruptedMigration], failed: &[String]) -
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlanError {
     #[error("the target {target} names no known version (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
     /// The target names no known version.

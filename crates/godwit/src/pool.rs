@@ -2,12 +2,15 @@
 
 use async_trait::async_trait;
 
-use crate::driver::{mysql, postgres, sqlite, Dialect, Driver, DriverResult};
+use crate::driver::{Dialect, Driver, DriverResult};
 
 mod sealed {
     pub trait Sealed {}
+    #[cfg(feature = "postgres")]
     impl Sealed for sqlx::PgPool {}
+    #[cfg(feature = "mysql")]
     impl Sealed for sqlx::MySqlPool {}
+    #[cfg(feature = "sqlite")]
     impl Sealed for sqlx::SqlitePool {}
 }
 
@@ -23,6 +26,7 @@ pub trait SqlxPool: sealed::Sealed + Send + Sync {
     async fn __driver(&self) -> DriverResult<Box<dyn Driver>>;
 }
 
+#[cfg(feature = "postgres")]
 #[async_trait]
 impl SqlxPool for sqlx::PgPool {
     fn dialect(&self) -> Dialect {
@@ -30,10 +34,13 @@ impl SqlxPool for sqlx::PgPool {
     }
 
     async fn __driver(&self) -> DriverResult<Box<dyn Driver>> {
-        Ok(Box::new(postgres::PgDriver::from_pool(self).await?))
+        Ok(Box::new(
+            crate::driver::postgres::PgDriver::from_pool(self).await?,
+        ))
     }
 }
 
+#[cfg(feature = "mysql")]
 #[async_trait]
 impl SqlxPool for sqlx::MySqlPool {
     fn dialect(&self) -> Dialect {
@@ -41,10 +48,13 @@ impl SqlxPool for sqlx::MySqlPool {
     }
 
     async fn __driver(&self) -> DriverResult<Box<dyn Driver>> {
-        Ok(Box::new(mysql::MySqlDriver::from_pool(self).await?))
+        Ok(Box::new(
+            crate::driver::mysql::MySqlDriver::from_pool(self).await?,
+        ))
     }
 }
 
+#[cfg(feature = "sqlite")]
 #[async_trait]
 impl SqlxPool for sqlx::SqlitePool {
     fn dialect(&self) -> Dialect {
@@ -52,6 +62,8 @@ impl SqlxPool for sqlx::SqlitePool {
     }
 
     async fn __driver(&self) -> DriverResult<Box<dyn Driver>> {
-        Ok(Box::new(sqlite::SqliteDriver::from_pool(self).await?))
+        Ok(Box::new(
+            crate::driver::sqlite::SqliteDriver::from_pool(self).await?,
+        ))
     }
 }

@@ -14,6 +14,7 @@ use crate::execute::Event;
 
 /// Where a start-up migration is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MigrationState {
     /// No run has started yet (or it is connecting and reading the history).
     NotStarted,

@@ -802,10 +802,9 @@ async fn an_interrupt_cancels_the_statement_rolls_back_and_frees_the_lock() {
     db.close().await.unwrap();
     // Nothing of V2 remains, and another run gets the lock at once.
     let mut other = Database::connect(&server.url).await.unwrap();
-    let plain = Migrator::new(set).with_config(godwit::Config {
-        lock_timeout: std::time::Duration::ZERO,
-        ..godwit::Config::default()
-    });
+    let mut config = godwit::Config::default();
+    config.lock_timeout = std::time::Duration::ZERO;
+    let plain = Migrator::new(set).with_config(config);
     let info = plain.info(&mut other).await.unwrap();
     assert_eq!(info.current_version.as_deref(), Some("1"));
     other.close().await.unwrap();
@@ -842,9 +841,10 @@ async fn a_dropped_run_cancels_its_statement_and_poisons_its_database() {
         ("V1__a.sql", "CREATE TABLE a (i INT);\n"),
         ("V2__slow.sql", "SELECT 1;\n"),
     ]))
-    .with_config(godwit::Config {
-        lock_timeout: std::time::Duration::from_secs(30),
-        ..godwit::Config::default()
+    .with_config({
+        let mut config = godwit::Config::default();
+        config.lock_timeout = std::time::Duration::from_secs(30);
+        config
     });
     let started = std::time::Instant::now();
     // V1 was committed before the drop; V2 never was (its text changed since, which is fine):

@@ -36,14 +36,9 @@ fn lock_key(db: &TestDb) -> String {
     }
 }
 
-/// The PostgreSQL advisory lock number for a key: FNV-1a, as the driver computes it.
+/// The PostgreSQL advisory lock number for a key, as the driver computes it.
 fn advisory_key(key: &str) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash as i64
+    godwit::testing::postgres_advisory_key(key)
 }
 
 /// A connection that holds godwit's lock on `db` until it is dropped.

@@ -15,8 +15,11 @@ pub use godwit_sql::Dialect;
 pub mod clean;
 pub mod conn;
 pub mod dialect;
+#[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 /// The history table: an optional schema and a name.
@@ -333,12 +336,16 @@ pub struct CancelHandle {
     inner: CancelTarget,
 }
 
+// One per run: the size of the connect options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum CancelTarget {
+    #[cfg(feature = "postgres")]
     Postgres {
         options: sqlx::postgres::PgConnectOptions,
         pid: i32,
     },
+    #[cfg(feature = "mysql")]
     MySql {
         options: sqlx::mysql::MySqlConnectOptions,
         id: u64,
@@ -354,7 +361,9 @@ impl fmt::Debug for CancelHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The options hold the password: show the target only.
         match &self.inner {
+            #[cfg(feature = "postgres")]
             CancelTarget::Postgres { pid, .. } => write!(f, "CancelHandle(PostgreSQL pid {pid})"),
+            #[cfg(feature = "mysql")]
             CancelTarget::MySql { id, .. } => write!(f, "CancelHandle(MySQL connection {id})"),
             CancelTarget::Sqlite { .. } => f.write_str("CancelHandle(SQLite progress handler)"),
         }
@@ -362,12 +371,14 @@ impl fmt::Debug for CancelHandle {
 }
 
 impl CancelHandle {
+    #[cfg(feature = "postgres")]
     pub(crate) fn postgres(options: sqlx::postgres::PgConnectOptions, pid: i32) -> CancelHandle {
         CancelHandle {
             inner: CancelTarget::Postgres { options, pid },
         }
     }
 
+    #[cfg(feature = "mysql")]
     pub(crate) fn mysql(options: sqlx::mysql::MySqlConnectOptions, id: u64) -> CancelHandle {
         CancelHandle {
             inner: CancelTarget::MySql { options, id },
@@ -392,7 +403,6 @@ impl CancelHandle {
     /// five seconds (the server's own end of the connection then stops the statement when it
     /// notices the client is gone).
     pub async fn cancel(&self) -> DriverResult<()> {
-        use sqlx::{ConnectOptions as _, Connection as _};
         if let CancelTarget::Sqlite { flag } = &self.inner {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
             return Ok(());
@@ -400,21 +410,10 @@ impl CancelHandle {
         let limit = Duration::from_secs(5);
         let work = async {
             match &self.inner {
-                CancelTarget::Postgres { options, pid } => {
-                    let mut c = options.connect().await?;
-                    sqlx::query("SELECT pg_cancel_backend($1)")
-                        .bind(*pid)
-                        .execute(&mut c)
-                        .await?;
-                    c.close().await
-                }
-                CancelTarget::MySql { options, id } => {
-                    let mut c = options.connect().await?;
-                    sqlx::query(&format!("KILL QUERY {id}"))
-                        .execute(&mut c)
-                        .await?;
-                    c.close().await
-                }
+                #[cfg(feature = "postgres")]
+                CancelTarget::Postgres { options, pid } => postgres::cancel(options, *pid).await,
+                #[cfg(feature = "mysql")]
+                CancelTarget::MySql { options, id } => mysql::cancel(options, *id).await,
                 CancelTarget::Sqlite { .. } => Ok(()),
             }
         };
@@ -457,76 +456,13 @@ impl ObserveHandle {
 
     /// Asks the server what the statement is doing. Gives up after five seconds.
     pub async fn activity(&self) -> DriverResult<Activity> {
-        use sqlx::{ConnectOptions as _, Connection as _, Row as _};
         let limit = Duration::from_secs(5);
         let work = async {
             match &self.target.inner {
-                CancelTarget::Postgres { options, pid } => {
-                    let mut c = options
-                        .clone()
-                        .application_name("godwit-observer")
-                        .connect()
-                        .await?;
-                    let row = sqlx::query(
-                        "SELECT CASE WHEN state = 'active' THEN EXTRACT(EPOCH FROM clock_timestamp() - query_start)::float8 END, \
-                         wait_event_type, wait_event FROM pg_catalog.pg_stat_activity WHERE pid = $1",
-                    )
-                    .bind(*pid)
-                    .fetch_optional(&mut c)
-                    .await?;
-                    let mut activity = Activity::default();
-                    if let Some(row) = row {
-                        activity.running_for = row
-                            .try_get::<Option<f64>, _>(0)?
-                            .filter(|s| s.is_finite() && *s >= 0.0)
-                            .map(Duration::from_secs_f64);
-                        let kind: Option<String> = row.try_get(1)?;
-                        let event: Option<String> = row.try_get(2)?;
-                        // A client read is the server waiting for godwit, not a wait of the
-                        // statement's.
-                        activity.waiting_on = match (kind, event) {
-                            (Some(k), _) if k == "Client" => None,
-                            (Some(k), Some(e)) => Some(format!("{k}: {e}")),
-                            (Some(k), None) => Some(k),
-                            _ => None,
-                        };
-                        let blockers = sqlx::query(
-                            "SELECT pid::int8, left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 120) \
-                             FROM pg_catalog.pg_stat_activity \
-                             WHERE pid = ANY (pg_catalog.pg_blocking_pids($1)) ORDER BY pid",
-                        )
-                        .bind(*pid)
-                        .fetch_all(&mut c)
-                        .await?;
-                        for b in blockers {
-                            activity.blockers.push((b.try_get(0)?, b.try_get(1)?));
-                        }
-                    }
-                    c.close().await?;
-                    Ok(activity)
-                }
-                CancelTarget::MySql { options, id } => {
-                    let mut c = options.connect().await?;
-                    let row = sqlx::query(
-                        "SELECT CAST(TIME AS SIGNED), STATE, COMMAND FROM information_schema.PROCESSLIST WHERE ID = ?",
-                    )
-                    .bind(*id)
-                    .fetch_optional(&mut c)
-                    .await?;
-                    let mut activity = Activity::default();
-                    if let Some(row) = row {
-                        let command: Option<String> = row.try_get(2)?;
-                        if command.as_deref() != Some("Sleep") {
-                            let secs: Option<i64> = row.try_get(0)?;
-                            activity.running_for =
-                                secs.map(|s| Duration::from_secs(s.max(0) as u64));
-                            let state: Option<String> = row.try_get(1)?;
-                            activity.waiting_on = state.filter(|s| !s.is_empty());
-                        }
-                    }
-                    c.close().await?;
-                    Ok(activity)
-                }
+                #[cfg(feature = "postgres")]
+                CancelTarget::Postgres { options, pid } => postgres::activity(options, *pid).await,
+                #[cfg(feature = "mysql")]
+                CancelTarget::MySql { options, id } => mysql::activity(options, *id).await,
                 // No server to ask: the caller falls back to how long the migration has run.
                 CancelTarget::Sqlite { .. } => Err(sqlx::Error::Protocol(
                     "SQLite has no server to ask what a statement waits on".into(),
@@ -563,9 +499,31 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<Box<dy
     }
     let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
     match scheme.as_str() {
+        #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => Ok(Box::new(postgres::PgDriver::connect(url, options).await?)),
+        #[cfg(feature = "mysql")]
         "mysql" | "mariadb" => Ok(Box::new(mysql::MySqlDriver::connect(url, options).await?)),
+        #[cfg(feature = "sqlite")]
         "sqlite" => Ok(Box::new(sqlite::SqliteDriver::connect(url, options).await?)),
+        // A database this build left out (the arms above take those it has).
+        #[allow(unreachable_patterns)]
+        "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite" => Err(DriverError {
+            kind: DriverErrorKind::Config,
+            message: format!(
+                "this build of godwit has no {} support: build it with the `{}` feature",
+                match facts.dialect {
+                    Dialect::Postgres => "PostgreSQL",
+                    Dialect::MySql => "MySQL",
+                    Dialect::Sqlite => "SQLite",
+                },
+                match facts.dialect {
+                    Dialect::Postgres => "postgres",
+                    Dialect::MySql => "mysql",
+                    Dialect::Sqlite => "sqlite",
+                }
+            ),
+            code: None,
+        }),
         _ => Err(DriverError {
             kind: DriverErrorKind::Config,
             message: format!(
@@ -574,6 +532,18 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<Box<dy
             code: None,
         }),
     }
+}
+
+/// A stable 64-bit hash of a lock key (FNV-1a): PostgreSQL's advisory lock number, and the
+/// suffix of a MySQL `GET_LOCK` name too long to use whole. Frozen: two godwit releases must
+/// compute the same lock for the same table.
+pub(crate) fn lock_hash(key: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// The dialect a URL names, without connecting.
@@ -589,6 +559,7 @@ pub fn dialect_of(url: &str) -> Option<Dialect> {
 
 /// How to connect.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ConnectOptions {
     /// How long to wait for the server before giving up.
     pub connect_timeout: Duration,

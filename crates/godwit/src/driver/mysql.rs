@@ -250,13 +250,48 @@ fn lock_name(key: &str) -> String {
     if key.len() <= 64 {
         return key.to_string();
     }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = super::lock_hash(key);
     let prefix: String = key.chars().take(40).collect();
     format!("{prefix}:{hash:016x}")
+}
+
+/// Cancels the statement running on connection `id` (`KILL QUERY`), over a connection of its own.
+pub(crate) async fn cancel(options: &MySqlConnectOptions, id: u64) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let mut c = options.connect().await?;
+    sqlx::query(&format!("KILL QUERY {id}"))
+        .execute(&mut c)
+        .await?;
+    c.close().await
+}
+
+/// What connection `id`'s statement is doing (`information_schema.PROCESSLIST`), over a
+/// connection of its own.
+pub(crate) async fn activity(
+    options: &MySqlConnectOptions,
+    id: u64,
+) -> Result<super::Activity, sqlx::Error> {
+    use sqlx::Connection as _;
+    let id = &id;
+    let mut c = options.connect().await?;
+    let row = sqlx::query(
+        "SELECT CAST(TIME AS SIGNED), STATE, COMMAND FROM information_schema.PROCESSLIST WHERE ID = ?",
+    )
+    .bind(*id)
+    .fetch_optional(&mut c)
+    .await?;
+    let mut activity = super::Activity::default();
+    if let Some(row) = row {
+        let command: Option<String> = row.try_get(2)?;
+        if command.as_deref() != Some("Sleep") {
+            let secs: Option<i64> = row.try_get(0)?;
+            activity.running_for = secs.map(|s| Duration::from_secs(s.max(0) as u64));
+            let state: Option<String> = row.try_get(1)?;
+            activity.waiting_on = state.filter(|s| !s.is_empty());
+        }
+    }
+    c.close().await?;
+    Ok(activity)
 }
 
 #[async_trait]

@@ -464,14 +464,72 @@ fn pg_error_code(e: &sqlx::Error) -> Option<String> {
     }
 }
 
-/// A stable 64-bit key for the advisory lock (FNV-1a).
-fn advisory_key(key: &str) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// The advisory lock number of a lock key: its [`super::lock_hash`], as PostgreSQL's `bigint`.
+pub(crate) fn advisory_key(key: &str) -> i64 {
+    super::lock_hash(key) as i64
+}
+
+/// Cancels the statement running on backend `pid`, over a connection of its own.
+pub(crate) async fn cancel(options: &PgConnectOptions, pid: i32) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let mut c = options.connect().await?;
+    sqlx::query("SELECT pg_cancel_backend($1)")
+        .bind(pid)
+        .execute(&mut c)
+        .await?;
+    c.close().await
+}
+
+/// What backend `pid`'s statement is doing and who blocks it (`pg_stat_activity`,
+/// `pg_blocking_pids`), over a connection of its own.
+pub(crate) async fn activity(
+    options: &PgConnectOptions,
+    pid: i32,
+) -> Result<super::Activity, sqlx::Error> {
+    use sqlx::Connection as _;
+    let pid = &pid;
+    let mut c = options
+        .clone()
+        .application_name("godwit-observer")
+        .connect()
+        .await?;
+    let row = sqlx::query(
+        "SELECT CASE WHEN state = 'active' THEN EXTRACT(EPOCH FROM clock_timestamp() - query_start)::float8 END, \
+         wait_event_type, wait_event FROM pg_catalog.pg_stat_activity WHERE pid = $1",
+    )
+    .bind(*pid)
+    .fetch_optional(&mut c)
+    .await?;
+    let mut activity = super::Activity::default();
+    if let Some(row) = row {
+        activity.running_for = row
+            .try_get::<Option<f64>, _>(0)?
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        let kind: Option<String> = row.try_get(1)?;
+        let event: Option<String> = row.try_get(2)?;
+        // A client read is the server waiting for godwit, not a wait of the
+        // statement's.
+        activity.waiting_on = match (kind, event) {
+            (Some(k), _) if k == "Client" => None,
+            (Some(k), Some(e)) => Some(format!("{k}: {e}")),
+            (Some(k), None) => Some(k),
+            _ => None,
+        };
+        let blockers = sqlx::query(
+            "SELECT pid::int8, left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 120) \
+             FROM pg_catalog.pg_stat_activity \
+             WHERE pid = ANY (pg_catalog.pg_blocking_pids($1)) ORDER BY pid",
+        )
+        .bind(*pid)
+        .fetch_all(&mut c)
+        .await?;
+        for b in blockers {
+            activity.blockers.push((b.try_get(0)?, b.try_get(1)?));
+        }
     }
-    hash as i64
+    c.close().await?;
+    Ok(activity)
 }
 
 #[async_trait]
