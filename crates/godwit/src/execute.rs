@@ -270,21 +270,44 @@ impl FileChecks {
         steps: &[Step],
         base: &Placeholders,
         dialect: Dialect,
-    ) -> Result<Vec<(TxMode, StatementLimits)>, Error> {
+    ) -> Result<Checked, Error> {
         let mut problems = Vec::new();
-        let mut modes = Vec::with_capacity(steps.len());
+        let mut checked = Checked {
+            modes: Vec::with_capacity(steps.len()),
+            texts: Vec::with_capacity(steps.len()),
+        };
+        let mut budget = KEPT_BYTES;
         for step in steps {
             let placeholders = with_filename(base, &step.migration);
-            match self.check_file(&step.migration, &placeholders, dialect) {
-                Ok(mode) => modes.push(mode),
+            let text = match keep_text(&step.migration.source, &mut budget) {
+                Ok(text) => text,
+                Err(e) => {
+                    problems.push(FileProblem {
+                        paths: vec![step.migration.display_path.clone()],
+                        line: None,
+                        message: format!("cannot read: {e}"),
+                        hint: None,
+                    });
+                    checked
+                        .modes
+                        .push((TxMode::Transaction, StatementLimits::default()));
+                    checked.texts.push(None);
+                    continue;
+                }
+            };
+            match self.check_file(&step.migration, text.as_deref(), &placeholders, dialect) {
+                Ok(mode) => checked.modes.push(mode),
                 Err(mut more) => {
-                    modes.push((TxMode::Transaction, StatementLimits::default()));
+                    checked
+                        .modes
+                        .push((TxMode::Transaction, StatementLimits::default()));
                     problems.append(&mut more);
                 }
             }
+            checked.texts.push(text);
         }
         if problems.is_empty() {
-            Ok(modes)
+            Ok(checked)
         } else {
             Err(Error::Files(problems))
         }
@@ -293,10 +316,11 @@ impl FileChecks {
     fn check_file(
         &self,
         m: &Migration,
+        text: Option<&[u8]>,
         placeholders: &Placeholders,
         dialect: Dialect,
     ) -> Result<(TxMode, StatementLimits), Vec<FileProblem>> {
-        self.check_file_mode(m, placeholders, dialect)
+        self.check_file_mode(m, text, placeholders, dialect)
             .map(|(mode, limits)| (mode, limits.unwrap_or(self.limits)))
     }
 
@@ -347,6 +371,7 @@ impl FileChecks {
     fn check_file_mode(
         &self,
         m: &Migration,
+        text: Option<&[u8]>,
         placeholders: &Placeholders,
         dialect: Dialect,
     ) -> Result<(TxMode, Option<StatementLimits>), Vec<FileProblem>> {
@@ -365,11 +390,13 @@ impl FileChecks {
             message,
             hint,
         };
-        let reader = m
-            .source
-            .open()
-            .map_err(|e| vec![problem(None, format!("cannot read: {e}"), None)])?;
-        let mut reader = reader;
+        let mut reader: Box<dyn BufRead + Send + '_> = match text {
+            Some(text) => Box::new(text),
+            None => m
+                .source
+                .open()
+                .map_err(|e| vec![problem(None, format!("cannot read: {e}"), None)])?,
+        };
         let mut head = String::new();
         if let Err(e) = peek_head(&mut reader, &mut head) {
             return Err(vec![problem(None, format!("cannot read: {e}"), None)]);
@@ -484,6 +511,36 @@ impl FileChecks {
     }
 }
 
+/// What [`Executor::check_plan`] found, step by step (the plan's steps, then its `on_error`
+/// callbacks): each one's transaction mode and statement limits, and the text of each file it
+/// read whole and kept for the run.
+struct Checked {
+    modes: Vec<(TxMode, StatementLimits)>,
+    texts: Vec<Option<Arc<[u8]>>>,
+}
+
+/// How much file text a run keeps in memory between checking its files and running them; the
+/// files beyond it are read again when they run.
+const KEPT_BYTES: u64 = 64 << 20;
+
+/// A file's whole text, when it is at most [`PIPELINE_BYTES`] and fits in what is left of
+/// `budget`: checked and run from the same bytes, read once. `None` for other sources and for
+/// larger files (read again, or streamed, when they run).
+fn keep_text(source: &Source, budget: &mut u64) -> std::io::Result<Option<Arc<[u8]>>> {
+    let Source::File(path) = source else {
+        return Ok(None);
+    };
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > PIPELINE_BYTES || len > *budget {
+        return Ok(None);
+    }
+    let mut text = Vec::with_capacity(len as usize);
+    std::io::Read::read_to_end(&mut file, &mut text)?;
+    *budget = budget.saturating_sub(text.len() as u64);
+    Ok(Some(Arc::from(text)))
+}
+
 /// One step to run, as the run loop decided it.
 #[derive(Clone, Copy)]
 struct StepRun<'a> {
@@ -496,6 +553,8 @@ struct StepRun<'a> {
     placeholders: &'a Placeholders,
     /// Its row was written before it ran, marked as running, and is finished here.
     running_row: bool,
+    /// The file's text, when [`Executor::check_plan`] kept it.
+    text: Option<&'a Arc<[u8]>>,
     /// The next step, when it needs a running row: written with this step's row.
     next: Option<&'a Step>,
 }
@@ -1136,7 +1195,7 @@ impl Executor<'_> {
         };
         drop(catalog);
         let base = self.placeholders(db.session(), table);
-        let modes = self.check_plan(&plan, &base, dialect).await?;
+        let Checked { modes, texts } = self.check_plan(&plan, &base, dialect).await?;
 
         if !exists {
             self.create_history(db, table, baseline_marker.as_ref())
@@ -1228,6 +1287,7 @@ impl Executor<'_> {
                     placeholders: &placeholders,
                     running_row: needs_row && running_row,
                     next,
+                    text: texts[index].as_ref(),
                 };
                 let result = self.run_step(db, &run, &ctx).await;
                 match result {
@@ -1294,6 +1354,7 @@ impl Executor<'_> {
                             placeholders: &p,
                             running_row: false,
                             next: None,
+                            text: texts[plan.steps.len() + i].as_ref(),
                         };
                         let _ = self.run_step(db, &run, &ctx).await;
                     }
@@ -1467,14 +1528,14 @@ impl Executor<'_> {
 
     /// Checks every file the plan will run, before anything runs: syntax that cannot be split,
     /// placeholders without a value, and transaction modes. Returns each step's mode (the
-    /// plan's steps, then its `on_error` callbacks). The files are read on the blocking pool,
-    /// never on the caller's runtime thread.
+    /// plan's steps, then its `on_error` callbacks), and the texts it keeps for the run. The
+    /// files are read on the blocking pool, never on the caller's runtime thread.
     async fn check_plan(
         &self,
         plan: &Plan,
         base: &Placeholders,
         dialect: Dialect,
-    ) -> Result<Vec<(TxMode, StatementLimits)>, Error> {
+    ) -> Result<Checked, Error> {
         let checks = FileChecks {
             mixed: self.config.mixed,
             limits: StatementLimits {
@@ -1562,6 +1623,7 @@ impl Executor<'_> {
             placeholders,
             running_row,
             next,
+            text,
             ..
         } = *run;
         let m = &step.migration;
@@ -1612,21 +1674,24 @@ impl Executor<'_> {
             };
             // A file is read on a blocking-pool thread, never on the caller's runtime thread:
             // whole when small, split by a worker thread as it runs when large.
-            let small: Option<Box<dyn BufRead + Send>> = match &m.source {
-                Source::File(path) => match read_small_file(path).await.map_err(cannot_read)? {
-                    Some(text) => Some(Box::new(std::io::Cursor::new(text))),
-                    None => {
-                        return run_pipelined(
-                            db,
-                            m,
-                            placeholders,
-                            transactional,
-                            &mut executed,
-                            interrupt,
-                        )
-                        .await
+            let small: Option<Box<dyn BufRead + Send + '_>> = match (&m.source, text) {
+                (_, Some(text)) => Some(Box::new(&text[..])),
+                (Source::File(path), None) => {
+                    match read_small_file(path).await.map_err(cannot_read)? {
+                        Some(text) => Some(Box::new(std::io::Cursor::new(text))),
+                        None => {
+                            return run_pipelined(
+                                db,
+                                m,
+                                placeholders,
+                                transactional,
+                                &mut executed,
+                                interrupt,
+                            )
+                            .await
+                        }
                     }
-                },
+                }
                 _ => None,
             };
             let reader = match small {
