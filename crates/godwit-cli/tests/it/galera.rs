@@ -218,7 +218,11 @@ impl Galera {
                 .arg(root.path())
                 .status()
                 .is_ok_and(|s| s.success());
-            assert!(ok, "cannot give {} to the mysql user", root.path().display());
+            assert!(
+                ok,
+                "cannot give {} to the mysql user",
+                root.path().display()
+            );
         }
         let mut cluster = Galera { root, nodes };
         let started = Instant::now();
@@ -234,7 +238,10 @@ impl Galera {
         use std::os::unix::process::CommandExt as _;
         let node = &mut self.nodes[i];
         let mut cmd = Command::new(server_binary());
-        cmd.arg(format!("--defaults-file={}", node.dir.join("my.cnf").display()));
+        cmd.arg(format!(
+            "--defaults-file={}",
+            node.dir.join("my.cnf").display()
+        ));
         if bootstrap {
             cmd.arg("--wsrep-new-cluster");
         }
@@ -412,7 +419,8 @@ fn migrators_on_every_node_of_a_galera_cluster() {
         let runs: Vec<Run> = children.into_iter().map(output).collect();
         for (i, run) in runs.iter().enumerate() {
             assert_eq!(
-                run.code, 0,
+                run.code,
+                0,
                 "round {round}: migrator {i} (node {}) failed\n{run}",
                 i % 3
             );
@@ -505,8 +513,9 @@ fn migrators_on_every_node_of_a_galera_cluster() {
     );
 
     // A migration whose row another node changes while it runs loses the certification
-    // conflict: godwit says so, with what to do.
-    p.migration("beforeMigrate.sql", "SELECT 1;\n");
+    // conflict: godwit says so, with what to do. Its UPDATE had run (the conflict ends its
+    // transaction during the SLEEP), so it is recorded as failed, as any MySQL migration that
+    // fails after one of its statements ran.
     cluster.exec(
         1,
         &format!("CREATE TABLE {name}.c (id INT PRIMARY KEY, v INT);\nINSERT INTO {name}.c VALUES (1, 0);"),
@@ -526,10 +535,65 @@ fn migrators_on_every_node_of_a_galera_cluster() {
     cluster.exec(1, &format!("UPDATE {name}.c SET v = 100 WHERE id = 1"));
     let run = output(migrator);
     run.code(1)
-        .stderr_has("migration V2 lost a certification conflict")
-        .stderr_has("another node");
+        .stderr_has("error: migration V2 lost a certification conflict")
+        .stderr_has("[1213 (40001)]")
+        .stderr_has("hint: V2 lost a certification conflict: another node of the cluster committed a change to the same rows")
+        .stderr_has("recorded as failed")
+        .stderr_has("`godwit repair`");
+    // The other node's write won; the migration's was rolled back.
     assert_eq!(
         cluster.query(2, &format!("SELECT v FROM {name}.c")),
         [Some("100".into())]
+    );
+    assert_eq!(
+        cluster.query(
+            2,
+            &format!(
+                "SELECT CONCAT(version, '|', IF(success, 'true', 'false')) \
+                 FROM {name}.godwit_schema_history ORDER BY installed_rank"
+            )
+        ),
+        [Some("1|true".into()), Some("2|false".into())]
+    );
+}
+
+/// The lease lock on a plain MariaDB server, chosen by the setting (`lock_lease`): eight
+/// migrators at once, each migration applied once; the lease table does not count as the
+/// user's (the first run finds the database empty), and every lease is released.
+#[test]
+fn the_lease_lock_on_a_single_server() {
+    const MIGRATORS: usize = 8;
+    let p = Project::new(Kind::MySql);
+    write_migrations(&p, 4);
+    let children: Vec<_> = (0..MIGRATORS)
+        .map(|_| {
+            p.command(&["migrate"])
+                .env("GODWIT_LOCK_LEASE", "5s")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn godwit")
+        })
+        .collect();
+    let runs: Vec<Run> = children.into_iter().map(output).collect();
+    for run in &runs {
+        run.success();
+    }
+    let count = |text: &str| runs.iter().filter(|r| r.stderr.contains(text)).count();
+    assert_eq!(count("Successfully applied 5 migrations"), 1, "{runs:#?}");
+    assert_eq!(count("Database is up to date"), MIGRATORS - 1, "{runs:#?}");
+    assert_eq!(
+        p.db.history("godwit_schema_history"),
+        [
+            "1|runs|SQL|true",
+            "2|g2|SQL|true",
+            "3|g3|SQL|true",
+            "4|g4|SQL|true",
+            "|latest|SQL|true"
+        ]
+    );
+    assert_eq!(
+        p.db.query("SELECT COUNT(*) FROM godwit_lease"),
+        [Some("0".into())]
     );
 }
