@@ -167,7 +167,7 @@ impl Error {
             Error::Plan(p) => Some(p.hint()),
             Error::Refused { hint, .. } => Some(hint.clone()),
             Error::LockTimeout(_) => Some(
-                "another node may still be migrating: wait and retry, or raise `lock_timeout`; if no godwit process is running, the lock is released when its connection closes".into(),
+                "another node may still be migrating: wait and retry, or raise `lock_timeout`; if no godwit process is running, the lock is released when its connection closes (a lease lock, when it expires)".into(),
             ),
             Error::Connect { .. } => Some(
                 "check that the server is running and that the URL's host, port, user, password and database are right".into(),
