@@ -29,10 +29,16 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local address").port()
+/// `n` different loopback ports nobody listens on right now (all bound at once, so that none
+/// comes back twice).
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local address").port())
+        .collect()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -141,8 +147,9 @@ impl Galera {
         let as_mysql = is_root();
         let provider = provider();
         // Four ports per node: SQL, group communication, IST and SST.
-        let ports: Vec<[u16; 4]> = (0..3)
-            .map(|_| [free_port(), free_port(), free_port(), free_port()])
+        let ports: Vec<[u16; 4]> = free_ports(12)
+            .chunks(4)
+            .map(|p| [p[0], p[1], p[2], p[3]])
             .collect();
         let gcomm = ports
             .iter()
