@@ -407,9 +407,14 @@ fn wait_for_statement(cluster: &Galera, node: usize, like: &str) {
 fn migrators_on_every_node_of_a_galera_cluster() {
     const MIGRATORS: usize = 12;
     const VERSIONS: usize = 8;
+    // `GODWIT_GALERA_ROUNDS` runs more rounds, for a longer stress (e.g. 50).
+    let rounds: usize = std::env::var("GODWIT_GALERA_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let cluster = Galera::start();
 
-    for round in 0..5 {
+    for round in 0..rounds {
         let name = format!("galera_{}_{round}", std::process::id());
         let p = Project::with_db(cluster.create_db(&name));
         write_migrations(&p, VERSIONS);
