@@ -417,6 +417,7 @@ impl Output {
                 self.unconfirmed(&f.report);
                 let what = match f.cause {
                     godwit::FailureCause::ConnectionLost => "lost the connection to the database",
+                    godwit::FailureCause::CertificationConflict => "lost a certification conflict",
                     godwit::FailureCause::Storage => {
                         "failed: the database could not write its files"
                     }

@@ -60,6 +60,10 @@ pub enum FailureCause {
     Storage,
     /// The run was interrupted (Ctrl-C, SIGTERM, [`crate::Interrupt`]).
     Interrupted,
+    /// The migration's transaction lost a certification conflict on a multi-primary cluster
+    /// (Galera, group replication): another node committed a change to the same rows while it
+    /// ran, and the cluster rolled the transaction back.
+    CertificationConflict,
 }
 
 /// Everything that can go wrong, classified by [`Error::category`], with a [`Error::hint`] and,
@@ -165,7 +169,7 @@ impl Error {
             Error::Plan(p) => Some(p.hint()),
             Error::Refused { hint, .. } => Some(hint.clone()),
             Error::LockTimeout(_) => Some(
-                "another node may still be migrating: wait and retry, or raise `lock_timeout`; if no godwit process is running, the lock is released when its connection closes".into(),
+                "another node may still be migrating: wait and retry, or raise `lock_timeout`; if no godwit process is running, the lock is released when its connection closes (a lease lock, when it expires)".into(),
             ),
             Error::Connect { .. } => Some(
                 "check that the server is running and that the URL's host, port, user, password and database are right".into(),
@@ -175,6 +179,9 @@ impl Error {
             ),
             Error::Database(d) if d.kind == DriverErrorKind::Storage => Some(
                 "the database could not write to its files (disk full, a read-only file or directory, or an I/O error): free space or fix the permissions of the database's files and their directory, then run the command again".into(),
+            ),
+            Error::Database(d) if d.kind == DriverErrorKind::Conflict => Some(
+                "godwit's own write lost a certification conflict on the cluster again and again (another node changed the same rows at the same moment): run the command again".into(),
             ),
             Error::Database(d) if d.kind == DriverErrorKind::Connection => Some(
                 "the connection to the database was lost: run `godwit info` once the database is reachable to see its state, then run the command again".into(),
@@ -205,6 +212,18 @@ impl Error {
             )),
             Error::Migration(f) if f.cause == FailureCause::Interrupted => Some(format!(
                 "{} was interrupted after part of it ran outside a transaction: check its effects by hand; it runs again on the next migrate",
+                f.migration
+            )),
+            Error::Migration(f) if f.cause == FailureCause::CertificationConflict && f.rolled_back => Some(format!(
+                "{} lost a certification conflict: another node of the cluster committed a change to the same rows while it ran (a deadlock on this node ends the same way), and its transaction was rolled back, so nothing of it remains: run migrate again, at a moment when the application does not write those rows, or set `statement_lock_retries` to have godwit run it again",
+                f.migration
+            )),
+            Error::Migration(f) if f.cause == FailureCause::CertificationConflict && f.migration.records_history() => Some(format!(
+                "{} lost a certification conflict: another node of the cluster committed a change to the same rows while it ran (a deadlock on this node ends the same way), and its transaction was rolled back after some of its statements had run; statements that commit by themselves (DDL) stay, so it is recorded as failed: check what of it remains, then run `godwit repair` and migrate again, at a moment when the application does not write those rows",
+                f.migration
+            )),
+            Error::Migration(f) if f.cause == FailureCause::CertificationConflict => Some(format!(
+                "{} lost a certification conflict: another node of the cluster committed a change to the same rows while it ran (a deadlock on this node ends the same way), and its transaction was rolled back after some of its statements had run; statements that commit by themselves (DDL) stay: check what of it remains; it runs again on the next migrate",
                 f.migration
             )),
             Error::Migration(f) if f.cause == FailureCause::Storage => Some(format!(

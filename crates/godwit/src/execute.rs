@@ -1402,7 +1402,7 @@ impl Executor<'_> {
     }
 
     /// Whether a failed step runs again: it ran in a transaction, failed because a statement
-    /// could not get a lock, nothing of it remains (rolled back: on MySQL, nothing had run
+    /// could not get a lock (or the transaction lost a certification conflict), nothing of it remains (rolled back: on MySQL, nothing had run
     /// before the statement, since DDL commits by itself), and retries are left.
     fn retryable(
         &self,
@@ -1415,8 +1415,9 @@ impl Executor<'_> {
             && mode == TxMode::Transaction
             && attempt < self.config.statement_lock_retries
             && failure.rolled_back
-            && failure.cause == FailureCause::Statement
-            && timeouts::is_lock_failure(failure.code.as_deref())
+            && (failure.cause == FailureCause::CertificationConflict
+                || (failure.cause == FailureCause::Statement
+                    && timeouts::is_lock_failure(failure.code.as_deref())))
             && !self.interrupted()
     }
 
@@ -1809,10 +1810,31 @@ impl Executor<'_> {
         };
         if let Err(e) = written {
             let cause = self.cause_of(&e);
-            if transactional && cause != FailureCause::ConnectionLost {
+            let lost = cause == FailureCause::ConnectionLost;
+            if transactional && !lost {
                 let _ = db.rollback().await;
             }
-            let rolled_back = transactional && cause != FailureCause::ConnectionLost;
+            let mut rolled_back = transactional && !lost;
+            if rolled_back && running_row {
+                // The commit failed (a certification conflict on a cluster): the migration's
+                // row, written before it ran, is still marked running. As after a failed
+                // statement, a migration whose statements may have committed by themselves
+                // (MySQL DDL) is recorded as failed; otherwise the row goes.
+                let changed =
+                    executed > 0 && !db.transactional_ddl() && step.action != Action::Data;
+                let sql = if changed {
+                    dialect::finish_running_row(
+                        db.dialect(),
+                        table,
+                        elapsed.as_millis() as i64,
+                        false,
+                    )
+                } else {
+                    dialect::delete_running_row(db.dialect(), table)
+                };
+                let _ = db.execute(&with_restore(ctx.restore, &sql)).await;
+                rolled_back = !changed;
+            }
             let statement = writes
                 .first()
                 .map_or_else(|| "COMMIT".to_string(), |w| excerpt(w));
@@ -1843,6 +1865,7 @@ impl Executor<'_> {
                 FailureCause::Interrupted
             }
             DriverErrorKind::Storage => FailureCause::Storage,
+            DriverErrorKind::Conflict => FailureCause::CertificationConflict,
             _ => FailureCause::Statement,
         }
     }

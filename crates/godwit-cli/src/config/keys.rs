@@ -327,18 +327,23 @@ keys! {
         key: "lock_lease",
         env: &["GODWIT_LOCK_LEASE"],
         flag: Some("--lock-lease"),
-        default: "unset (advisory lock)",
+        default: "unset (advisory lock; on a Galera node, a `2m` lease)",
         default_toml: None,
         summary: "Makes the migration lock a lease row that expires this long after its holder \
-                  stops renewing it (PostgreSQL).",
-        details: "Unset, PostgreSQL's migration lock is a session advisory lock, which does not \
-                  work through a connection pooler in transaction mode (PgBouncer). Set, godwit \
-                  holds a row in a `godwit_lease` table (created in the current schema), taken \
-                  and renewed in short committed statements: a heartbeat on a second connection \
-                  renews it every third of this duration while the run goes on, and a holder \
-                  killed without releasing it lets the next migrator in once it has expired. \
-                  Pick a duration well above a network hiccup, such as `\"30s\"`. Ignored on \
-                  MySQL and SQLite. See docs/migrations.md, Locking.",
+                  stops renewing it (PostgreSQL, MySQL, MariaDB).",
+        details: "Unset, the migration lock is a session advisory lock (PostgreSQL) or \
+                  `GET_LOCK` (MySQL, MariaDB). The advisory lock does not work through a \
+                  connection pooler in transaction mode (PgBouncer), and `GET_LOCK` holds on one \
+                  node of a multi-primary cluster only (Galera, group replication). Set, godwit \
+                  holds a row in a `godwit_lease` table (created in the current schema, on MySQL \
+                  in the history table's database), taken and renewed in short committed \
+                  statements: a heartbeat on a second connection renews it every third of this \
+                  duration while the run goes on, and a holder killed without releasing it lets \
+                  the next migrator in once it has expired. Pick a duration well above a network \
+                  hiccup, such as `\"30s\"`; on Galera, above the longest DDL statement too. On a \
+                  server that says it is a Galera node (`wsrep_on`) or a member of a \
+                  multi-primary group, godwit uses a lease of `2m` when this is unset. Ignored \
+                  on SQLite. See docs/migrations.md, Locking.",
         example: "lock_lease = \"30s\"",
         slot: Slot::OptDuration(|s| &mut s.cli.lock_lease),
     },

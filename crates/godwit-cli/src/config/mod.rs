@@ -72,7 +72,8 @@ pub struct CliSettings {
     pub clean_disabled: bool,
     /// Whether file checksums are cached between runs.
     pub checksum_cache: bool,
-    /// `Some(expiry)`: the migration lock is a lease row (PostgreSQL); `None`: advisory lock.
+    /// `Some(expiry)`: the migration lock is a lease row (PostgreSQL, MySQL); `None`: advisory
+    /// lock or `GET_LOCK` (a lease on a cluster node, which the driver detects).
     pub lock_lease: Option<Duration>,
     /// How long one attempt to connect may take.
     pub connect_timeout: Duration,

@@ -18,6 +18,8 @@ mod equivalence;
 mod faults;
 mod fidelity;
 mod files;
+#[cfg(unix)]
+mod galera;
 mod interrupted;
 #[cfg(target_os = "linux")]
 mod large;

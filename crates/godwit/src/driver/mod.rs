@@ -123,6 +123,10 @@ pub enum DriverErrorKind {
     /// The statement was cancelled because godwit was interrupted (Ctrl-C, SIGTERM, or the
     /// caller's [`crate::Interrupt`]).
     Interrupted,
+    /// The transaction lost a conflict with another node of a multi-primary cluster and was
+    /// rolled back: a Galera certification failure (error 1213, at commit, or while a statement
+    /// ran when another node's write aborted it) or a MySQL group replication rollback (3101).
+    Conflict,
 }
 
 impl DriverError {
@@ -584,8 +588,11 @@ pub struct ConnectOptions {
     /// database file's lock (SQLite). `Some(expiry)`: on PostgreSQL, a lease row in the
     /// `godwit_lease` table, written in short committed transactions and renewed by a
     /// heartbeat on a second connection; it works through a pooler in transaction mode
-    /// (PgBouncer), and a holder that dies lets the next one in once `expiry` has passed.
-    /// Ignored on MySQL and SQLite.
+    /// (PgBouncer), and a holder that dies lets the next one in once `expiry` has passed. On
+    /// MySQL and MariaDB, the same kind of lease in the history table's database: a lock that
+    /// holds across a multi-primary cluster (Galera, group replication), where `GET_LOCK` is
+    /// local to one node; it is taken there with a default expiry when the server says it is
+    /// such a node (`wsrep_on`), unless set. Ignored on SQLite.
     pub lock_lease: Option<Duration>,
 }
 

@@ -366,7 +366,7 @@ fn lease_renew_sql(key: &str, owner: &str, expiry: Duration) -> String {
 }
 
 /// An owner id unique to this process and moment.
-fn lease_owner() -> String {
+pub(super) fn lease_owner() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
