@@ -23,6 +23,7 @@ mod large;
 mod lifecycle;
 mod locking;
 mod migrate;
+mod output;
 mod placeholders;
 mod progress;
 mod rolling;
