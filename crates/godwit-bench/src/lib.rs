@@ -258,10 +258,8 @@ impl Options {
             workloads: Workload::ALL.to_vec(),
             runs: 3,
             sizes: Sizes::FULL,
-            pg_url: std::env::var("GODWIT_TEST_PG_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-            mysql_url: std::env::var("GODWIT_TEST_MYSQL_URL")
-                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+            pg_url: godwit_test_support::pg_admin_url(),
+            mysql_url: godwit_test_support::mysql_admin_url(),
             work_dir: None,
             keep_files: false,
             progress: false,

@@ -9,117 +9,11 @@ use godwit::sqlx::{self, Connection as _, Row as _};
 use godwit::{
     Database, EmbeddedMigrations, Error, MigrationSet, Migrator, RustContext, RustMigration,
 };
+use godwit_test_support::{Kind, TestDb};
 
 // The library has no build script; the rebuild test (embed_rebuild.rs) covers one that does.
 #[allow(deprecated)]
 static EMBEDDED: EmbeddedMigrations = godwit::embed_migrations!("tests/embedded");
-
-fn pg_admin_url() -> String {
-    std::env::var("GODWIT_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn mysql_admin_url() -> String {
-    std::env::var("GODWIT_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
-}
-
-fn unique_name() -> String {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "godwit_lib_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
-fn with_database(admin: &str, name: &str) -> String {
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin, None),
-    };
-    let cut = base.rfind('/').map_or(base.len(), |i| i);
-    let mut url = format!("{}/{name}", &base[..cut]);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
-}
-
-/// A PostgreSQL or MariaDB database that exists for one test, dropped when the test ends.
-struct ServerDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl ServerDb {
-    async fn postgres() -> ServerDb {
-        let admin = pg_admin_url();
-        let name = unique_name();
-        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("cannot reach PostgreSQL at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_PG_URL at a server")
-        });
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .await
-            .expect("create database");
-        ServerDb {
-            url: with_database(&admin, &name),
-            admin,
-            name,
-        }
-    }
-
-    async fn mysql() -> ServerDb {
-        let admin = mysql_admin_url();
-        let name = unique_name();
-        let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!("cannot reach MariaDB at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_MYSQL_URL at a server")
-        });
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .await
-            .expect("create database");
-        ServerDb {
-            url: with_database(&admin, &name),
-            admin,
-            name,
-        }
-    }
-}
-
-impl Drop for ServerDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Tests run inside a runtime, which cannot block on another one: drop from a thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if admin.starts_with("postgres") {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                        let _ =
-                            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
-                    }
-                } else if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin).await {
-                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("app.db").display())
@@ -642,6 +536,40 @@ async fn auto_migrate_migrates_a_url_and_an_open_database() {
     db.close().await.unwrap();
 }
 
+/// Waits until `condition` holds (what it waits for happens on a task of its own), for at most
+/// a minute: a slow machine makes the test slower, not wrong.
+async fn eventually(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until a statement containing `text` runs on another connection to the test's
+/// PostgreSQL database.
+async fn running_on_server(url: &str, text: &str) {
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND state = 'active' AND strpos(query, $1) > 0",
+        )
+        .bind(text)
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        if running > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{text} never ran on the server"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// Migrates through the application's pool: one connection checked out, given back after.
 async fn migrate_through_pool<P: godwit::SqlxPool>(pool: &P, idle: impl Fn(&P) -> usize) {
     let migrator = notes_migrator();
@@ -649,8 +577,9 @@ async fn migrate_through_pool<P: godwit::SqlxPool>(pool: &P, idle: impl Fn(&P) -
     let report = migrator.migrate(&mut db).await.unwrap();
     assert_eq!(report.migrations, 3);
     db.close().await.unwrap();
-    // The connection went back to the pool, without the lock: a second run gets it at once.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // The connection went back to the pool (sqlx returns it on a task of its own), without the
+    // lock: a second run gets it at once.
+    eventually(|| idle(pool) == 1).await;
     assert_eq!(idle(pool), 1);
     let report = godwit::auto_migrate(godwit::AutoMigrateTarget::Pool(pool), &migrator)
         .await
@@ -662,7 +591,7 @@ async fn migrate_through_pool<P: godwit::SqlxPool>(pool: &P, idle: impl Fn(&P) -
 
 #[tokio::test]
 async fn postgres_pool() {
-    let server = ServerDb::postgres().await;
+    let server = TestDb::on_server(Kind::Postgres);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect(&server.url)
@@ -675,18 +604,22 @@ async fn postgres_pool() {
         .await
         .unwrap();
     assert_eq!(row.get::<String, _>(0), "hello-world");
-    let locks: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    // No advisory lock is left in this test's database (other suites' locks on the server are
+    // theirs).
+    let locks: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(locks, 0);
     pool.close().await;
 }
 
 #[tokio::test]
 async fn mysql_pool() {
-    let server = ServerDb::mysql().await;
+    let server = TestDb::on_server(Kind::MySql);
     let pool = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(1)
         .connect(&server.url)
@@ -730,12 +663,7 @@ async fn a_database_dropped_without_close_closes_its_pooled_connection() {
     let db = Database::from_pool(&pool).await.unwrap();
     assert_eq!(pool.size(), 1);
     drop(db);
-    for _ in 0..100 {
-        if pool.size() == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    eventually(|| pool.size() == 0).await;
     assert_eq!(pool.size(), 0, "the connection was closed, not given back");
     pool.close().await;
 }
@@ -768,7 +696,7 @@ async fn a_file_changed_after_discovery_is_refused_before_anything_runs() {
 /// migration rolls back, the error says it was interrupted, and the lock is free for the next run.
 #[tokio::test]
 async fn an_interrupt_cancels_the_statement_rolls_back_and_frees_the_lock() {
-    let server = ServerDb::postgres().await;
+    let server = TestDb::on_server(Kind::Postgres);
     let set = text_set(&[
         ("V1__a.sql", "CREATE TABLE a (i INT);\n"),
         (
@@ -780,8 +708,9 @@ async fn an_interrupt_cancels_the_statement_rolls_back_and_frees_the_lock() {
     let migrator = Migrator::new(set.clone()).with_interrupt(interrupt.clone());
     let mut db = Database::connect(&server.url).await.unwrap();
     let trigger = interrupt.clone();
+    let url = server.url.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        running_on_server(&url, "pg_sleep(60)").await;
         trigger.trigger();
     });
     let started = std::time::Instant::now();
@@ -815,18 +744,18 @@ async fn an_interrupt_cancels_the_statement_rolls_back_and_frees_the_lock() {
 /// another connection migrates without waiting.
 #[tokio::test]
 async fn a_dropped_run_cancels_its_statement_and_poisons_its_database() {
-    let server = ServerDb::postgres().await;
+    let server = TestDb::on_server(Kind::Postgres);
     let set = text_set(&[
         ("V1__a.sql", "CREATE TABLE a (i INT);\n"),
         ("V2__slow.sql", "SELECT pg_sleep(60);\n"),
     ]);
     let migrator = Migrator::new(set);
     let mut db = Database::connect(&server.url).await.unwrap();
-    let dropped = tokio::time::timeout(
-        std::time::Duration::from_millis(700),
-        migrator.migrate(&mut db),
-    )
-    .await;
+    // The run is dropped once its sleep runs on the server.
+    let dropped = tokio::select! {
+        finished = migrator.migrate(&mut db) => Ok(finished),
+        () = running_on_server(&server.url, "pg_sleep(60)") => Err(()),
+    };
     assert!(dropped.is_err(), "the run should still be sleeping");
     let err = migrator.migrate(&mut db).await.unwrap_err();
     assert!(

@@ -6,173 +6,28 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use godwit::sqlx::{self, Connection as _, Row as _};
+use godwit_test_support::{Kind, TestDb};
 
 const INSTANCES: usize = 8;
 
 /// How long an instance may take to migrate and listen (eight of them share two cores).
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Server {
-    Postgres,
-    MariaDb,
-}
-
-/// A database that exists for one test.
-struct TestDb {
-    server: Server,
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    fn create(server: Server) -> TestDb {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let name = format!(
-            "godwit_svc_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let admin = match server {
-            Server::Postgres => std::env::var("GODWIT_TEST_PG_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-            Server::MariaDb => std::env::var("GODWIT_TEST_MYSQL_URL")
-                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
-        };
-        let create = format!("CREATE DATABASE {name}");
-        runtime().block_on(async {
-            match server {
-                Server::Postgres => {
-                    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                        panic!("cannot reach PostgreSQL at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_PG_URL at a server")
-                    });
-                    sqlx::raw_sql(&create).execute(&mut c).await.unwrap();
-                }
-                Server::MariaDb => {
-                    let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap_or_else(|e| {
-                        panic!("cannot reach MariaDB at {admin}: {e}\nstart it (scripts/test does) or point GODWIT_TEST_MYSQL_URL at a server")
-                    });
-                    sqlx::raw_sql(&create).execute(&mut c).await.unwrap();
-                }
-            }
-        });
-        let (base, query) = match admin.split_once('?') {
-            Some((b, q)) => (b, format!("?{q}")),
-            None => (admin.as_str(), String::new()),
-        };
-        let cut = base.rfind('/').unwrap_or(base.len());
-        let url = format!("{}/{name}{query}", &base[..cut]);
-        TestDb {
-            server,
-            admin,
-            name,
-            url,
+/// The tables and views in the database.
+fn tables(db: &TestDb) -> Vec<String> {
+    let sql = match db.kind {
+        Kind::MySql => {
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
         }
-    }
-
-    /// Runs SQL on the test database (PostgreSQL only).
-    fn execute(&self, sql: &str) {
-        assert_eq!(self.server, Server::Postgres);
-        runtime().block_on(async {
-            let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-            sqlx::raw_sql(sql).execute(&mut c).await.expect(sql);
-        });
-    }
-
-    /// Every row of a query, each column read as text.
-    fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        fn text<R: sqlx::Row>(row: &R, i: usize) -> Option<String>
-        where
-            usize: sqlx::ColumnIndex<R>,
-            for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-            for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        {
-            row.try_get::<Option<String>, _>(i)
-                .or_else(|_| {
-                    row.try_get::<Option<i64>, _>(i)
-                        .map(|v| v.map(|v| v.to_string()))
-                })
-                .or_else(|_| {
-                    row.try_get::<Option<i32>, _>(i)
-                        .map(|v| v.map(|v| v.to_string()))
-                })
-                .expect("a text or integer column")
+        _ => {
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
         }
-        runtime().block_on(async {
-            match self.server {
-                Server::Postgres => {
-                    let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                    let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
-                    rows.iter()
-                        .map(|r| (0..r.len()).map(|i| text(r, i)).collect())
-                        .collect()
-                }
-                Server::MariaDb => {
-                    let mut c = sqlx::MySqlConnection::connect(&self.url).await.unwrap();
-                    let rows = sqlx::query(sql).fetch_all(&mut c).await.expect(sql);
-                    rows.iter()
-                        .map(|r| (0..r.len()).map(|i| text(r, i)).collect())
-                        .collect()
-                }
-            }
-        })
-    }
-
-    /// The tables and views in the database.
-    fn tables(&self) -> Vec<String> {
-        let sql = match self.server {
-            Server::Postgres => {
-                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
-            }
-            Server::MariaDb => {
-                "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
-            }
-        };
-        self.rows(sql)
-            .into_iter()
-            .filter_map(|mut r| r.remove(0))
-            .collect()
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin, name, server) = (self.admin.clone(), self.name.clone(), self.server);
-        runtime().block_on(async move {
-            match server {
-                Server::Postgres => {
-                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::raw_sql(&sql).execute(&mut c).await;
-                    }
-                }
-                Server::MariaDb => {
-                    if let Ok(mut c) = sqlx::MySqlConnection::connect(&admin).await {
-                        let sql = format!("DROP DATABASE IF EXISTS {name}");
-                        let _ = sqlx::raw_sql(&sql).execute(&mut c).await;
-                    }
-                }
-            }
-        });
-    }
+    };
+    db.query(sql).into_iter().flatten().collect()
 }
 
 /// One running instance of the service; killed when dropped, so no test leaves one behind.
@@ -324,8 +179,8 @@ fn history(db: &TestDb) -> Vec<(String, String, String)> {
         .collect()
 }
 
-fn eight_instances_start_at_once_and_migrate_once(server: Server) {
-    let db = TestDb::create(server);
+fn eight_instances_start_at_once_and_migrate_once(server: Kind) {
+    let db = TestDb::on_server(server);
     let mut instances: Vec<Instance> = (0..INSTANCES)
         .map(|_| Instance::start(&db.url, &[]))
         .collect();
@@ -390,17 +245,17 @@ fn eight_instances_start_at_once_and_migrate_once(server: Server) {
 
 #[test]
 fn eight_instances_on_postgres() {
-    eight_instances_start_at_once_and_migrate_once(Server::Postgres);
+    eight_instances_start_at_once_and_migrate_once(Kind::Postgres);
 }
 
 #[test]
 fn eight_instances_on_mariadb() {
-    eight_instances_start_at_once_and_migrate_once(Server::MariaDb);
+    eight_instances_start_at_once_and_migrate_once(Kind::MySql);
 }
 
 #[test]
 fn auto_migrate_false_leaves_the_database_untouched() {
-    let db = TestDb::create(Server::Postgres);
+    let db = TestDb::on_server(Kind::Postgres);
     let mut instance = Instance::start(&db.url, &[("GODWIT_AUTO_MIGRATE", "false")]);
     instance.wait_listening(Instant::now() + START_TIMEOUT);
     let (status, body) = instance.request("GET", "/health", None);
@@ -416,12 +271,12 @@ fn auto_migrate_false_leaves_the_database_untouched() {
         "{log}"
     );
     assert!(!log.contains("applied"), "{log}");
-    assert_eq!(db.tables(), Vec::<String>::new());
+    assert_eq!(tables(&db), Vec::<String>::new());
 }
 
 #[test]
 fn a_bad_auto_migrate_value_stops_the_service_before_it_migrates() {
-    let db = TestDb::create(Server::Postgres);
+    let db = TestDb::on_server(Kind::Postgres);
     let mut instance = Instance::start(&db.url, &[("GODWIT_AUTO_MIGRATE", "flase")]);
     let started = instance
         .started
@@ -435,14 +290,14 @@ fn a_bad_auto_migrate_value_stops_the_service_before_it_migrates() {
         log.contains("GODWIT_AUTO_MIGRATE=\"flase\" is not a boolean"),
         "{log}"
     );
-    assert_eq!(db.tables(), Vec::<String>::new());
+    assert_eq!(tables(&db), Vec::<String>::new());
 }
 
 /// An event trigger on the test database that runs `body` (PL/pgSQL) after `CREATE TABLE notes`:
 /// it makes the service's V1 slow, or fail, without changing the service's migrations. (In a
 /// schema of its own: godwit refuses to migrate a `public` schema that holds objects already.)
 fn on_create_notes(db: &TestDb, body: &str) {
-    db.execute(&format!(
+    db.exec(&format!(
         "CREATE SCHEMA probes;
          CREATE FUNCTION probes.on_create_notes() RETURNS event_trigger LANGUAGE plpgsql AS $$
          BEGIN
@@ -458,7 +313,7 @@ fn on_create_notes(db: &TestDb, body: &str) {
 
 #[test]
 fn readyz_is_503_while_a_slow_migration_runs_and_200_after() {
-    let db = TestDb::create(Server::Postgres);
+    let db = TestDb::on_server(Kind::Postgres);
     on_create_notes(&db, "PERFORM pg_sleep(3);");
     let mut instance = Instance::start(&db.url, &[]);
     instance.wait_listening(Instant::now() + START_TIMEOUT);
@@ -502,7 +357,7 @@ fn readyz_is_503_while_a_slow_migration_runs_and_200_after() {
 
 #[test]
 fn readyz_is_503_with_the_error_when_the_migration_fails() {
-    let db = TestDb::create(Server::Postgres);
+    let db = TestDb::on_server(Kind::Postgres);
     on_create_notes(&db, "RAISE EXCEPTION 'no notes on this database';");
     let mut instance = Instance::start(&db.url, &[]);
     instance.wait_listening(Instant::now() + START_TIMEOUT);

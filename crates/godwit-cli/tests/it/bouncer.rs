@@ -4,125 +4,13 @@
 //! loopback port in front of the test PostgreSQL, with its own ini and auth file in a temporary
 //! directory, and stops it at the end.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{pg_admin_url, Kind, Project, Run};
-
-/// A pgbouncer process in transaction mode, stopped (and its files removed) on drop.
-struct Bouncer {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-fn pgbouncer_bin() -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-        let p = PathBuf::from(dir).join("pgbouncer");
-        if p.is_file() {
-            return p;
-        }
-    }
-    let p = PathBuf::from("/usr/sbin/pgbouncer");
-    assert!(
-        p.is_file(),
-        "pgbouncer is not installed: run scripts/test, or `apt-get install pgbouncer`"
-    );
-    p
-}
-
-/// The test server's host and port, from its admin URL.
-fn pg_host_port() -> (String, String) {
-    let url = pg_admin_url();
-    let after = url.split_once("://").map_or(url.as_str(), |(_, a)| a);
-    let authority = after.split('/').next().unwrap_or(after);
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    match hostport.rsplit_once(':') {
-        Some((h, p)) => (h.to_string(), p.to_string()),
-        None => (hostport.to_string(), "5432".to_string()),
-    }
-}
-
-impl Bouncer {
-    fn start() -> Bouncer {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let (host, pg_port) = pg_host_port();
-        let d = dir.path().display();
-        let ini = format!(
-            "[databases]\n* = host={host} port={pg_port}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
-             listen_port = {port}\nauth_type = trust\nauth_file = {d}/users.txt\n\
-             pool_mode = transaction\ndefault_pool_size = 4\nunix_socket_dir =\n\
-             logfile = {d}/pgbouncer.log\n"
-        );
-        std::fs::write(dir.path().join("pgbouncer.ini"), ini).expect("write ini");
-        std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").expect("write auth");
-        let mut cmd = Command::new(pgbouncer_bin());
-        // pgbouncer refuses to run as root: it then runs as nobody, who must write its log.
-        #[cfg(unix)]
-        if Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            for f in ["", "pgbouncer.ini", "users.txt"] {
-                let mode = if f.is_empty() { 0o777 } else { 0o644 };
-                std::fs::set_permissions(dir.path().join(f), std::fs::Permissions::from_mode(mode))
-                    .expect("chmod");
-            }
-            cmd.args(["-u", "nobody"]);
-        }
-        let child = cmd
-            .arg(dir.path().join("pgbouncer.ini"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start pgbouncer");
-        let bouncer = Bouncer {
-            child,
-            port,
-            _dir: dir,
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "pgbouncer did not start listening on port {port}: {}",
-                std::fs::read_to_string(bouncer._dir.path().join("pgbouncer.log"))
-                    .unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bouncer
-    }
-
-    /// The URL of `db` on the test server, through this pgbouncer.
-    fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
-    }
-}
-
-impl Drop for Bouncer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use godwit_test_support::{Bouncer, Kind, Project, Run};
 
 fn output(child: Child) -> Run {
-    let out = child.wait_with_output().expect("wait");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(child.wait_with_output().expect("wait"))
 }
 
 /// 16 nodes migrate at once through PgBouncer with the lease lock: each migration is applied
@@ -218,7 +106,7 @@ fn a_killed_lease_holder_lets_the_next_migrator_in_after_expiry() {
     let started = Instant::now();
     loop {
         let sleeping = p.db.query(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()",
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()",
         );
         if sleeping == [Some("1".into())] {
             break;

@@ -2,8 +2,8 @@
 //! `afterMigrateError`, each optionally `<event>__<description>.sql`): run at their event, in
 //! name order, never recorded in the history; on every database.
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(
     callbacks_run_at_their_events_in_name_order,

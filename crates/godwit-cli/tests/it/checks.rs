@@ -2,8 +2,8 @@
 //! statements in a file godwit runs in a transaction, NUL bytes, values and names that do not
 //! fit the history table; and `validate`, which checks files as strictly as `migrate`.
 
-use crate::harness::{Kind, Project, Run};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project, Run};
 
 on_every_database!(
     committing_file_is_refused_before_anything_runs,

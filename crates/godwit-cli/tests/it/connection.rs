@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Kind, Project};
+use godwit_test_support::{Kind, Project};
 
 const SECRET: &str = "S3cret-Never-Shown";
 
@@ -97,11 +97,11 @@ macro_rules! on_servers {
             mod $name {
                 #[test]
                 fn postgres() {
-                    super::$name(crate::harness::Kind::Postgres)
+                    super::$name(godwit_test_support::Kind::Postgres)
                 }
                 #[test]
                 fn mysql() {
-                    super::$name(crate::harness::Kind::MySql)
+                    super::$name(godwit_test_support::Kind::MySql)
                 }
             }
         )+

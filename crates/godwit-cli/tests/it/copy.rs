@@ -1,7 +1,7 @@
 //! PostgreSQL `COPY ... FROM STDIN` with its data inline, as psql runs it: sent through the
 //! copy protocol inside the migration's transaction, a bad row pinned to its own line.
 
-use crate::harness::{Kind, Project};
+use godwit_test_support::{Kind, Project};
 
 const ROWS: &str = "CREATE TABLE t (id int PRIMARY KEY, name text, note text);
 INSERT INTO t VALUES (0, 'before', NULL);

@@ -1,8 +1,8 @@
 //! Data migrations (`D<version>__…`): run after the schema migrations by every `migrate`, once the
 //! database has reached their version, never recorded in the history; on every database.
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(
     data_migrations_run_after_schema_migrations_and_are_not_recorded,

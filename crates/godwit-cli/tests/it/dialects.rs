@@ -3,7 +3,7 @@
 //! applied to the real server, then the objects it made are used, so a wrong split (which the
 //! server would reject, or which would silently cut a body short) cannot pass.
 
-use crate::harness::{Kind, Project};
+use godwit_test_support::{Kind, Project};
 
 /// The number of statements godwit sent for each step, from `migrate --json`.
 fn statements_per_step(p: &Project) -> Vec<(String, u64)> {
@@ -331,4 +331,4 @@ fn failure_after_bodies_names_the_right_line(kind: Kind) {
     );
 }
 
-crate::on_every_database!(failure_after_bodies_names_the_right_line);
+godwit_test_support::on_every_database!(failure_after_bodies_names_the_right_line);

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(killed_run_leaves_a_consistent_version_and_the_next_run_finishes);
 

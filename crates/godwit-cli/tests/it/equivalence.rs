@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{Kind, Project, TestDb};
+use godwit_test_support::{Kind, Project, TestDb};
 
 /// Files whose godwit result still differs from the client's, one entry per file (path under
 /// `tests/equivalence/`), with the reason. Empty this list as the fixes land.

@@ -20,15 +20,13 @@
 //! A failed trial does not stop the others: the test fails at the end, listing every failed
 //! trial.
 
-use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
+use std::io::Write;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Kind, Project, Run, TestDb};
-use crate::on_every_database;
-use crate::private::{PrivateMaria, PrivatePg};
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project, Run, Running, TestDb};
+use godwit_test_support::{PrivateMaria, PrivatePg};
 
 const HISTORY: &str = "godwit_schema_history";
 
@@ -150,94 +148,10 @@ fn hash(s: &str) -> u64 {
 // Running the binary with faults
 
 /// A running godwit process; killed (SIGKILL) if dropped while still running.
-struct Proc {
-    child: Child,
-    out: Option<JoinHandle<String>>,
-    err: Option<JoinHandle<String>>,
-}
+type Proc = Running;
 
-fn spawn(mut cmd: Command) -> Proc {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn godwit");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    Proc {
-        child,
-        out: Some(out),
-        err: Some(err),
-    }
-}
-
-impl Proc {
-    fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Sends a signal by name (`INT`, `TERM`, `KILL`).
-    fn signal(&mut self, sig: &str) {
-        if !self.running() {
-            return;
-        }
-        let _ = Command::new("kill")
-            .args(["-s", sig, &self.child.id().to_string()])
-            .status();
-    }
-
-    /// Waits until the process exits (killing it after `limit`, which is a failure). A process
-    /// that died of a signal has code `-signal`.
-    fn wait(mut self, limit: Duration) -> Run {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => break Some(s),
-                Ok(None) if Instant::now() > deadline => break None,
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => panic!("wait for godwit: {e}"),
-            }
-        };
-        let hung = status.is_none();
-        let status = status.unwrap_or_else(|| {
-            let _ = self.child.kill();
-            self.child.wait().expect("wait")
-        });
-        let run = Run {
-            code: status
-                .code()
-                .unwrap_or_else(|| -status.signal().unwrap_or(0)),
-            stdout: self
-                .out
-                .take()
-                .map(|h| h.join().unwrap_or_default())
-                .unwrap_or_default(),
-            stderr: self
-                .err
-                .take()
-                .map(|h| h.join().unwrap_or_default())
-                .unwrap_or_default(),
-        };
-        assert!(!hung, "godwit did not exit within {limit:?}\n{run}");
-        run
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.running() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+fn spawn(cmd: Command) -> Proc {
+    Running::start(cmd)
 }
 
 /// Runs godwit to completion (bounded).
@@ -1326,7 +1240,7 @@ fn postgres_notices_a_killed_client_and_frees_the_lock() {
     });
     assert!(started && proc.running(), "pg_sleep(60) did not start");
     proc.signal("KILL");
-    proc.wait(PROCESS_LIMIT);
+    let _ = proc.wait(PROCESS_LIMIT);
     // V2 was rolled back; the file may change. The next run must get the lock long before the
     // orphaned pg_sleep(60) would end.
     p.migration("V2__wait.sql", "SELECT 1;\n");

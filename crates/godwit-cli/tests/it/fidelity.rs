@@ -3,12 +3,10 @@
 //! godwit writes stored exactly under any server setting, syntax errors pinned to their line, and
 //! definitions stored as the client stores them.
 
-use std::process::{Child, Command, Stdio};
-
 use sqlx::Connection as _;
 
-use crate::harness::{Kind, Project, TestDb};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, PrivateMaria, Project, TestDb};
 
 /// An `installed_by` that breaks out of a literal that does not escape backslashes and quotes
 /// as the server reads them (`standard_conforming_strings = off`, `NO_BACKSLASH_ESCAPES`).
@@ -238,127 +236,6 @@ fn mysql_migrations_run_under_the_servers_own_session() {
     }
 }
 
-/// A MariaDB server of the test's own, started with `--sql-mode=…`, so that every connection
-/// godwit opens has that mode without touching the shared server's settings. Stopped and
-/// removed when dropped.
-struct PrivateMariaDb {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl PrivateMariaDb {
-    fn start(sql_mode: &str) -> PrivateMariaDb {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data = dir.path().join("data");
-        let install = Command::new("mariadb-install-db")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
-            .args(as_root())
-            .output()
-            .expect("run mariadb-install-db (install the MariaDB server package)");
-        assert!(
-            install.status.success(),
-            "mariadb-install-db failed: {}",
-            String::from_utf8_lossy(&install.stderr)
-        );
-        let tmp = dir.path().join("tmp");
-        std::fs::create_dir_all(&tmp).expect("create the server's tmpdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("mariadbd")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", dir.path().join("sock").display()))
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-            // Its own temporary directory: a server starting up removes the `#sql*` files it
-            // finds in its tmpdir, which in /tmp would be the shared server's.
-            .arg(format!("--tmpdir={}", tmp.display()))
-            .arg(format!("--port={port}"))
-            .arg(format!("--sql-mode={sql_mode}"))
-            .args([
-                "--bind-address=127.0.0.1",
-                "--skip-log-bin",
-                "--innodb-buffer-pool-size=16M",
-            ])
-            .args(as_root())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mariadbd");
-        let server = PrivateMariaDb {
-            child,
-            port,
-            _dir: dir,
-        };
-        // Wait for it to accept connections (it needs a few seconds to start).
-        let url = server.url("mysql");
-        for _ in 0..600 {
-            let ok = runtime().block_on(async {
-                match sqlx::MySqlConnection::connect(&url).await {
-                    Ok(c) => c.close().await.is_ok(),
-                    Err(_) => false,
-                }
-            });
-            if ok {
-                return server;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("the private MariaDB server did not start");
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("mysql://root@127.0.0.1:{}/{database}", self.port)
-    }
-
-    /// Runs a script through the `mariadb` client (which leaves the session as it is).
-    fn client(&self, database: &str, sql: &str) {
-        use std::io::Write as _;
-        let mut child = Command::new("mariadb")
-            .args(["--host=127.0.0.1", "--user=root", "--protocol=tcp"])
-            .arg(format!("--port={}", self.port))
-            .arg(database)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run the mariadb client");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(sql.as_bytes())
-            .expect("write to the client");
-        let out = child.wait_with_output().expect("the client ends");
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-/// `--user=root` when the tests run as root (the server refuses to run as root otherwise).
-fn as_root() -> Vec<&'static str> {
-    let uid = Command::new("id").arg("-u").output();
-    if uid.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0") {
-        vec!["--user=root"]
-    } else {
-        Vec::new()
-    }
-}
-
-impl Drop for PrivateMariaDb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 const STRICT_MODE: &str =
     "ANSI_QUOTES,NO_BACKSLASH_ESCAPES,PIPES_AS_CONCAT,ONLY_FULL_GROUP_BY,STRICT_ALL_TABLES";
 
@@ -367,7 +244,9 @@ const STRICT_MODE: &str =
 /// STRICT_ALL_TABLES`, with values holding quotes and backslashes stored exactly.
 #[test]
 fn mysql_lifecycle_works_under_a_strict_sql_mode() {
-    let server = PrivateMariaDb::start(STRICT_MODE);
+    // A MariaDB server of the test's own, started with `--sql-mode=…`, so that every connection
+    // godwit opens has that mode without touching the shared server's settings.
+    let server = PrivateMaria::start_with(&[&format!("--sql-mode={STRICT_MODE}")]);
     server.client(
         "mysql",
         "CREATE DATABASE app; CREATE DATABASE legacy; CREATE DATABASE replay;",
@@ -383,7 +262,7 @@ fn mysql_lifecycle_works_under_a_strict_sql_mode() {
             cmd.env(k, v);
         }
         cmd.env("GODWIT_INSTALLED_BY", INSTALLED_BY);
-        crate::harness::run(cmd)
+        godwit_test_support::run(cmd)
     };
     p.migration(
         "V1__create.sql",
@@ -460,7 +339,7 @@ fn mysql_lifecycle_works_under_a_strict_sql_mode() {
     let mut cmd = p.command(&["clean", "--yes"]);
     cmd.env("GODWIT_URL", &app)
         .env("GODWIT_CLEAN_DISABLED", "false");
-    crate::harness::run(cmd).success();
+    godwit_test_support::run(cmd).success();
     assert!(mysql_rows(
         &app,
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = 'app'"

@@ -1,8 +1,8 @@
 //! Bad input: every mistake a user can make in files, configuration or the command line is a
 //! clear message and the right exit code, and nothing is written.
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(
     bad_migration_names_list_every_file_and_write_nothing,
@@ -84,7 +84,7 @@ fn missing_url_is_exit_2_with_a_hint() {
     let p = Project::new(Kind::Sqlite);
     let mut cmd = p.command(&["migrate"]);
     cmd.env_remove("GODWIT_URL");
-    let run = crate::harness::run(cmd);
+    let run = godwit_test_support::run(cmd);
     run.code(2)
         .stderr_has("no database URL is configured")
         .stderr_has("GODWIT_URL");
@@ -122,7 +122,7 @@ fn config_file_paths_are_relative_to_the_file() {
     );
     let mut cmd = p.command(&["--config", "app/db/godwit.toml", "migrate"]);
     cmd.env_remove("GODWIT_URL");
-    crate::harness::run(cmd)
+    godwit_test_support::run(cmd)
         .success()
         .stderr_has("Applied V1 a");
     assert!(p.path().join("app/db/app.db").exists());

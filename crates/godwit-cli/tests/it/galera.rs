@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Row};
 
-use crate::harness::{Kind, Project, Run, TestDb};
+use godwit_test_support::{Kind, Project, Run, TestDb};
 
 /// How long the whole cluster may take to come up (three nodes, two state transfers).
 const START_LIMIT: Duration = Duration::from_secs(90);
@@ -502,7 +502,7 @@ fn migrators_on_every_node_of_a_galera_cluster() {
     let run = p.godwit_env(
         &["migrate", "--lock-timeout", "2m"],
         &[
-            ("GODWIT_URL", &cluster.url(1, &name)),
+            ("GODWIT_URL", cluster.url(1, &name).as_str()),
             ("GODWIT_LOCK_LEASE", "3s"),
         ],
     );

@@ -3,8 +3,8 @@
 //! refuses and names both ways out: finish it by hand and `repair --mark-applied`, or undo what
 //! ran and `repair` (which makes the next migrate run it again).
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(
     finished_by_hand_then_marked_applied,

@@ -1,8 +1,8 @@
 //! Lifecycle: undo, rollback to a target, baseline, repair, clean, new and dry runs, on every
 //! database.
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(
     up_down_up_gives_the_same_schema,
@@ -241,7 +241,7 @@ fn new_writes_the_next_files() {
     let p = Project::new(Kind::Sqlite);
     let mut cmd = p.command(&["new", "create", "users"]);
     cmd.env_remove("GODWIT_URL");
-    let run = crate::harness::run(cmd);
+    let run = godwit_test_support::run(cmd);
     run.success();
     assert_eq!(run.stdout, "migrations/V1__create_users.sql\n");
     p.migration("V1.5__x.sql", "");

@@ -1,7 +1,6 @@
 //! The CLI as a user runs it: the built binary, its stdout, stderr and exit code, on real
-//! databases. One test binary, one module per area.
-
-mod harness;
+//! databases. One test binary, one module per area; the harness (test databases, the project
+//! directory, private servers) is the `godwit-test-support` crate.
 
 mod bench_smoke;
 #[cfg(unix)]
@@ -26,9 +25,8 @@ mod large;
 mod lifecycle;
 mod locking;
 mod migrate;
+mod output;
 mod placeholders;
-#[cfg(unix)]
-mod private;
 mod progress;
 mod rolling;
 mod schemas;
@@ -37,3 +35,12 @@ mod statement_limits;
 mod transactions;
 mod truth;
 mod urls;
+
+/// The harness finds the binary cargo built for these tests.
+#[test]
+fn the_harness_runs_the_binary_cargo_built() {
+    assert_eq!(
+        godwit_test_support::godwit_bin(),
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_godwit"))
+    );
+}

@@ -1,7 +1,7 @@
 //! `migrate`, `info`, `validate` and `current` on every database.
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(
     applies_pending_in_version_order_then_repeatables,

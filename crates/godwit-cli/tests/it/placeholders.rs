@@ -1,8 +1,8 @@
 //! Placeholders: `${name}` from `godwit.toml`, `GODWIT_PLACEHOLDERS_NAME` and `--placeholder`,
 //! the built-ins, missing values, and what checksums see; on every database.
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(
     placeholders_come_from_file_env_and_flag_in_that_order,

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::{ConnectOptions, Connection};
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(old_writers_keep_writing_through_expand_migrate_data_contract);
 

@@ -1,7 +1,7 @@
 //! Where the history table lives: `--schemas` / `schemas` and a schema-qualified `--table`.
 
-use crate::harness::{Kind, Project};
-use crate::on_every_database;
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
 
 on_every_database!(history_table_has_flyways_layout);
 

@@ -2,7 +2,7 @@
 //! and MariaDB: what differs (the URL, the server version, timings and timestamps) is
 //! normalised away, and everything else must match line for line.
 
-use crate::harness::{Kind, Project};
+use godwit_test_support::{Kind, Project};
 
 const FILES: &[(&str, &str)] = &[
     (

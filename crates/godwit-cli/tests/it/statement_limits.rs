@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use crate::harness::{Kind, Project, TestDb};
+use godwit_test_support::{Kind, Project, TestDb};
 
 /// A second session that holds a lock on `t` in an open transaction until it is released (or,
 /// with `after`, until that much time has passed), then commits.

@@ -1,7 +1,7 @@
 //! Transactions: files that must run outside one, files that mix, the directive that forces it,
 //! and what a failure leaves behind on each database.
 
-use crate::harness::{Kind, Project};
+use godwit_test_support::{Kind, Project};
 
 fn one(p: &Project, sql: &str) -> Option<String> {
     let rows = p.db.query(sql);
@@ -125,11 +125,11 @@ fn mixed_file_is_refused_before_anything_runs(kind: Kind) {
 mod mixed_file_is_refused_before_anything_runs {
     #[test]
     fn postgres() {
-        super::mixed_file_is_refused_before_anything_runs(crate::harness::Kind::Postgres)
+        super::mixed_file_is_refused_before_anything_runs(godwit_test_support::Kind::Postgres)
     }
     #[test]
     fn sqlite() {
-        super::mixed_file_is_refused_before_anything_runs(crate::harness::Kind::Sqlite)
+        super::mixed_file_is_refused_before_anything_runs(godwit_test_support::Kind::Sqlite)
     }
 }
 
@@ -217,11 +217,11 @@ fn failed_transactional_migration_leaves_no_trace(kind: Kind) {
 mod failed_transactional_migration_leaves_no_trace {
     #[test]
     fn postgres() {
-        super::failed_transactional_migration_leaves_no_trace(crate::harness::Kind::Postgres)
+        super::failed_transactional_migration_leaves_no_trace(godwit_test_support::Kind::Postgres)
     }
     #[test]
     fn sqlite() {
-        super::failed_transactional_migration_leaves_no_trace(crate::harness::Kind::Sqlite)
+        super::failed_transactional_migration_leaves_no_trace(godwit_test_support::Kind::Sqlite)
     }
 }
 

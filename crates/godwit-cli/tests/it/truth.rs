@@ -3,46 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use std::process::{Child, Command, Stdio};
-
-use crate::harness::{Kind, Project, Run};
-
-/// A godwit process running in the background.
-struct Running(Child);
-
-trait SpawnExt {
-    fn spawn_with_output(self) -> Running;
-}
-
-impl SpawnExt for Command {
-    fn spawn_with_output(mut self) -> Running {
-        let child = self
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn godwit");
-        Running(child)
-    }
-}
-
-impl Running {
-    fn signal(&self, name: &str) {
-        let sent = Command::new("kill")
-            .args([&format!("-{name}"), &self.0.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-    }
-
-    fn wait(self) -> Run {
-        let out = self.0.wait_with_output().expect("wait for godwit");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
+use godwit_test_support::{Kind, Project, Running};
 
 /// A migration that kills its own connection: godwit cannot know whether what the run applied
 /// survived, so it says so, lists those migrations as unconfirmed, never says "nothing remains",
@@ -158,7 +119,7 @@ fn sigint_cancels(kind: Kind, sleep: &str) {
         "V2__slow.sql",
         &format!("INSERT INTO a VALUES (1);\n{sleep}\nINSERT INTO a VALUES (2);\n"),
     );
-    let child = p.command(&["migrate"]).spawn_with_output();
+    let mut child = Running::start(p.command(&["migrate"]));
     // Wait until V2's sleep runs on the server (its own session, in this test's database).
     let running = match kind {
         Kind::Postgres => {
@@ -180,7 +141,7 @@ fn sigint_cancels(kind: Kind, sleep: &str) {
     }
     let stopped = Instant::now();
     child.signal("INT");
-    let run = child.wait();
+    let run = child.finish();
     run.code(130).stderr_has("Interrupted (SIGINT)");
     // Cancelled on the server, not waited out.
     assert!(

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::harness::{mysql_admin_url, Kind, Project};
+use godwit_test_support::{mysql_admin_url, Kind, Project};
 
 /// Every command that talks to the database.
 const COMMANDS: &[&[&str]] = &[
@@ -107,7 +107,7 @@ fn url_with_secret(rng: &mut Rng, password: &str) -> String {
 }
 
 #[track_caller]
-fn assert_hidden(run: &crate::harness::Run, words: &[String], what: &str) {
+fn assert_hidden(run: &godwit_test_support::Run, words: &[String], what: &str) {
     for word in words {
         assert!(
             !run.stdout.contains(word.as_str()) && !run.stderr.contains(word.as_str()),
@@ -252,7 +252,7 @@ fn unknown_parameters_are_refused(kind: Kind) {
     assert!(kind != Kind::Sqlite || !p.db.sqlite_exists());
 }
 
-crate::on_every_database!(malformed_urls_are_refused, unknown_parameters_are_refused);
+godwit_test_support::on_every_database!(malformed_urls_are_refused, unknown_parameters_are_refused);
 
 /// `mysql://root@host:3306` names no database: exit 2 for every command (it used to pass a dry
 /// run and `info`, then fail `migrate` with exit 1). With `schemas` it names one.

@@ -1,41 +1,41 @@
-//! Database servers a test owns, so that it can crash them: a private PostgreSQL cluster
-//! (`initdb` + `pg_ctl` from the installed PostgreSQL) and a private MariaDB instance
-//! (`mariadb-install-db` + `mariadbd`), each with its data in a temporary directory and
-//! listening on a free loopback port. The shared servers on 5432 and 3306 are never touched.
+//! Servers a test owns, so that it can crash them, start them late or configure them: a private
+//! PostgreSQL cluster (`initdb` + `pg_ctl` from the installed PostgreSQL), a private MariaDB
+//! instance (`mariadb-install-db` + `mariadbd`, with its own `--tmpdir`), and a PgBouncer in
+//! front of the shared PostgreSQL. Each has its files in a temporary directory and listens on a
+//! free loopback port. The shared servers on 5432 and 3306 are never touched.
 //!
 //! When the tests run as root, PostgreSQL runs as the `postgres` OS user (`runuser`), which
-//! then owns the temporary directory; MariaDB runs with `--user=root`. Dropping a server
-//! stops it and removes its files.
+//! then owns the temporary directory; MariaDB runs with `--user=root`; PgBouncer as `nobody`.
+//! Dropping a server stops it and removes its files.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
+
+use crate::{block_on, pg_admin_url};
 
 /// How many times a server start is retried on another port (another process may take the
 /// free port between the moment it is picked and the moment the server binds it).
 const START_ATTEMPTS: usize = 5;
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    static ROOT: OnceLock<bool> = OnceLock::new();
+    *ROOT.get_or_init(|| {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    })
 }
 
 /// A loopback port nobody listens on right now.
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local address").port()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
 }
 
 fn tail(path: &Path) -> String {
@@ -86,6 +86,7 @@ fn pg_bindir() -> PathBuf {
 ///
 /// Its WAL writer wakes up every 10 s (the maximum), so a commit that skipped its WAL flush
 /// (`synchronous_commit = off`) is really lost when the server crashes soon after.
+#[must_use = "the cluster is stopped and removed as soon as this value is dropped"]
 pub struct PrivatePg {
     root: tempfile::TempDir,
     bindir: PathBuf,
@@ -97,6 +98,14 @@ pub struct PrivatePg {
 impl PrivatePg {
     /// Creates the cluster and starts it.
     pub fn start_new() -> PrivatePg {
+        let mut pg = PrivatePg::create();
+        pg.start();
+        pg
+    }
+
+    /// Creates the cluster (`initdb`) without starting it; its port is chosen already, so that
+    /// [`PrivatePg::url`] can be given to a client that waits for the server.
+    pub fn create() -> PrivatePg {
         let bindir = pg_bindir();
         let root = tempfile::Builder::new()
             .prefix("godwit-private-pg-")
@@ -115,11 +124,11 @@ impl PrivatePg {
                 root.path().display()
             );
         }
-        let mut pg = PrivatePg {
+        let pg = PrivatePg {
             root,
             bindir,
             as_postgres,
-            port: 0,
+            port: free_port(),
             running: false,
         };
         let data = pg.data();
@@ -145,7 +154,6 @@ impl PrivatePg {
         let mut text = std::fs::read_to_string(&conf_path).expect("read postgresql.conf");
         text.push_str(&conf);
         std::fs::write(&conf_path, text).expect("write postgresql.conf");
-        pg.start();
         pg
     }
 
@@ -169,14 +177,10 @@ impl PrivatePg {
         }
     }
 
-    /// Starts the server (again), on its previous port if it is still free.
+    /// Starts the server (again), on its port if it is still free, else on another one.
     pub fn start(&mut self) {
         assert!(!self.running, "already running");
-        let mut port = if self.port == 0 {
-            free_port()
-        } else {
-            self.port
-        };
+        let mut port = self.port;
         for _ in 0..START_ATTEMPTS {
             let out = self
                 .tool("pg_ctl")
@@ -221,14 +225,21 @@ impl PrivatePg {
     }
 
     /// The URL of database `db` on this server.
+    #[must_use]
     pub fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+        self.url_as("postgres", db)
+    }
+
+    /// The URL of database `db` on this server, logging in as `user`.
+    #[must_use]
+    pub fn url_as(&self, user: &str, db: &str) -> String {
+        format!("postgres://{user}@127.0.0.1:{}/{db}", self.port)
     }
 
     /// Creates a database.
     pub fn create_db(&self, name: &str) {
         let url = self.url("postgres");
-        runtime().block_on(async {
+        block_on(|| async {
             let mut c = sqlx::PgConnection::connect(&url)
                 .await
                 .expect("connect to the private PostgreSQL");
@@ -255,15 +266,24 @@ impl Drop for PrivatePg {
 }
 
 /// A MariaDB server of its own; `root` logs in over TCP with an empty password.
+#[must_use = "the server is stopped and removed as soon as this value is dropped"]
 pub struct PrivateMaria {
     root: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
+    /// More server options (`--sql-mode=…`), given on every start.
+    options: Vec<String>,
 }
 
 impl PrivateMaria {
     /// Creates the data directory and starts the server.
     pub fn start_new() -> PrivateMaria {
+        PrivateMaria::start_with(&[])
+    }
+
+    /// Creates the data directory and starts the server with more options (such as
+    /// `--sql-mode=…`, so that every session has that mode without touching the shared server).
+    pub fn start_with(options: &[&str]) -> PrivateMaria {
         let root = tempfile::Builder::new()
             .prefix("godwit-private-mariadb-")
             .tempdir()
@@ -288,6 +308,7 @@ impl PrivateMaria {
             root,
             port: 0,
             child: None,
+            options: options.iter().map(ToString::to_string).collect(),
         };
         m.start();
         m
@@ -337,6 +358,7 @@ impl PrivateMaria {
                     "--innodb-flush-log-at-trx-commit=1",
                     "--max-connections=100",
                 ])
+                .args(&self.options)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
@@ -371,7 +393,7 @@ impl PrivateMaria {
 
     fn ping(&self) -> bool {
         let url = self.url("mysql");
-        runtime().block_on(async {
+        block_on(|| async {
             match sqlx::MySqlConnection::connect(&url).await {
                 Ok(c) => {
                     let _ = c.close().await;
@@ -391,14 +413,23 @@ impl PrivateMaria {
     }
 
     /// The URL of database `db` on this server.
+    #[must_use]
     pub fn url(&self, db: &str) -> String {
         format!("mysql://root@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Runs a script through the `mariadb` client in database `db` (which leaves the session
+    /// as the server sets it up); panics with the client's output if it fails.
+    pub fn client(&self, db: &str, sql: &str) {
+        let mut cmd = Command::new("mariadb");
+        cmd.args(crate::mariadb_connection_args(&self.url(db)));
+        crate::db::pipe_script_checked(cmd, sql);
     }
 
     /// Creates a database.
     pub fn create_db(&self, name: &str) {
         let url = self.url("mysql");
-        runtime().block_on(async {
+        block_on(|| async {
             let mut c = sqlx::MySqlConnection::connect(&url)
                 .await
                 .expect("connect to the private MariaDB");
@@ -413,5 +444,91 @@ impl PrivateMaria {
 impl Drop for PrivateMaria {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// A PgBouncer in transaction pooling mode in front of the shared PostgreSQL server
+/// ([`pg_admin_url`]), with its own ini and auth file; stopped (and its files removed) on drop.
+#[must_use = "pgbouncer is stopped as soon as this value is dropped"]
+pub struct Bouncer {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn pgbouncer_bin() -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = PathBuf::from(dir).join("pgbouncer");
+        if p.is_file() {
+            return p;
+        }
+    }
+    let p = PathBuf::from("/usr/sbin/pgbouncer");
+    assert!(
+        p.is_file(),
+        "pgbouncer is not installed: run scripts/test, or `apt-get install pgbouncer`"
+    );
+    p
+}
+
+impl Bouncer {
+    /// Starts pgbouncer (Debian's; `scripts/test` installs it) and waits until it listens.
+    pub fn start() -> Bouncer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let admin = url::Url::parse(&pg_admin_url()).expect("GODWIT_TEST_PG_URL is a URL");
+        let host = admin.host_str().unwrap_or("127.0.0.1").to_string();
+        let pg_port = admin.port().unwrap_or(5432);
+        let d = dir.path().display();
+        let ini = format!(
+            "[databases]\n* = host={host} port={pg_port}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
+             listen_port = {port}\nauth_type = trust\nauth_file = {d}/users.txt\n\
+             pool_mode = transaction\ndefault_pool_size = 4\nunix_socket_dir =\n\
+             logfile = {d}/pgbouncer.log\n"
+        );
+        std::fs::write(dir.path().join("pgbouncer.ini"), ini).expect("write ini");
+        std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").expect("write auth");
+        let mut cmd = Command::new(pgbouncer_bin());
+        // pgbouncer refuses to run as root: it then runs as nobody, who must write its log.
+        if is_root() {
+            use std::os::unix::fs::PermissionsExt as _;
+            for f in ["", "pgbouncer.ini", "users.txt"] {
+                let mode = if f.is_empty() { 0o777 } else { 0o644 };
+                std::fs::set_permissions(dir.path().join(f), std::fs::Permissions::from_mode(mode))
+                    .expect("chmod");
+            }
+            cmd.args(["-u", "nobody"]);
+        }
+        let child = cmd
+            .arg(dir.path().join("pgbouncer.ini"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pgbouncer");
+        let bouncer = Bouncer { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "pgbouncer did not start listening on port {port}: {}",
+                std::fs::read_to_string(bouncer.dir.path().join("pgbouncer.log"))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bouncer
+    }
+
+    /// The URL of `db` on the shared server, through this pgbouncer.
+    #[must_use]
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
