@@ -34,7 +34,7 @@ use proc_macro::{Delimiter, Literal, TokenStream, TokenTree};
 /// static MIGRATIONS: godwit::EmbeddedMigrations = godwit::embed_migrations!("tests/migrations");
 ///
 /// let migrator = godwit::Migrator::embedded(&MIGRATIONS)?;
-/// let labels: Vec<String> = migrator.migrations().iter().map(|m| m.label()).collect();
+/// let labels: Vec<String> = migrator.migrations().iter().map(|m| m.label().to_string()).collect();
 /// assert_eq!(labels, ["V1", "V2", "R__notes_view"]);
 /// # Ok::<(), godwit::Error>(())
 /// ```
