@@ -287,15 +287,18 @@ fn unreadable_history(table: &HistoryTable, e: DriverError) -> Error {
     if e.kind != DriverErrorKind::Statement {
         return Error::from_driver(e);
     }
-    let what = if crate::driver::history_read::is_missing_column(&e) {
-        "lacks a column godwit reads"
+    let (what, fix) = if crate::driver::history_read::is_missing_column(&e) {
+        ("lacks a column godwit reads", "add the column back")
     } else {
-        "holds a value godwit cannot read"
+        (
+            "holds a value godwit cannot read",
+            "give the column its type back (or fix the row)",
+        )
     };
     Error::Refused {
         message: format!("the history table `{table}` {what}: {}", e.message),
         hint: format!(
-            "godwit reads the layout it creates (Flyway's; docs/migrations.md, \"The history table\"): if `{table}` belongs to another tool, set `table` to another name; if it was changed by hand, give the column its type back (or fix the row), then run the command again"
+            "godwit reads the layout it creates (Flyway's; docs/migrations.md, \"The history table\"): if `{table}` belongs to another tool, set `table` to another name; if it was changed by hand, {fix}, then run the command again"
         ),
     }
 }

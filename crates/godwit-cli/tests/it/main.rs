@@ -18,6 +18,7 @@ mod equivalence;
 mod faults;
 mod fidelity;
 mod files;
+mod first_minutes;
 mod interrupted;
 #[cfg(target_os = "linux")]
 mod large;

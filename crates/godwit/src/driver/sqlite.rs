@@ -359,7 +359,7 @@ impl Driver for SqliteDriver {
         // sqlx hands SQLite rows over from its worker thread one at a time, which costs more
         // than everything else a no-op run does; the history comes back as one JSON value.
         let sql = format!(
-            "SELECT json_group_array(json_array({})) FROM {}",
+            "SELECT json_group_array(json_array({})) FROM {} AS h",
             dialect::history_columns(Dialect::Sqlite).join(", "),
             dialect::qualified(Dialect::Sqlite, table)
         );
