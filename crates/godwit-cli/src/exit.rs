@@ -20,6 +20,28 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// Every status, in the order of their codes.
+    pub const ALL: [ExitStatus; 6] = [
+        ExitStatus::Ok,
+        ExitStatus::Failed,
+        ExitStatus::Usage,
+        ExitStatus::Connection,
+        ExitStatus::Interrupted,
+        ExitStatus::Terminated,
+    ];
+
+    /// What the code means, for `--help` and the man page.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            ExitStatus::Ok => "done (for validate: files and history agree)",
+            ExitStatus::Failed => "the operation failed (a migration's SQL, validation, the lock)",
+            ExitStatus::Usage => "bad usage, configuration or migration files; nothing was run",
+            ExitStatus::Connection => "the database could not be reached or refused the login",
+            ExitStatus::Interrupted => "migrate or undo stopped cleanly on Ctrl-C (SIGINT)",
+            ExitStatus::Terminated => "migrate or undo stopped cleanly on SIGTERM",
+        }
+    }
+
     /// The number the process exits with.
     pub const fn code(self) -> u8 {
         match self {
@@ -46,15 +68,7 @@ mod tests {
 
     #[test]
     fn codes_are_the_documented_ones() {
-        let codes = [
-            ExitStatus::Ok,
-            ExitStatus::Failed,
-            ExitStatus::Usage,
-            ExitStatus::Connection,
-            ExitStatus::Interrupted,
-            ExitStatus::Terminated,
-        ]
-        .map(ExitStatus::code);
+        let codes = ExitStatus::ALL.map(ExitStatus::code);
         assert_eq!(codes, [0, 1, 2, 3, 130, 143]);
         let docs = include_str!("../../../docs/commands.md");
         for code in codes {

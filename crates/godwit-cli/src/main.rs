@@ -10,15 +10,24 @@ mod signals;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::exit::ExitStatus;
 use crate::output::Output;
 
 /// Version database schemas with plain SQL files: Flyway's conventions, undo, data migrations
 /// and a lock so that a fleet can migrate at once
+///
+/// Start a project with `godwit init`, write each change with `godwit new <description>`, and
+/// apply what is pending with `godwit migrate`. Settings come from godwit.toml files, then
+/// environment variables, then flags (docs/configuration.md).
 #[derive(Parser, Debug)]
-#[command(name = "godwit", version, long_about = None, max_term_width = 100)]
+#[command(
+    name = "godwit",
+    version,
+    long_version = LONG_VERSION,
+    max_term_width = 100
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,10 +71,84 @@ enum Command {
     New(commands::new::Args),
     /// Wait until the database accepts a login, retrying while it is not up (init containers)
     Wait,
+    /// Start a project here: a commented godwit.toml, the migrations directory and a first
+    /// migration (overwrites nothing)
+    Init(commands::init::Args),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish
+    Completions(commands::completions::Args),
+    /// Print the manual page (or write every page into a directory with --dir)
+    Man(commands::man::Args),
+}
+
+/// `godwit --version`: the version, and what the binary was built from (build.rs).
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("GODWIT_BUILD_COMMIT"),
+    "\ntarget: ",
+    env!("GODWIT_BUILD_TARGET"),
+    "\nprofile: ",
+    env!("GODWIT_BUILD_PROFILE"),
+);
+
+/// The command line as clap sees it, with the exit codes and environment variables after the
+/// help (`-h`: in short; `--help`: in full). Parsing, completions and man pages all use it.
+pub fn command() -> clap::Command {
+    let codes: Vec<String> = ExitStatus::ALL
+        .iter()
+        .map(|s| format!("  {:<5}{}", s.code(), s.meaning()))
+        .collect();
+    let env: String = environment_lines()
+        .iter()
+        .map(|(vars, meaning)| format!("  {vars:<36}{meaning}\n"))
+        .collect();
+    Cli::command()
+        .after_help(
+            "Exit codes: 0 done, 1 failed, 2 bad usage, configuration or migration files (nothing \
+             was run), 3 cannot connect, 130/143 stopped cleanly on SIGINT/SIGTERM.\n\
+             Environment: GODWIT_<KEY> sets a key of godwit.toml (GODWIT_URL, else DATABASE_URL), \
+             GODWIT_PLACEHOLDERS_<NAME> a placeholder. `godwit --help` lists both in full.",
+        )
+        .after_long_help(format!(
+            "Exit codes:\n{}\n\nEnvironment (variables override godwit.toml files; flags override both):\n{env}",
+            codes.join("\n")
+        ))
+}
+
+/// The environment variables godwit reads, with what each does: those of the keys of
+/// godwit.toml (config::keys), then the others. For `--help` and the man page.
+pub fn environment_lines() -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = config::environment_variables()
+        .map(|(vars, key)| {
+            let meaning = match (key, vars.len()) {
+                ("placeholders", _) => "the placeholder NAME (placeholders.NAME)".to_owned(),
+                (key, 1) => format!("the setting {key}"),
+                (key, _) => format!("the setting {key} (the first one set wins)"),
+            };
+            (vars.join(", "), meaning)
+        })
+        .collect();
+    let others = [
+        ("NO_COLOR", "no colours, even on a terminal"),
+        ("RUST_LOG", "which trace events to print, e.g. godwit=debug"),
+        (
+            "XDG_CONFIG_HOME, HOME",
+            "where your own godwit/godwit.toml is (~/.config)",
+        ),
+        (
+            "XDG_CACHE_HOME",
+            "where the checksum cache is kept (~/.cache/godwit)",
+        ),
+    ];
+    lines.extend(others.map(|(var, meaning)| (var.to_owned(), meaning.to_owned())));
+    lines
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -103,6 +186,20 @@ async fn run(cli: Cli, out: &Output) -> ExitStatus {
         signals::stop_cleanly();
     }
     signals::listen();
+    // These need no settings: a broken configuration file must not stop them.
+    let early = match &cli.command {
+        Command::Init(args) => Some(commands::init::run(&cli.config, args, out).await),
+        Command::Completions(args) => Some(commands::completions::run(command(), args)),
+        Command::Man(args) => Some(commands::man::run(command(), args, out)),
+        _ => None,
+    };
+    if let Some(result) = early {
+        return match result {
+            Ok(status) => status,
+            Err(_) if output::stdout_closed() => ExitStatus::Ok,
+            Err(e) => out.failure(&e),
+        };
+    }
     let settings = match config::load_from_process(&cli.config) {
         Ok(s) => s,
         Err(e) => {
@@ -121,6 +218,8 @@ async fn run(cli: Cli, out: &Output) -> ExitStatus {
         Command::Clean(args) => commands::clean::run(&settings, &args, out).await,
         Command::New(args) => commands::new::run(&settings, &args, out).await,
         Command::Wait => commands::wait::run(&settings, out).await,
+        // Handled above, before the settings were loaded.
+        Command::Init(_) | Command::Completions(_) | Command::Man(_) => Ok(ExitStatus::Ok),
     };
     if output::stdout_closed() {
         // The reader of stdout went away (`| head`): nothing more is wanted, end quietly.

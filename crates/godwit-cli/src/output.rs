@@ -21,6 +21,9 @@ const ERROR: Style = Style::new()
 const HINT: Style = Style::new()
     .bold()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
+const WARNING: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
 const OK: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
 const DIM: Style = Style::new().dimmed();
 const BOLD: Style = Style::new().bold();
@@ -81,6 +84,24 @@ static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicB
 /// as `rg` and `cat` do (no error text, since nobody asked for more output).
 pub fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Writes generated text (a completion script, a manual page) to stdout as it is; a closed
+/// pipe ends the command quietly (see [`stdout_closed`]).
+pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+        Err(e) => Err(CliError::Setting {
+            message: format!("cannot write to stdout: {e}"),
+            hint: "check where stdout goes (a full disk, a closed file)".into(),
+        }),
+    }
 }
 
 /// Stdout for the dry-run SQL: a closed pipe stops the run (through the interrupt, between two
@@ -153,10 +174,19 @@ impl DryRunSql {
 
 impl Progress {
     pub fn event(&self, event: &godwit::Event) {
-        if stdout_closed() || quiet() {
+        if stdout_closed() {
+            return;
+        }
+        if let godwit::Event::NoStatements { migration, path } = event {
+            // Printed even with `-q`: the file is about to be recorded as if it did something.
+            no_statements_warning(migration, path, self.dry_run);
+            return;
+        }
+        if quiet() {
             return;
         }
         match event {
+            godwit::Event::NoStatements { .. } => {}
             godwit::Event::WaitingForLock => {
                 eprintln!("{DIM}Waiting for another godwit process to release the migration lock...{DIM:#}")
             }
@@ -251,6 +281,22 @@ impl Progress {
             _ => {}
         }
     }
+}
+
+/// The warning for a migration that holds no statement (empty, or only comments) and runs all
+/// the same.
+pub fn no_statements_warning(migration: &godwit::Label, path: &str, dry_run: bool) {
+    let outcome = match (migration.kind(), dry_run) {
+        (MigrationKind::Undo, false) => "it runs all the same and is recorded as undone",
+        (MigrationKind::Undo, true) => "it would run all the same and be recorded as undone",
+        (MigrationKind::Data | MigrationKind::Callback(_), false) => "it runs all the same",
+        (MigrationKind::Data | MigrationKind::Callback(_), true) => "it would run all the same",
+        (_, false) => "it runs all the same and is recorded as applied",
+        (_, true) => "it would run all the same and be recorded as applied",
+    };
+    eprintln!(
+        "{WARNING}warning{WARNING:#}: {migration} ({path}) holds no SQL statement, only comments or nothing: {outcome}"
+    );
 }
 
 impl Output {

@@ -126,6 +126,16 @@ pub enum Event {
         /// The sessions that block it: process id and the start of their last statement.
         blockers: Vec<(i64, String)>,
     },
+    /// A file of the plan holds no statement (it is empty, or only comments) and did not come
+    /// from `godwit new`'s template: it runs all the same (a versioned one is recorded as
+    /// applied). Reported for every such file once the plan's files are checked, before
+    /// anything runs (also by `validate` and dry runs), so that a caller can warn.
+    NoStatements {
+        /// `V4`, `U4`, `R__views`, `D4`, `beforeMigrate`.
+        migration: Label,
+        /// The file as the user knows it.
+        path: String,
+    },
     /// A step finished.
     Finished(StepReport),
     /// A migration run in a transaction could not get a lock, was rolled back, and runs again
@@ -252,6 +262,101 @@ struct StepContext<'a> {
     cancel: Option<&'a CancelHandle>,
 }
 
+/// The directive `godwit new` writes on the first line of every file (`-- godwit:template`):
+/// while such a file holds no statement it is still the template, and no command runs it
+/// (docs/migrations.md, "Files godwit new writes"). Once it holds SQL the line is an ordinary
+/// comment.
+pub(crate) const TEMPLATE_DIRECTIVE: &str = "template";
+
+/// The placeholders godwit sets itself, after `godwit:` (or `flyway:`); see
+/// [`Executor::placeholders`] and [`with_filename`].
+const BUILT_IN_PLACEHOLDERS: [&str; 6] = [
+    "defaultSchema",
+    "user",
+    "database",
+    "timestamp",
+    "filename",
+    "table",
+];
+
+/// Whether a placeholder's name has the prefix of the built-in ones, which no setting may use.
+fn is_reserved_placeholder(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("godwit:") || lower.starts_with("flyway:")
+}
+
+/// A history table godwit cannot read (a column missing or of another type, a NULL where a
+/// value belongs) is refused with the table, the row and the column, and what to do; a lost
+/// connection stays one.
+fn unreadable_history(table: &HistoryTable, e: DriverError) -> Error {
+    if e.kind != DriverErrorKind::Statement {
+        return Error::from_driver(e);
+    }
+    let (what, fix) = if crate::driver::history_read::is_missing_column(&e) {
+        ("lacks a column godwit reads", "add the column back")
+    } else {
+        (
+            "holds a value godwit cannot read",
+            "give the column its type back (or fix the row)",
+        )
+    };
+    Error::Refused {
+        message: format!("the history table `{table}` {what}: {}", e.message),
+        hint: format!(
+            "godwit reads the layout it creates (Flyway's; docs/migrations.md, \"The history table\"): if `{table}` belongs to another tool, set `table` to another name; if it was changed by hand, {fix}, then run the command again"
+        ),
+    }
+}
+
+/// What to do about a placeholder without a value: set it, unless its name is reserved for the
+/// built-in ones (a setting with such a name is refused), where the hint lists those instead.
+fn missing_placeholder_hint(name: &str) -> String {
+    if is_reserved_placeholder(name) {
+        let built_in: Vec<String> = BUILT_IN_PLACEHOLDERS
+            .iter()
+            .map(|b| format!("`${{godwit:{b}}}`"))
+            .collect();
+        let bare = name.split_once(':').map_or(name, |(_, rest)| rest);
+        format!(
+            "`{name}` is not a built-in placeholder, and names beginning `godwit:` or `flyway:` cannot be set: use one of {}, or name it without the prefix (`${{{bare}}}`) and set that",
+            built_in.join(", ")
+        )
+    } else {
+        format!(
+            "set it with `--placeholder {name}=<value>`, `GODWIT_PLACEHOLDERS_{}=<value>` or `[placeholders]` in godwit.toml",
+            name.to_ascii_uppercase().replace([':', '.', '-'], "_")
+        )
+    }
+}
+
+/// Whether a checked file holds any statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Statements {
+    Some,
+    /// Empty, or only comments: it runs all the same, with [`Event::NoStatements`].
+    None,
+}
+
+/// What the directives on a file's first lines say.
+struct Directives {
+    /// `-- godwit:no-transaction`.
+    no_transaction: bool,
+    /// The line of `-- godwit:template`.
+    template: Option<u32>,
+    /// The statement limits, the configuration's overridden by the file's.
+    limits: Option<StatementLimits>,
+}
+
+/// What the check of a plan's files decided: each step's mode and limits, in order, and the
+/// migrations that hold no statement.
+#[derive(Default)]
+struct CheckedSteps {
+    modes: Vec<(TxMode, StatementLimits)>,
+    /// The text of each file read whole and kept for the run (see [`keep_text`]).
+    texts: Vec<Option<Arc<[u8]>>>,
+    without_statements: Vec<Arc<Migration>>,
+}
+
 /// The checks every file of a plan gets before anything runs (see [`Executor::check_plan`]):
 /// plain values, so that they run on the blocking pool.
 #[derive(Clone, Copy)]
@@ -270,12 +375,9 @@ impl FileChecks {
         steps: &[Step],
         base: &Placeholders,
         dialect: Dialect,
-    ) -> Result<Checked, Error> {
+    ) -> Result<CheckedSteps, Error> {
         let mut problems = Vec::new();
-        let mut checked = Checked {
-            modes: Vec::with_capacity(steps.len()),
-            texts: Vec::with_capacity(steps.len()),
-        };
+        let mut checked = CheckedSteps::default();
         let mut budget = KEPT_BYTES;
         for step in steps {
             let placeholders = with_filename(base, &step.migration);
@@ -296,7 +398,18 @@ impl FileChecks {
                 }
             };
             match self.check_file(&step.migration, text.as_deref(), &placeholders, dialect) {
-                Ok(mode) => checked.modes.push(mode),
+                Ok((mode, limits, statements)) => {
+                    checked.modes.push((mode, limits));
+                    // A callback runs at several points of a plan: one warning is enough.
+                    if statements == Statements::None
+                        && !checked
+                            .without_statements
+                            .iter()
+                            .any(|m| m.display_path == step.migration.display_path)
+                    {
+                        checked.without_statements.push(step.migration.clone());
+                    }
+                }
                 Err(mut more) => {
                     checked
                         .modes
@@ -319,9 +432,9 @@ impl FileChecks {
         text: Option<&[u8]>,
         placeholders: &Placeholders,
         dialect: Dialect,
-    ) -> Result<(TxMode, StatementLimits), Vec<FileProblem>> {
+    ) -> Result<(TxMode, StatementLimits, Statements), Vec<FileProblem>> {
         self.check_file_mode(m, text, placeholders, dialect)
-            .map(|(mode, limits)| (mode, limits.unwrap_or(self.limits)))
+            .map(|(mode, limits, statements)| (mode, limits.unwrap_or(self.limits), statements))
     }
 
     /// The directives on the first lines of a file (`head`): whether it runs without a
@@ -330,13 +443,17 @@ impl FileChecks {
         &self,
         head: &str,
         problem: impl Fn(u32, String, String) -> FileProblem,
-    ) -> Result<(bool, Option<StatementLimits>), Vec<FileProblem>> {
+    ) -> Result<Directives, Vec<FileProblem>> {
         let mut no_transaction = false;
+        let mut template = None;
         let mut limits = self.limits;
         let mut problems = Vec::new();
         for d in godwit_sql::leading_directives(head) {
             let slot = if d.name.eq_ignore_ascii_case("no-transaction") && d.value.is_none() {
                 no_transaction = true;
+                continue;
+            } else if d.name.eq_ignore_ascii_case(TEMPLATE_DIRECTIVE) && d.value.is_none() {
+                template = Some(d.line);
                 continue;
             } else if d.name.eq_ignore_ascii_case(timeouts::LOCK_DIRECTIVE) {
                 &mut limits.lock_timeout
@@ -362,7 +479,11 @@ impl FileChecks {
             }
         }
         if problems.is_empty() {
-            Ok((no_transaction, Some(limits)))
+            Ok(Directives {
+                no_transaction,
+                template,
+                limits: Some(limits),
+            })
         } else {
             Err(problems)
         }
@@ -374,7 +495,7 @@ impl FileChecks {
         text: Option<&[u8]>,
         placeholders: &Placeholders,
         dialect: Dialect,
-    ) -> Result<(TxMode, Option<StatementLimits>), Vec<FileProblem>> {
+    ) -> Result<(TxMode, Option<StatementLimits>, Statements), Vec<FileProblem>> {
         if let Source::Rust(code) = &m.source {
             // Code, not text: nothing to split or check before it runs.
             let mode = if code.transactional() {
@@ -382,7 +503,7 @@ impl FileChecks {
             } else {
                 TxMode::NoTransaction
             };
-            return Ok((mode, None));
+            return Ok((mode, None, Statements::Some));
         }
         let problem = |line: Option<u32>, message: String, hint: Option<String>| FileProblem {
             paths: vec![m.display_path.clone()],
@@ -401,9 +522,15 @@ impl FileChecks {
         if let Err(e) = peek_head(&mut reader, &mut head) {
             return Err(vec![problem(None, format!("cannot read: {e}"), None)]);
         }
-        let (directive, limits) = self.directives(&head, |line, message, hint| {
+        let Directives {
+            no_transaction: directive,
+            template,
+            limits,
+        } = self.directives(&head, |line, message, hint| {
             problem(Some(line), message, Some(hint))
         })?;
+        // Whether the file holds any statement (inline `COPY` data belongs to one).
+        let mut any_statement = false;
         let mut first_non_tx: Option<(u32, String)> = None;
         let mut first_tx: Option<u32> = None;
         // `COMMIT`, `BEGIN`, `SAVEPOINT`...: neither kind, but refused if the file runs in a
@@ -416,6 +543,7 @@ impl FileChecks {
         for statement in splitter {
             match statement {
                 Ok(s) => {
+                    any_statement = true;
                     if s.kind == godwit_sql::StatementKind::CopyData {
                         continue;
                     }
@@ -453,10 +581,7 @@ impl FileChecks {
                             problem(
                                 Some(line),
                                 format!("the placeholder `${{{name}}}` has no value"),
-                                Some(format!(
-                                    "set it with `--placeholder {name}=<value>`, `GODWIT_PLACEHOLDERS_{}=<value>` or `[placeholders]` in godwit.toml",
-                                    name.to_ascii_uppercase().replace([':', '.', '-'], "_")
-                                )),
+                                Some(missing_placeholder_hint(&name)),
                             )
                         })
                         .collect());
@@ -480,12 +605,28 @@ impl FileChecks {
                 )]);
             }
         }
+        let statements = if any_statement {
+            Statements::Some
+        } else if let Some(line) = template {
+            return Err(vec![problem(
+                Some(line),
+                format!(
+                    "is still the template that `godwit new` (or `godwit init`) wrote: it holds no SQL, only comments (the `-- godwit:{TEMPLATE_DIRECTIVE}` line marks it)"
+                ),
+                Some(
+                    "write the migration's SQL in it, or delete the file; to keep it without statements on purpose, delete its `-- godwit:template` line".into(),
+                ),
+            )]);
+        } else {
+            Statements::None
+        };
         if directive {
-            return Ok((TxMode::NoTransaction, limits));
+            return Ok((TxMode::NoTransaction, limits, statements));
         }
+        let with = |mode: TxMode| (mode, limits, statements);
         match (first_non_tx, first_tx) {
             (None, _) => match first_control {
-                None => Ok((TxMode::Transaction, limits)),
+                None => Ok(with(TxMode::Transaction)),
                 Some((line, sql)) => Err(vec![problem(
                     Some(line),
                     format!(
@@ -496,8 +637,8 @@ impl FileChecks {
                     ),
                 )]),
             },
-            (Some(_), None) => Ok((TxMode::NoTransaction, limits)),
-            (Some(_), Some(_)) if self.mixed => Ok((TxMode::NoTransaction, limits)),
+            (Some(_), None) => Ok(with(TxMode::NoTransaction)),
+            (Some(_), Some(_)) if self.mixed => Ok(with(TxMode::NoTransaction)),
             (Some((line, sql)), Some(other)) => Err(vec![problem(
                 Some(line),
                 format!(
@@ -637,7 +778,7 @@ impl Executor<'_> {
             db.read_history(table)
                 .await
                 .map(Some)
-                .map_err(Error::from_driver)
+                .map_err(|e| unreadable_history(table, e))
         } else {
             Ok(None)
         }
@@ -1549,7 +1690,19 @@ impl Executor<'_> {
         let checked =
             tokio::task::spawn_blocking(move || checks.check_steps(&steps, &base, dialect)).await;
         match checked {
-            Ok(result) => result,
+            Ok(result) => {
+                let checked = result?;
+                for m in &checked.without_statements {
+                    self.emit(Event::NoStatements {
+                        migration: m.label(),
+                        path: m.display_path.clone(),
+                    });
+                }
+                Ok(Checked {
+                    modes: checked.modes,
+                    texts: checked.texts,
+                })
+            }
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => Err(Error::Io {
                 what: "checking the migration files stopped".into(),
@@ -2102,6 +2255,13 @@ fn replaced_checksum(m: &Migration, p: &Placeholders) -> Result<i32, Vec<FilePro
         message,
         hint: None,
     };
+    let missing_value = |line: u32, name: &str| FileProblem {
+        hint: Some(missing_placeholder_hint(name)),
+        ..problem(
+            Some(line),
+            format!("the placeholder `${{{name}}}` has no value"),
+        )
+    };
     let mut reader = m
         .source
         .open()
@@ -2120,10 +2280,7 @@ fn replaced_checksum(m: &Migration, p: &Placeholders) -> Result<i32, Vec<FilePro
         number += 1;
         match p.replace_line(&line) {
             Ok(text) => hasher.update(text.as_bytes()),
-            Err(name) => missing.push(problem(
-                Some(number),
-                format!("the placeholder `${{{name}}}` has no value"),
-            )),
+            Err(name) => missing.push(missing_value(number, &name)),
         }
     }
     if missing.is_empty() {

@@ -783,3 +783,57 @@ async fn a_dropped_run_cancels_its_statement_and_poisons_its_database() {
     assert_eq!(report.final_version.as_deref(), Some("2"));
     other.close().await.unwrap();
 }
+
+/// A migration still holding `godwit new`'s template is refused before anything runs, for a
+/// library user too; one with no statement that did not come from the template runs, and the
+/// observer hears of it.
+#[tokio::test]
+async fn a_template_is_refused_and_a_migration_without_statements_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let template = "-- godwit:template\n-- add email\n-- Write the SQL below.\n";
+    let migrator = Migrator::new(text_set(&[
+        ("V1__create.sql", "CREATE TABLE person (id INTEGER);"),
+        ("V2__add_email.sql", template),
+    ]));
+    let mut db = Database::connect(&url).await.unwrap();
+    let err = migrator.migrate(&mut db).await.unwrap_err();
+    let Error::Files(problems) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(problems[0].paths, ["V2__add_email.sql"], "{problems:?}");
+    assert!(problems[0].message.contains("still the template"), "{err}");
+    assert!(migrator.validate(&mut db).await.is_err());
+    db.close().await.unwrap();
+    // Nothing was written: not even the history table.
+    if dir.path().join("app.db").exists() {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(tables, 0);
+        c.close().await.unwrap();
+    }
+
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = Arc::clone(&seen);
+    let migrator = Migrator::new(text_set(&[
+        ("V1__create.sql", "CREATE TABLE person (id INTEGER);"),
+        ("V2__nothing_here.sql", "-- nothing to do on SQLite\n"),
+    ]))
+    .with_observer(Arc::new(move |event: &godwit::Event| {
+        if let godwit::Event::NoStatements { migration, path } = event {
+            heard.lock().unwrap().push(format!("{migration} {path}"));
+        }
+    }));
+    let mut db = Database::connect(&url).await.unwrap();
+    let report = migrator.migrate(&mut db).await.unwrap();
+    db.close().await.unwrap();
+    assert_eq!(report.migrations, 2);
+    assert_eq!(report.steps[1].statements, 0);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["V2 V2__nothing_here.sql".to_string()]
+    );
+}

@@ -2,8 +2,11 @@
 
 pub mod baseline;
 pub mod clean;
+pub mod completions;
 pub mod current;
 pub mod info;
+pub mod init;
+pub mod man;
 pub mod migrate;
 pub mod new;
 pub mod repair;

@@ -50,14 +50,60 @@ fn usage(message: impl Into<String>, hint: impl Into<String>) -> CliError {
     }
 }
 
-pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
-    let description = file_description(&args.description.join(" "))?;
-    if args.undo && args.kind != Kind::Versioned {
+/// Refuses flags that do not go together, saying which to drop.
+fn check_flags(args: &Args) -> Result<(), CliError> {
+    let kind = match args.kind {
+        Kind::Versioned => return Ok(()),
+        Kind::Repeatable => "repeatable",
+        Kind::Data => "data",
+    };
+    if args.undo {
         return Err(usage(
-            "--undo goes with versioned migrations only",
-            "repeatable and data migrations have no undo script",
+            format!("`--undo` does not go with `--kind {kind}`: only versioned migrations have undo scripts"),
+            format!("leave out `--undo`, or leave out `--kind {kind}` to write a versioned migration and its undo script"),
         ));
     }
+    if args.timestamp {
+        let why = if args.kind == Kind::Repeatable {
+            "a repeatable migration (`R__<description>.sql`) has no version"
+        } else {
+            "a data migration takes the version of the schema migration it follows (the highest one, or `--version`)"
+        };
+        return Err(usage(
+            format!("`--timestamp` does not go with `--kind {kind}`: {why}"),
+            format!("leave out `--timestamp`, or leave out `--kind {kind}` to write a versioned migration named after the current time"),
+        ));
+    }
+    if args.kind == Kind::Repeatable {
+        if let Some(version) = &args.version {
+            return Err(usage(
+                format!("`--version {version}` does not go with `--kind repeatable`: a repeatable migration (`R__<description>.sql`) has no version"),
+                format!("leave out `--version` to write a repeatable migration, or leave out `--kind repeatable` to write `V{version}__…`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first line of every file `new` (and `init`) writes: while the file holds no statement it
+/// is still the template, and `migrate` and `validate` refuse it (the library's check, see
+/// docs/migrations.md, "Files godwit new writes").
+pub const TEMPLATE_MARKER: &str = "-- godwit:template";
+
+/// The line after a template's description that says what to do with it.
+const TEMPLATE_NOTE: &str = "-- Write the SQL below. Until this file holds a statement, migrate and validate refuse it;\n-- to keep it without statements on purpose, delete the first line.\n";
+
+/// The text of a new versioned migration.
+pub fn versioned_template(description: &str) -> String {
+    format!(
+        "{TEMPLATE_MARKER}\n-- {}\n{TEMPLATE_NOTE}",
+        description.replace('_', " ")
+    )
+}
+
+pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
+    let description = file_description(&args.description.join(" "))?;
+    check_flags(args)?;
     let Some(location) = settings.cli.locations.first() else {
         return Err(usage("no location is configured", "set `locations`"));
     };
@@ -96,7 +142,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
         Kind::Repeatable => {
             files.push((
                 location.join(format!("R__{description}.sql")),
-                format!("-- Repeatable migration: {}\n-- Runs again whenever this file changes; write it to be re-runnable (CREATE OR REPLACE, DROP ... IF EXISTS).\n", description.replace('_', " ")),
+                format!("{TEMPLATE_MARKER}\n-- Repeatable migration: {}\n-- Runs again whenever this file changes; write it to be re-runnable (CREATE OR REPLACE, DROP ... IF EXISTS).\n{TEMPLATE_NOTE}", description.replace('_', " ")),
             ));
         }
         Kind::Data => {
@@ -120,7 +166,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
             }
             files.push((
                 location.join(format!("D{version}__{description}.sql")),
-                format!("-- Data migration: {}\n-- Runs on EVERY migrate once the database is at version {version} or later,\n-- so it must be idempotent (UPDATE ... WHERE new_col IS NULL, INSERT ... ON CONFLICT DO NOTHING).\n", description.replace('_', " ")),
+                format!("{TEMPLATE_MARKER}\n-- Data migration: {}\n-- Runs on EVERY migrate once the database is at version {version} or later,\n-- so it must be idempotent (UPDATE ... WHERE new_col IS NULL, INSERT ... ON CONFLICT DO NOTHING).\n{TEMPLATE_NOTE}", description.replace('_', " ")),
             ));
         }
         Kind::Versioned => {
@@ -137,13 +183,13 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
             }
             files.push((
                 location.join(format!("V{version}__{description}.sql")),
-                format!("-- {}\n", description.replace('_', " ")),
+                versioned_template(&description),
             ));
             if args.undo {
                 files.push((
                     location.join(format!("U{version}__{description}.sql")),
                     format!(
-                        "-- Undo V{version}: reverse what V{version}__{description}.sql does.\n"
+                        "{TEMPLATE_MARKER}\n-- Undo V{version}: reverse what V{version}__{description}.sql does.\n{TEMPLATE_NOTE}"
                     ),
                 ));
             }
@@ -183,7 +229,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
     Ok(ExitStatus::Ok)
 }
 
-fn write_new(path: &Path, text: &str) -> Result<(), CliError> {
+pub(crate) fn write_new(path: &Path, text: &str) -> Result<(), CliError> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .write(true)

@@ -6,7 +6,13 @@ use crate::exit::ExitStatus;
 use crate::output::Output;
 
 pub async fn run(settings: &Settings, out: &Output) -> Result<ExitStatus, CliError> {
-    let (migrator, mut db) = context::open(settings, None, false).await?;
+    // The files `migrate` would run are checked too: one that holds no statement is named.
+    let warn = context::observer(|event| {
+        if let godwit::Event::NoStatements { migration, path } = event {
+            crate::output::no_statements_warning(migration, path, true);
+        }
+    });
+    let (migrator, mut db) = context::open(settings, Some(warn), false).await?;
     let problems = migrator.validate(&mut db).await;
     let _ = db.close().await;
     let problems = problems?;

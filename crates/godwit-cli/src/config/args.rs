@@ -134,7 +134,8 @@ fn parse_statement_limit_arg(text: &str) -> Result<Duration, String> {
     parse_statement_limit(text).map_err(|problem| problem.for_clap())
 }
 
-/// Parses the value of `--placeholder NAME=VALUE` for clap; the name is lowercased.
+/// Parses the value of `--placeholder NAME=VALUE` for clap; the name is kept as written (the
+/// flags' layer lowercases it, once it has checked that no other flag spells it differently).
 pub(super) fn parse_placeholder_arg(text: &str) -> Result<(String, String), String> {
     let Some((name, value)) = text.split_once('=') else {
         return Err(format!(
@@ -142,6 +143,6 @@ pub(super) fn parse_placeholder_arg(text: &str) -> Result<(String, String), Stri
             quote(text)
         ));
     };
-    let name = check_placeholder_name(name).map_err(|problem| problem.for_clap())?;
-    Ok((name, value.to_owned()))
+    check_placeholder_name(name).map_err(|problem| problem.for_clap())?;
+    Ok((name.to_owned(), value.to_owned()))
 }

@@ -139,6 +139,8 @@ array or a single string. Keys are written in snake_case at the top level of the
 know is an error, never silently ignored, and the message suggests the nearest valid key
 (`lock-timeout` → `lock_timeout`, `outOfOrder` → `out_of_order`). Mistakes are reported with the
 file and line, stop godwit before it connects to the database, and exit with code 2.
+`godwit init` writes a `godwit.toml` to start from, with every key listed and commented
+([commands.md](commands.md#godwit-init)).
 
 "#;
 
@@ -180,13 +182,17 @@ retention_days = 30
 GODWIT_PLACEHOLDERS_OWNER=admin godwit migrate --placeholder retention_days=90
 ```
 
-- Names are case-insensitive: `GODWIT_PLACEHOLDERS_APP_USER` sets `${app_user}`.
+- Names are case-insensitive: `GODWIT_PLACEHOLDERS_APP_USER` sets `${app_user}`. Within one
+  file, the environment or the command line, two names that differ only in case (`Who` and
+  `who`) are an error naming both, since one value would silently replace the other; a higher
+  source may spell a name differently from a lower one and overrides it as usual.
 - Values are text. In a file, integers and booleans are accepted and written out (`30`, `true`); a
   decimal number must be quoted, since TOML would not keep it as written.
 - An empty value can be set in a file or with `--placeholder name=`, but not through the
   environment, where an empty variable counts as unset.
 - Names beginning `godwit:` or `flyway:` are the built-in placeholders (`${godwit:user}`,
-  `${godwit:defaultSchema}`, …) and cannot be set.
+  `${godwit:defaultSchema}`, …) and cannot be set. A `${godwit:…}` that is not a built-in is an
+  error whose hint lists the built-ins and suggests the name without the prefix.
 - Placeholder values are often secrets: configuration errors never print them.
 
 ## Coming from Flyway

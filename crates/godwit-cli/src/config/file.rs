@@ -14,7 +14,7 @@ use super::values::{
     check_lock_timeout, check_placeholder_name, check_positive, check_statement_limit, check_table,
     non_empty, parse_baseline_version, parse_bool, parse_count, parse_duration_text,
     parse_locations, parse_statement_limit, parse_target, quote, resolve_path, split_list,
-    BOOL_HINT, DURATION_HINT,
+    PlaceholderNames, BOOL_HINT, DURATION_HINT,
 };
 use super::Settings;
 
@@ -136,6 +136,7 @@ fn apply_file_placeholders(
         toml::from_str(text).map_err(|err| syntax_error(path, text, &err))?;
     let mut entries: Vec<_> = parsed.placeholders.into_iter().collect();
     entries.sort_by_key(|(name, _)| name.span().start);
+    let mut names = PlaceholderNames::default();
     for (name, value) in entries {
         let line = line_of(text, name.span().start);
         let key = format!("placeholders.{}", name.get_ref());
@@ -144,6 +145,7 @@ fn apply_file_placeholders(
             line: Some(line),
         };
         let result = check_placeholder_name(name.get_ref()).and_then(|lower| {
+            names.check(name.get_ref(), &lower, format!("on line {line}"))?;
             let raw = raw_value_text(text, name.span().end);
             placeholder_value(&value, name.get_ref(), raw.as_deref()).map(|value| (lower, value))
         });

@@ -11,7 +11,7 @@ use super::keys::{Key, Slot, KEYS};
 use super::values::{
     check_lock_timeout, check_placeholder_name, check_positive, check_table, non_empty,
     parse_baseline_version, parse_bool, parse_count, parse_duration_text, parse_locations,
-    parse_statement_limit, parse_target, split_list,
+    parse_statement_limit, parse_target, split_list, PlaceholderNames,
 };
 use super::Settings;
 
@@ -130,11 +130,16 @@ fn apply_env(settings: &mut Settings, env: &Env) -> Result<(), ConfigError> {
             )
         })?;
     }
+    let mut names = PlaceholderNames::default();
     for (name, var, value) in env.placeholders() {
         let origin = Origin::Env {
             var: var.to_owned(),
         };
         let name = check_placeholder_name(name)
+            .and_then(|lower| {
+                names.check(name, &lower, format!("by {var}"))?;
+                Ok(lower)
+            })
             .map_err(|problem| invalid(origin, &format!("placeholders.{name}"), problem))?;
         settings.config.placeholders.insert(name, value.to_owned());
     }
@@ -210,8 +215,13 @@ fn apply_flags(settings: &mut Settings, args: &ConfigArgs) -> Result<(), ConfigE
                 )
             })?;
     }
+    let mut names = PlaceholderNames::default();
     for (name, value) in &args.placeholders {
         let name = check_placeholder_name(name)
+            .and_then(|lower| {
+                names.check(name, &lower, format!("by --placeholder {name}=…"))?;
+                Ok(lower)
+            })
             .map_err(|p| invalid(flag("--placeholder"), &format!("placeholders.{name}"), p))?;
         settings.config.placeholders.insert(name, value.clone());
     }

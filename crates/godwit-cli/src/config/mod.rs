@@ -45,6 +45,37 @@ pub use args::ConfigArgs;
 pub use errors::ConfigError;
 pub use layers::load_from_process;
 
+/// Every key of `godwit.toml`, in documentation order (tests).
+#[cfg(test)]
+pub fn key_names() -> impl Iterator<Item = &'static str> {
+    keys::KEYS.iter().map(|key| key.key)
+}
+
+/// The environment variables that set keys, with the key each sets, in documentation order
+/// (`GODWIT_PLACEHOLDERS_<NAME>` last); for `--help` and the man page.
+pub fn environment_variables() -> impl Iterator<Item = (&'static [&'static str], &'static str)> {
+    keys::KEYS.iter().map(|key| (key.env, key.key))
+}
+
+/// Applies one file on top of the defaults, as the file layer reads it (tests of files that
+/// godwit writes).
+#[cfg(test)]
+pub fn load_file_for_test(path: &std::path::Path) -> Result<Settings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut settings = Settings::default();
+    file::apply_file(&mut settings, path, &text)?;
+    Ok(settings)
+}
+
+/// The default of a key as a TOML value, where the documentation gives one (tests).
+#[cfg(test)]
+pub fn default_toml(key: &str) -> Option<&'static str> {
+    keys::key_doc(key).and_then(|doc| doc.default_toml)
+}
+
 /// The configuration a command runs with, after every layer has been applied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {

@@ -90,6 +90,10 @@ fn load_env(env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     Fixture::new().load(&ConfigArgs::default(), env)
 }
 
+fn load_args(flags: &[&str]) -> Result<Settings, ConfigError> {
+    Fixture::new().load(&args(flags), &[])
+}
+
 fn err_of(result: Result<Settings, ConfigError>) -> ConfigError {
     match result {
         Ok(settings) => panic!("expected an error, got {settings:?}"),
@@ -625,6 +629,52 @@ fn bad_placeholders_are_errors_without_their_values() {
     assert!(parse.is_err());
     let parse = Cli::try_parse_from(["godwit", "--placeholder", "=x"]);
     assert!(parse.is_err());
+}
+
+#[test]
+fn placeholder_names_that_differ_only_in_case_are_errors() {
+    let err = err_of(load_file("[placeholders]\nWho = \"a\"\nwho = \"b\"\n"));
+    assert_eq!(err.location().unwrap().1, Some(3));
+    assert!(err.message().contains("\"Who\""), "{err}");
+    assert!(err.message().contains("on line 2"), "{err}");
+    assert!(err.hint().unwrap().contains("spelt one way"), "{err}");
+    assert!(
+        !err.to_string().contains("\"b\""),
+        "no value in the message: {err}"
+    );
+
+    let err = err_of(load_env(&[
+        ("GODWIT_PLACEHOLDERS_WHO", "a"),
+        ("GODWIT_PLACEHOLDERS_who", "b"),
+    ]));
+    assert!(err.message().contains("GODWIT_PLACEHOLDERS_"), "{err}");
+    assert!(err.message().contains("ignore case"), "{err}");
+
+    let err = err_of(load_args(&[
+        "--placeholder",
+        "Who=a",
+        "--placeholder",
+        "who=b",
+    ]));
+    assert!(err.message().contains("--placeholder"), "{err}");
+    assert!(err.message().contains("ignore case"), "{err}");
+
+    // The same spelling twice on the command line: the last one wins, as flags do.
+    let settings = load_args(&["--placeholder", "who=a", "--placeholder", "who=b"]).unwrap();
+    assert_eq!(
+        settings.config.placeholders.get("who").map(String::as_str),
+        Some("b")
+    );
+    // Different layers may spell it differently: the higher layer wins.
+    let fixture = Fixture::new();
+    fixture.write("cwd/godwit.toml", "[placeholders]\nWho = \"file\"\n");
+    let settings = fixture
+        .load(&args(&["--placeholder", "WHO=flag"]), &[])
+        .unwrap();
+    assert_eq!(
+        settings.config.placeholders.get("who").map(String::as_str),
+        Some("flag")
+    );
 }
 
 // -- file errors ---------------------------------------------------------------------------

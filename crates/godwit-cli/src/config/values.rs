@@ -192,6 +192,41 @@ pub(super) fn parse_locations(entries: &[String]) -> Result<Vec<PathBuf>, Proble
     entries.iter().map(|entry| parse_location(entry)).collect()
 }
 
+/// The placeholder names one layer (a file, the environment, the flags) sets, to refuse two
+/// that differ only in case: names ignore case, so one of them would silently win.
+#[derive(Default)]
+pub(super) struct PlaceholderNames {
+    /// The lowercased name, with the name as written and where.
+    seen: std::collections::BTreeMap<String, (String, String)>,
+}
+
+impl PlaceholderNames {
+    /// Records `written` (lowercased: `lower`), set at `place` (`on line 4`, `by <variable>`,
+    /// `by <flag>`).
+    /// The same name in another spelling is a problem; the same spelling again is not (a flag
+    /// repeated: the last one wins).
+    pub(super) fn check(
+        &mut self,
+        written: &str,
+        lower: &str,
+        place: String,
+    ) -> Result<(), Problem> {
+        match self.seen.get(lower) {
+            Some((first, first_place)) if first != written => Err(Problem::new(format!(
+                "names the placeholder {}, already set as {} {first_place}: placeholder names ignore case, so one value would silently replace the other",
+                quote(written),
+                quote(first)
+            ))
+            .hint("keep one of them, spelt one way")),
+            _ => {
+                self.seen
+                    .insert(lower.to_owned(), (written.to_owned(), place));
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Checks a placeholder name and lowercases it.
 pub(super) fn check_placeholder_name(name: &str) -> Result<String, Problem> {
     if name.trim().is_empty() {

@@ -17,6 +17,7 @@ mod equivalence;
 mod faults;
 mod fidelity;
 mod files;
+mod first_minutes;
 #[cfg(unix)]
 mod galera;
 mod interrupted;

@@ -172,7 +172,7 @@ pub fn create_history(dialect: Dialect, table: &HistoryTable) -> Vec<String> {
 /// The query that reads the history, oldest first, with `installed_on` as text.
 pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
     format!(
-        "SELECT {} FROM {} ORDER BY {}",
+        "SELECT {} FROM {} AS h ORDER BY {}",
         history_columns(dialect).join(", "),
         qualified(dialect, table),
         quote_ident(dialect, "installed_rank"),
@@ -181,8 +181,15 @@ pub fn select_history(dialect: Dialect, table: &HistoryTable) -> String {
 
 /// The ten columns a history read returns, in [`crate::model::HistoryRow`]'s order, with
 /// `installed_on` as text and `success` as an integer where the column is not a boolean.
+///
+/// On SQLite each column is qualified with the alias `h`, which the query must give the table
+/// (`FROM … AS h`): SQLite reads an unqualified double-quoted name that matches no column as a
+/// string literal, which would hide a missing column.
 pub fn history_columns(dialect: Dialect) -> Vec<String> {
-    let q = |s: &str| quote_ident(dialect, s);
+    let q = |s: &str| match dialect {
+        Dialect::Sqlite => format!("h.{}", quote_ident(dialect, s)),
+        _ => quote_ident(dialect, s),
+    };
     let installed_on = match dialect {
         Dialect::Postgres => format!("to_char({}, 'YYYY-MM-DD HH24:MI:SS')", q("installed_on")),
         Dialect::MySql => format!("DATE_FORMAT({}, '%Y-%m-%d %H:%i:%s')", q("installed_on")),

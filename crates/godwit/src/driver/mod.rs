@@ -15,10 +15,12 @@ pub use godwit_sql::Dialect;
 pub mod clean;
 pub mod conn;
 pub mod dialect;
+pub(crate) mod history_read;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod probe;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -173,7 +175,7 @@ impl From<sqlx::Error> for DriverError {
             },
             sqlx::Error::Protocol(p) => DriverError {
                 kind: DriverErrorKind::Connection,
-                message: format!("protocol error: {p}"),
+                message: format!("protocol error: {}", without_source_location(&p)),
                 code: None,
             },
             other => DriverError {
@@ -182,6 +184,29 @@ impl From<sqlx::Error> for DriverError {
                 code: None,
             },
         }
+    }
+}
+
+/// A driver's message without the place in the driver's source it came from: sqlx ends its
+/// protocol errors with ` (sqlx_postgres::connection::establish:130)`, which means nothing to a
+/// user.
+fn without_source_location(message: &str) -> &str {
+    match message.rsplit_once(" (") {
+        Some((text, place))
+            if place.ends_with(')')
+                && place.contains("::")
+                && !place.contains(' ')
+                && place
+                    .trim_end_matches(')')
+                    .rsplit(':')
+                    .next()
+                    .is_some_and(|line| {
+                        !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit())
+                    }) =>
+        {
+            text
+        }
+        _ => message,
     }
 }
 
@@ -504,9 +529,15 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<Box<dy
     let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
     match scheme.as_str() {
         #[cfg(feature = "postgres")]
-        "postgres" | "postgresql" => Ok(Box::new(postgres::PgDriver::connect(url, options).await?)),
+        "postgres" | "postgresql" => match postgres::PgDriver::connect(url, options).await {
+            Ok(driver) => Ok(Box::new(driver)),
+            Err(e) => Err(probe::explain(url, Dialect::Postgres, e).await),
+        },
         #[cfg(feature = "mysql")]
-        "mysql" | "mariadb" => Ok(Box::new(mysql::MySqlDriver::connect(url, options).await?)),
+        "mysql" | "mariadb" => match mysql::MySqlDriver::connect(url, options).await {
+            Ok(driver) => Ok(Box::new(driver)),
+            Err(e) => Err(probe::explain(url, Dialect::MySql, e).await),
+        },
         #[cfg(feature = "sqlite")]
         "sqlite" => Ok(Box::new(sqlite::SqliteDriver::connect(url, options).await?)),
         // A database this build left out (the arms above take those it has).
@@ -536,6 +567,15 @@ pub async fn connect(url: &str, options: &ConnectOptions) -> DriverResult<Box<dy
             code: None,
         }),
     }
+}
+
+/// The owner id of a lease lock (`lock_lease`, Galera): unique to this process and moment.
+pub(crate) fn lease_owner() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("godwit pid {} at {nanos}", std::process::id())
 }
 
 /// A stable 64-bit hash of a lock key (FNV-1a): PostgreSQL's advisory lock number, and the
@@ -652,6 +692,8 @@ pub(crate) fn connection_error(e: sqlx::Error) -> DriverError {
         }
         sqlx::Error::Io(io) => io.to_string(),
         sqlx::Error::Configuration(c) => format!("invalid connection settings: {c}"),
+        // What the driver saw (`unexpected message: CopyData`) tells a user nothing.
+        sqlx::Error::Protocol(_) => "the server did not answer as the database the URL's scheme names does: check the URL's scheme and port".into(),
         _ => DriverError::from(e).message,
     };
     DriverError {
@@ -927,6 +969,23 @@ where
             Ok(None) => return Ok(()),
             Err(e) => return Err((done, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod source_location_tests {
+    use super::without_source_location;
+
+    #[test]
+    fn the_driver_source_location_is_dropped() {
+        assert_eq!(
+            without_source_location(
+                "establish: unexpected message: CopyData (sqlx_postgres::connection::establish:130)"
+            ),
+            "establish: unexpected message: CopyData"
+        );
+        assert_eq!(without_source_location("a (b) c"), "a (b) c");
+        assert_eq!(without_source_location("x (see a::b)"), "x (see a::b)");
     }
 }
 

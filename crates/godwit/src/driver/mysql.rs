@@ -525,7 +525,7 @@ impl MySqlDriver {
             dialect::quote_ident(Dialect::MySql, &database),
             dialect::quote_ident(Dialect::MySql, LEASE_TABLE)
         );
-        let owner = super::postgres::lease_owner();
+        let owner = super::lease_owner();
         let take = lease_take_sql(&table, key, &owner, expiry);
         let mut wait = LockWait::new(timeout);
         let mut created = false;
@@ -696,23 +696,20 @@ impl Driver for MySqlDriver {
             .fetch_all(&mut *self.conn)
             .await
             .map_err(mysql_error)?;
-        rows.iter()
-            .map(|r| {
-                Ok(HistoryRow {
-                    installed_rank: r.try_get(0)?,
-                    version: r.try_get(1)?,
-                    description: r.try_get(2)?,
-                    kind: HistoryType::from(r.try_get::<String, _>(3)?),
-                    script: r.try_get(4)?,
-                    checksum: r.try_get(5)?,
-                    installed_by: r.try_get(6)?,
-                    installed_on: r.try_get(7)?,
-                    execution_time: r.try_get(8)?,
-                    success: r.try_get::<i64, _>(9)? != 0,
-                })
+        super::history_read::read_rows(&rows, |r, at| {
+            Ok(HistoryRow {
+                installed_rank: at.get(r, 0)?,
+                version: at.get(r, 1)?,
+                description: at.get(r, 2)?,
+                kind: HistoryType::from(at.get::<_, String>(r, 3)?),
+                script: at.get(r, 4)?,
+                checksum: at.get(r, 5)?,
+                installed_by: at.get(r, 6)?,
+                installed_on: at.get(r, 7)?,
+                execution_time: at.get(r, 8)?,
+                success: at.get::<_, i64>(r, 9)? != 0,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(DriverError::from)
+        })
     }
 
     async fn has_objects(

@@ -365,15 +365,6 @@ fn lease_renew_sql(key: &str, owner: &str, expiry: Duration) -> String {
     )
 }
 
-/// An owner id unique to this process and moment.
-pub(super) fn lease_owner() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("godwit pid {} at {nanos}", std::process::id())
-}
-
 /// Renews the lease every third of its expiry on its own connection, so that one long
 /// migration keeps it. Stops when the lease is lost (it says so) or when aborted.
 async fn lease_heartbeat(options: PgConnectOptions, key: String, owner: String, expiry: Duration) {
@@ -424,7 +415,7 @@ impl PgDriver {
                 Err(e) => return Err(pg_error(e)),
             }
         }
-        let owner = lease_owner();
+        let owner = super::lease_owner();
         let take = lease_take_sql(key, &owner, expiry);
         let mut wait = LockWait::new(timeout);
         loop {
@@ -598,23 +589,20 @@ impl Driver for PgDriver {
     async fn read_history(&mut self, table: &HistoryTable) -> DriverResult<Vec<HistoryRow>> {
         let sql = dialect::select_history(Dialect::Postgres, table);
         let rows = self.fetch_rows(&sql).await.map_err(pg_error)?;
-        rows.iter()
-            .map(|r| {
-                Ok(HistoryRow {
-                    installed_rank: r.try_get(0)?,
-                    version: r.try_get(1)?,
-                    description: r.try_get(2)?,
-                    kind: HistoryType::from(r.try_get::<String, _>(3)?),
-                    script: r.try_get(4)?,
-                    checksum: r.try_get(5)?,
-                    installed_by: r.try_get(6)?,
-                    installed_on: r.try_get(7)?,
-                    execution_time: r.try_get(8)?,
-                    success: r.try_get(9)?,
-                })
+        super::history_read::read_rows(&rows, |r, at| {
+            Ok(HistoryRow {
+                installed_rank: at.get(r, 0)?,
+                version: at.get(r, 1)?,
+                description: at.get(r, 2)?,
+                kind: HistoryType::from(at.get::<_, String>(r, 3)?),
+                script: at.get(r, 4)?,
+                checksum: at.get(r, 5)?,
+                installed_by: at.get(r, 6)?,
+                installed_on: at.get(r, 7)?,
+                execution_time: at.get(r, 8)?,
+                success: at.get(r, 9)?,
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(DriverError::from)
+        })
     }
 
     async fn has_objects(

@@ -359,40 +359,17 @@ impl Driver for SqliteDriver {
         // sqlx hands SQLite rows over from its worker thread one at a time, which costs more
         // than everything else a no-op run does; the history comes back as one JSON value.
         let sql = format!(
-            "SELECT json_group_array(json_array({})) FROM {}",
+            "SELECT json_group_array(json_array({})) FROM {} AS h",
             dialect::history_columns(Dialect::Sqlite).join(", "),
             dialect::qualified(Dialect::Sqlite, table)
         );
         let json: String = sqlx::query_scalar(&sql).fetch_one(&mut *self.conn).await?;
-        type Row = (
-            i32,
-            Option<String>,
-            String,
-            String,
-            String,
-            Option<i32>,
-            String,
-            String,
-            i32,
-            i64,
-        );
-        let rows: Vec<Row> = serde_json::from_str(&json)
+        let rows: Vec<Vec<serde_json::Value>> = serde_json::from_str(&json)
             .map_err(|e| DriverError::statement(format!("cannot read the history table: {e}")))?;
-        let mut history: Vec<HistoryRow> = rows
-            .into_iter()
-            .map(|r| HistoryRow {
-                installed_rank: r.0,
-                version: r.1,
-                description: r.2,
-                kind: HistoryType::from(r.3),
-                script: r.4,
-                checksum: r.5,
-                installed_by: r.6,
-                installed_on: r.7,
-                execution_time: r.8,
-                success: r.9 != 0,
-            })
-            .collect();
+        let mut history = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            history.push(sqlite_history_row(row, i + 1)?);
+        }
         history.sort_by_key(|r| r.installed_rank);
         Ok(history)
     }
@@ -563,4 +540,59 @@ impl Driver for SqliteDriver {
         }
         closed
     }
+}
+
+/// One history row from its JSON array (SQLite's values: integer, real, text or null), each
+/// value checked against what its column must hold.
+fn sqlite_history_row(row: &[serde_json::Value], position: usize) -> DriverResult<HistoryRow> {
+    use serde_json::Value;
+    let at = super::history_read::RowAt {
+        position,
+        rank: row.first().and_then(Value::as_i64),
+    };
+    let found = |v: &Value| match v {
+        Value::Null => "NULL",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer out of range",
+        Value::Number(_) => "a real number",
+        Value::String(_) => "text",
+        Value::Array(_) | Value::Object(_) => "a value of another type",
+    };
+    let value = |i: usize| row.get(i).unwrap_or(&Value::Null);
+    let int = |i: usize| -> DriverResult<Option<i32>> {
+        match value(i) {
+            Value::Null => Ok(None),
+            v => v
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| at.bad_value(i, found(v))),
+        }
+    };
+    let text = |i: usize| -> DriverResult<Option<String>> {
+        match value(i) {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            v => Err(at.bad_value(i, found(v))),
+        }
+    };
+    let required = |i: usize, v: Option<String>| v.ok_or_else(|| at.bad_value(i, "NULL"));
+    let required_int = |i: usize, v: Option<i32>| v.ok_or_else(|| at.bad_value(i, "NULL"));
+    // `success` is read as an integer (CAST AS INTEGER); SQLite casts text to 0.
+    let success = match value(9) {
+        Value::Null => return Err(at.bad_value(9, "NULL")),
+        v => v.as_i64().ok_or_else(|| at.bad_value(9, found(v)))? != 0,
+    };
+    Ok(HistoryRow {
+        installed_rank: required_int(0, int(0)?)?,
+        version: text(1)?,
+        description: required(2, text(2)?)?,
+        kind: HistoryType::from(required(3, text(3)?)?),
+        script: required(4, text(4)?)?,
+        checksum: int(5)?,
+        installed_by: required(6, text(6)?)?,
+        installed_on: required(7, text(7)?)?,
+        execution_time: required_int(8, int(8)?)?,
+        success,
+    })
 }
