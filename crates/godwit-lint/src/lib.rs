@@ -102,6 +102,15 @@ impl ServerVersion {
             self.at_least(8, 0, 12)
         }
     }
+
+    /// MySQL 8.0.29 and MariaDB 10.4 drop a column with `ALGORITHM=INSTANT`.
+    fn instant_drop_column(&self) -> bool {
+        if self.mariadb {
+            self.at_least(10, 4, 0)
+        } else {
+            self.at_least(8, 0, 29)
+        }
+    }
 }
 
 /// What the lint needs to know besides the files.
@@ -498,7 +507,9 @@ fn own_rules(
                 _ => None,
             });
             let mut online_capable = true;
-            let mut adds_column = false;
+            // Whether every change is one the server may do instantly (columns and defaults).
+            let mut instant_kind = true;
+            let (mut adds_column, mut drops_column) = (false, false);
             for a in actions {
                 match a {
                     Alter::AddColumn { not_null, default } => {
@@ -540,7 +551,10 @@ fn own_rules(
                             online_capable = false;
                         }
                     }
-                    Alter::DropColumn => push(line, Rule::DropColumn, format!("from `{table}`")),
+                    Alter::DropColumn => {
+                        drops_column = true;
+                        push(line, Rule::DropColumn, format!("from `{table}`"));
+                    }
                     Alter::RenameColumn => push(line, Rule::RenameColumn, format!("in `{table}`")),
                     Alter::RenameTable => push(line, Rule::RenameTable, format!("`{table}`")),
                     Alter::ChangeType { not_null, renames } => {
@@ -577,16 +591,30 @@ fn own_rules(
                     Alter::Other => online_capable = false,
                     _ => {}
                 }
+                if !matches!(
+                    a,
+                    Alter::AddColumn { .. }
+                        | Alter::DropColumn
+                        | Alter::RenameColumn
+                        | Alter::SetDefault
+                        | Alter::DropDefault
+                        | Alter::Algorithm(_)
+                        | Alter::Lock(_)
+                ) {
+                    instant_kind = false;
+                }
             }
             if dialect == Dialect::MySql && online_capable {
                 let online = matches!(algorithm, Some("INSTANT"))
                     || (matches!(algorithm, Some("INPLACE")) && lock == Some("NONE"));
                 if !online {
-                    let hint = if adds_column
-                        && settings
-                            .server_version
-                            .is_none_or(|v| v.instant_add_column())
-                    {
+                    // Without the server's version, a recent server is assumed.
+                    let instant = instant_kind
+                        && settings.server_version.is_none_or(|v| {
+                            (!adds_column || v.instant_add_column())
+                                && (!drops_column || v.instant_drop_column())
+                        });
+                    let hint = if instant {
                         "add `, ALGORITHM=INSTANT`"
                     } else {
                         "add `, ALGORITHM=INPLACE, LOCK=NONE`"

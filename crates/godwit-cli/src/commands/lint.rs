@@ -110,22 +110,24 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
             (dialect, version, files, undo_versions(&migrator))
         }
     };
-    let report = match lint(settings, dialect, server_version, &files, &undo) {
-        Ok(report) => report,
+    let Linted { report, skipped } = match lint(settings, dialect, server_version, &files, &undo) {
+        Ok(linted) => linted,
         Err(errors) => return Ok(file_errors(out, &errors)),
     };
+    skipped_note(out, &skipped);
     if out.json {
         out.json_value(&serde_json::json!({
-            "files": files.len(),
+            "files": files.len() - skipped.len(),
             "errors": count(&report, Level::Error),
             "warnings": count(&report, Level::Warn),
             "findings": report.findings,
             "allowed": report.allowed,
+            "skipped": skipped,
         }));
     } else {
         print_findings(&report, false);
     }
-    let summary = summary(&report, files.len());
+    let summary = summary(&report, files.len() - skipped.len());
     if report.has_errors() {
         eprintln!("{ERROR}{summary}{ERROR:#}");
         Ok(ExitStatus::Failed)
@@ -249,6 +251,16 @@ async fn pending(migrator: &Migrator, db: &mut Database) -> Result<Vec<Arc<Migra
         .collect())
 }
 
+/// The largest file the lint reads: it holds a file whole (squawk parses it whole), while
+/// `migrate` streams large files in bounded memory; larger files (bulk data) are not linted.
+const MAX_LINT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What the lint found, and the files it did not read because they are over [`MAX_LINT_BYTES`].
+struct Linted {
+    report: Report,
+    skipped: Vec<String>,
+}
+
 /// Reads the files and lints them.
 fn lint(
     settings: &Settings,
@@ -256,15 +268,21 @@ fn lint(
     server_version: Option<ServerVersion>,
     migrations: &[Arc<Migration>],
     undo: &BTreeSet<String>,
-) -> Result<Report, Vec<godwit_lint::FileError>> {
+) -> Result<Linted, Vec<godwit_lint::FileError>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
+    let mut skipped = Vec::new();
     for m in migrations {
         let mut text = String::new();
-        let read = m
-            .source
-            .open()
-            .and_then(|mut r| r.read_to_string(&mut text));
+        let read = m.source.open().and_then(|r| {
+            r.take(MAX_LINT_BYTES + 1)
+                .read_to_string(&mut text)
+                .map(|n| n as u64)
+        });
+        if matches!(read, Ok(n) if n > MAX_LINT_BYTES) {
+            skipped.push(m.display_path.clone());
+            continue;
+        }
         if let Err(e) = read {
             errors.push(godwit_lint::FileError {
                 path: m.display_path.clone(),
@@ -296,7 +314,17 @@ fn lint(
     lint_settings.server_version = server_version;
     lint_settings.statement_lock_timeout = settings.config.statement_lock_timeout.is_some();
     lint_settings.levels = settings.cli.lint_rules.clone();
-    godwit_lint::lint(&files, undo, &lint_settings)
+    godwit_lint::lint(&files, undo, &lint_settings).map(|report| Linted { report, skipped })
+}
+
+/// Says which files were not linted.
+fn skipped_note(out: &Output, skipped: &[String]) {
+    for path in skipped {
+        out.message(&format!(
+            "{path}: not linted: over {} MiB (the lint reads a file whole; migrate streams it)",
+            MAX_LINT_BYTES / 1024 / 1024
+        ));
+    }
 }
 
 /// Prints the files the lint cannot read; exit 2 (nothing was run).
@@ -362,14 +390,17 @@ pub async fn gate(
     }
     let version = ServerVersion::parse(&db.session().server_version);
     let stop = settings.cli.lint == Level::Error;
-    let report = match lint(
+    let (report, linted) = match lint(
         settings,
         db.dialect(),
         version,
         &files,
         &undo_versions(migrator),
     ) {
-        Ok(report) => report,
+        Ok(Linted { report, skipped }) => {
+            skipped_note(out, &skipped);
+            (report, files.len() - skipped.len())
+        }
         Err(errors) if stop => return Ok(Some(file_errors(out, &errors))),
         Err(errors) => {
             for e in &errors {
@@ -385,10 +416,7 @@ pub async fn gate(
     if !stops {
         return Ok(None);
     }
-    let message = format!(
-        "{}: {outcome} (lint = \"error\")",
-        summary(&report, files.len())
-    );
+    let message = format!("{}: {outcome} (lint = \"error\")", summary(&report, linted));
     let hint = "make each change safely as the findings say, accept one with `-- godwit:lint-allow <rule> <reason>` in its file, or lower the rule's level in [lint_rules]";
     eprintln!("{ERROR}error{ERROR:#}: {message}");
     eprintln!("{HINT}hint{HINT:#}: {hint}");
