@@ -434,14 +434,19 @@ fn check_file(
             }
             Stmt::AlterTable { table, actions } => {
                 for a in actions {
+                    // What expands a table outside a contract step, and what takes away from it
+                    // (or tightens it) in one.
                     match a {
-                        Alter::AddColumn { .. } | Alter::AddConstraint { .. } => {
+                        Alter::AddColumn { .. } | Alter::AddConstraint { .. } if !dirs.contract => {
                             out_expand(&mut out.expands, table)
                         }
                         Alter::DropColumn
                         | Alter::RenameColumn
                         | Alter::RenameTable
-                        | Alter::ChangeType { .. } => out.contracts.push((table.clone(), line)),
+                        | Alter::ChangeType { .. }
+                        | Alter::SetNotNull
+                        | Alter::DropDefault
+                        | Alter::AddConstraint { .. } => out.contracts.push((table.clone(), line)),
                         _ => {}
                     }
                 }
@@ -569,11 +574,12 @@ fn own_rules(
                         if dialect == Dialect::Postgres
                             || (dialect == Dialect::MySql && !declared_online)
                         {
-                            push(
-                                line,
-                                Rule::TableRewrite,
-                                format!("changing a column's type copies `{table}`"),
-                            );
+                            let detail = if dialect == Dialect::Postgres {
+                                format!("changing a column's type rewrites `{table}`")
+                            } else {
+                                format!("without ALGORITHM=INPLACE or INSTANT the server copies `{table}` whenever it cannot change the column in place")
+                            };
+                            push(line, Rule::TableRewrite, detail);
                         }
                         online_capable = false;
                     }

@@ -59,6 +59,17 @@ fn refuse(message: String, hint: impl Into<String>) -> CliError {
 
 pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitStatus, CliError> {
     let explicit = args.all || !args.files.is_empty();
+    if args.dialect.is_none() && settings.cli.url.is_none() {
+        let hint = if explicit {
+            "give the dialect to lint without a database (--dialect postgres, mysql or sqlite), or set a URL with --url, GODWIT_URL or `url` in godwit.toml"
+        } else {
+            "set a URL with --url, GODWIT_URL or `url` in godwit.toml: the pending migrations are those its history lacks; or lint files without a database: godwit lint --dialect postgres --all"
+        };
+        return Err(refuse(
+            "no database URL is configured, and no --dialect".into(),
+            hint,
+        ));
+    }
     let (dialect, server_version, files, undo) = match args.dialect {
         Some(dialect) => {
             if !explicit {

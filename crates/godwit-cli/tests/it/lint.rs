@@ -162,6 +162,10 @@ fn dialect_lints_without_a_database() {
     .stderr_has("error[rename-column]")
     .stderr_has("warning[missing-undo]")
     .stderr_has("Linted 3 migration files");
+    // Without a URL or a dialect, it says how to give either.
+    p.godwit_env(&["lint", "--all"], &[("GODWIT_URL", "")])
+        .code(2)
+        .stderr_has("no database URL is configured, and no --dialect");
     // Without files or --all it cannot know what is pending.
     p.godwit(&["lint", "--dialect", "sqlite"])
         .code(2)
@@ -266,3 +270,73 @@ fn large_files_are_not_read_whole() {
     assert_eq!(json["files"], 2, "{run}");
     assert_eq!(json["skipped"][0], "migrations/D1__bulk.sql", "{run}");
 }
+
+/// The sequence of docs/rolling-upgrades.md passes `lint = "error"` release by release: expand
+/// and migrate data in release 2, the contract step in release 3. Shipped in one release, the
+/// contract step is refused (`contract-with-expand`) and nothing runs.
+fn rolling_upgrade_passes_the_gate(kind: Kind) {
+    let contract = match kind {
+        Kind::Postgres => "-- godwit:contract\nALTER TABLE orders ALTER COLUMN currency SET NOT NULL;\n",
+        Kind::MySql => "-- godwit:contract\nALTER TABLE orders MODIFY COLUMN currency VARCHAR(3) NOT NULL, ALGORITHM=INPLACE, LOCK=NONE;\n",
+        Kind::Sqlite => "-- godwit:contract\n\
+            CREATE TABLE orders_new (id INTEGER PRIMARY KEY, amount_cents INT NOT NULL, currency VARCHAR(3) NOT NULL);\n\
+            INSERT INTO orders_new (id, amount_cents, currency) SELECT id, amount_cents, currency FROM orders;\n\
+            DROP TABLE orders;\n\
+            ALTER TABLE orders_new RENAME TO orders;\n",
+    };
+    let strict = [
+        ("GODWIT_LINT", "error"),
+        ("GODWIT_STATEMENT_LOCK_TIMEOUT", "5s"),
+    ];
+    let release = |p: &Project| {
+        p.godwit_env(&["migrate"], &strict).success();
+    };
+    let release_1 = |p: &Project| {
+        p.migration(
+            "V1__create_orders.sql",
+            "CREATE TABLE orders (id INT PRIMARY KEY, amount_cents INT NOT NULL);\n",
+        )
+        .migration("U1__create_orders.sql", "DROP TABLE orders;\n");
+    };
+    let release_2 = |p: &Project| {
+        p.migration(
+            "V2__add_currency.sql",
+            "ALTER TABLE orders ADD COLUMN currency VARCHAR(3);\n",
+        )
+        .migration(
+            "U2__add_currency.sql",
+            "ALTER TABLE orders DROP COLUMN currency;\n",
+        )
+        .migration(
+            "D2__backfill_currency.sql",
+            "UPDATE orders SET currency = 'EUR' WHERE currency IS NULL;\n",
+        );
+    };
+    let release_3 = |p: &Project| {
+        p.migration("V3__require_currency.sql", contract)
+            .migration("U3__require_currency.sql", "SELECT 1;\n");
+    };
+
+    let p = Project::new(kind);
+    release_1(&p);
+    release(&p);
+    release_2(&p);
+    release(&p);
+    release_3(&p);
+    release(&p);
+    p.godwit(&["current"]).success().stdout_has("3");
+
+    // The contract step in the same release as its expand step.
+    let p = Project::new(kind);
+    release_1(&p);
+    release(&p);
+    release_2(&p);
+    release_3(&p);
+    p.godwit_env(&["migrate"], &strict)
+        .code(1)
+        .stderr_has("error[contract-with-expand]")
+        .stderr_has("V3__require_currency.sql");
+    p.godwit(&["current"]).success().stdout_has("1");
+}
+
+on_every_database!(rolling_upgrade_passes_the_gate);
