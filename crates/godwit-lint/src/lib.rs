@@ -207,6 +207,7 @@ pub(crate) struct Raw {
 /// One statement of a file, with what the rules need about it.
 pub(crate) struct Seen {
     pub(crate) line: u32,
+    pub(crate) stmt: Stmt,
     /// The statement works on a table this file created before it (empty, unseen by any
     /// release): neither compatibility nor locking matter.
     pub(crate) new_table: bool,
@@ -459,11 +460,16 @@ fn check_file(
             Stmt::RenameTable { table } => out.contracts.push((table.clone(), line)),
             _ => {}
         }
-        seen.push(Seen { line, new_table });
+        seen.push(Seen {
+            line,
+            stmt,
+            new_table,
+        });
     }
     if dialect == Dialect::Postgres {
         if let Some(found) = pg::check(&file.text, transactional, settings, &seen) {
-            // squawk decides the rules it has; godwit's recognizer keeps the others.
+            // squawk decides the rules it has; godwit's recognizer keeps the others (and adds
+            // the rewrites squawk does not know about, such as a `bigserial` column).
             out.findings.retain(|r| !pg::COVERED.contains(&r.rule));
             out.findings.extend(found);
         }
@@ -536,10 +542,21 @@ fn own_rules(
                     Alter::AddConstraint {
                         kind,
                         not_valid,
+                        using_index,
                         name,
                     } => {
                         if *kind != Constraint::Index {
                             push(line, Rule::ConstraintAdded, format!("on `{table}`"));
+                        }
+                        if dialect == Dialect::Postgres
+                            && matches!(kind, Constraint::Unique | Constraint::PrimaryKey)
+                            && !using_index
+                        {
+                            push(
+                                line,
+                                Rule::IndexNotConcurrent,
+                                format!("the constraint builds its index on `{table}` while writes wait: build it first with CREATE UNIQUE INDEX CONCURRENTLY, then add the constraint USING INDEX"),
+                            );
                         }
                         if dialect == Dialect::Postgres
                             && matches!(kind, Constraint::ForeignKey | Constraint::Check)

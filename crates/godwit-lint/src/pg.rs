@@ -7,6 +7,7 @@
 use squawk_linter::{Linter, Rule as Squawk};
 use squawk_syntax::SourceFile;
 
+use crate::scan::{Alter, Constraint, Stmt};
 use crate::{Raw, Rule, Seen, Settings};
 
 /// The godwit rules squawk decides on PostgreSQL.
@@ -20,7 +21,6 @@ pub(crate) const COVERED: &[Rule] = &[
     Rule::DropDefault,
     Rule::IndexNotConcurrent,
     Rule::ConstraintNotValid,
-    Rule::TableRewrite,
 ];
 
 /// The squawk rules used, and the godwit rules each one reports.
@@ -53,6 +53,14 @@ const MAP: &[(Squawk, &[Rule])] = &[
         &[Rule::ConstraintNotValid],
     ),
     (Squawk::AddingFieldWithDefault, &[Rule::TableRewrite]),
+    (
+        Squawk::DisallowedUniqueConstraint,
+        &[Rule::IndexNotConcurrent],
+    ),
+    (
+        Squawk::AddingSerialPrimaryKeyField,
+        &[Rule::IndexNotConcurrent],
+    ),
 ];
 
 /// squawk's findings as godwit's, or `None` when squawk could not check the file (it panicked:
@@ -64,6 +72,9 @@ pub(crate) fn check(
     seen: &[Seen],
 ) -> Option<Vec<Raw>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Placeholders (`${schema}`) become identifiers of the same length, so that the file parses
+    // and offsets still point into it.
+    let text = &blank_placeholders(text);
     let run = || {
         let mut linter = Linter::from(MAP.iter().map(|(s, _)| *s));
         linter.settings.assume_in_transaction = transactional;
@@ -90,6 +101,11 @@ pub(crate) fn check(
         if stmt.new_table {
             continue;
         }
+        // A UNIQUE or PRIMARY KEY constraint cannot be NOT VALID: its lock is the index build,
+        // which `index-not-concurrent` reports.
+        if v.code == Squawk::ConstraintMissingNotValid && only_unique_or_primary(&stmt.stmt) {
+            continue;
+        }
         let detail = format!("squawk: {}", v.message.trim_end_matches('.'));
         for rule in *rules {
             out.push(Raw {
@@ -100,4 +116,40 @@ pub(crate) fn check(
         }
     }
     Some(out)
+}
+
+/// `${name}` replaced by `_` of the same length.
+fn blank_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => {
+                out.extend(std::iter::repeat_n('_', end + 1));
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether every constraint a statement adds is UNIQUE or PRIMARY KEY.
+fn only_unique_or_primary(stmt: &Stmt) -> bool {
+    let Stmt::AlterTable { actions, .. } = stmt else {
+        return false;
+    };
+    let mut kinds = actions.iter().filter_map(|a| match a {
+        Alter::AddConstraint { kind, .. } => Some(*kind),
+        _ => None,
+    });
+    kinds
+        .clone()
+        .next()
+        .is_some_and(|_| kinds.all(|k| matches!(k, Constraint::Unique | Constraint::PrimaryKey)))
 }

@@ -123,8 +123,8 @@ rules! {
         "a constraint is added that rows written by the previous release may violate",
         "make the application write valid rows first, then add the constraint in a contract step (PostgreSQL: NOT VALID, then VALIDATE CONSTRAINT in a later migration)";
     IndexNotConcurrent = "index-not-concurrent", Locking, Error,
-        "CREATE INDEX or DROP INDEX without CONCURRENTLY blocks writes to the table until it finishes",
-        "use CREATE INDEX CONCURRENTLY (or DROP INDEX CONCURRENTLY) in a migration of its own: godwit runs such a file outside a transaction";
+        "an index is built or dropped without CONCURRENTLY: writes to the table wait until it finishes",
+        "use CREATE INDEX CONCURRENTLY (or DROP INDEX CONCURRENTLY) in a migration of its own, which godwit runs outside a transaction; for a UNIQUE or PRIMARY KEY constraint, build its index that way first, then ADD CONSTRAINT … USING INDEX";
     ConstraintNotValid = "constraint-not-valid", Locking, Error,
         "a foreign key or check is validated while the table is locked",
         "add it with NOT VALID, then run ALTER TABLE … VALIDATE CONSTRAINT in a later migration (its own transaction), which does not block writes";

@@ -68,6 +68,14 @@ pub(crate) fn tokenize(sql: &str, dialect: Dialect) -> Vec<Tok> {
             i = skip_quoted(b, i, close, false);
             let end = i.saturating_sub(1).max(start);
             out.push(Tok::Ident(sql[start..end].replace("\"\"", "\"")));
+        } else if c == b'$' && b.get(i + 1) == Some(&b'{') {
+            // A placeholder, `${name}`: a name once godwit replaces it.
+            let start = i;
+            while i < b.len() && b[i] != b'}' {
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+            out.push(Tok::Ident(sql[start..i].to_owned()));
         } else if c == b'$' && dialect == Dialect::Postgres {
             // A dollar quote: `$$` or `$tag$`.
             let mut j = i + 1;
@@ -155,6 +163,8 @@ pub(crate) enum Alter {
     AddConstraint {
         kind: Constraint,
         not_valid: bool,
+        /// PostgreSQL `… UNIQUE | PRIMARY KEY USING INDEX i`: the index exists already.
+        using_index: bool,
         name: Option<String>,
     },
     DropColumn,
@@ -393,6 +403,7 @@ fn parse_action(t: &[Tok], dialect: Dialect) -> Alter {
             return Alter::AddConstraint {
                 kind,
                 not_valid: has_seq(c.rest(), &["NOT", "VALID"]),
+                using_index: has_seq(c.rest(), &["USING", "INDEX"]),
                 name: constraint_name(c.rest()),
             };
         }
