@@ -340,3 +340,20 @@ fn rolling_upgrade_passes_the_gate(kind: Kind) {
 }
 
 on_every_database!(rolling_upgrade_passes_the_gate);
+
+/// A run the lint refuses writes nothing: not even the SQLite file it would have created.
+#[test]
+fn a_refused_run_leaves_no_database_file() {
+    let p = Project::new(Kind::Sqlite);
+    p.migration("V1__drop.sql", "DROP TABLE legacy;\n");
+    p.godwit_env(
+        &["migrate"],
+        &[
+            ("GODWIT_LINT", "error"),
+            ("GODWIT_URL", "sqlite://fresh.db"),
+        ],
+    )
+    .code(1)
+    .stderr_has("error[drop-table]");
+    assert!(!p.path().join("fresh.db").exists());
+}
