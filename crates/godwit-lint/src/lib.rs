@@ -308,7 +308,7 @@ struct FileFindings {
     findings: Vec<Raw>,
     /// Tables it creates or adds columns or constraints to.
     expands: BTreeSet<String>,
-    /// Tables it drops, renames or drops columns of, with the line.
+    /// In a contract step: the tables it takes away from or tightens, with the line.
     contracts: Vec<(String, u32)>,
 }
 
