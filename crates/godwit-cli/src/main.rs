@@ -78,6 +78,9 @@ enum Command {
     Completions(commands::completions::Args),
     /// Print the manual page (or write every page into a directory with --dir)
     Man(commands::man::Args),
+    /// Check the pending migrations (or FILEs) for changes that break the previous release or
+    /// lock tables (docs/lint.md)
+    Lint(commands::lint::Args),
 }
 
 /// `godwit --version`: the version, and what the binary was built from (build.rs).
@@ -218,6 +221,7 @@ async fn run(cli: Cli, out: &Output) -> ExitStatus {
         Command::Clean(args) => commands::clean::run(&settings, &args, out).await,
         Command::New(args) => commands::new::run(&settings, &args, out).await,
         Command::Wait => commands::wait::run(&settings, out).await,
+        Command::Lint(args) => commands::lint::run(&settings, &args, out).await,
         // Handled above, before the settings were loaded.
         Command::Init(_) | Command::Completions(_) | Command::Man(_) => Ok(ExitStatus::Ok),
     };

@@ -15,18 +15,18 @@ use crate::config::ConfigError;
 use crate::context::CliError;
 use crate::exit::ExitStatus;
 
-const ERROR: Style = Style::new()
+pub(crate) const ERROR: Style = Style::new()
     .bold()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
-const HINT: Style = Style::new()
+pub(crate) const HINT: Style = Style::new()
     .bold()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
-const WARNING: Style = Style::new()
+pub(crate) const WARNING: Style = Style::new()
     .bold()
     .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
 const OK: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
-const DIM: Style = Style::new().dimmed();
-const BOLD: Style = Style::new().bold();
+pub(crate) const DIM: Style = Style::new().dimmed();
+pub(crate) const BOLD: Style = Style::new().bold();
 
 pub struct Output {
     pub json: bool,

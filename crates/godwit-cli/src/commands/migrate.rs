@@ -28,6 +28,12 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
         db.session().server_version,
         context::history_table_name(&settings.config)
     ));
+    if let Some(stop) =
+        crate::commands::lint::gate(settings, &migrator, &mut db, out, "nothing was run").await?
+    {
+        let _ = db.close().await;
+        return Ok(stop);
+    }
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let report = match sql.writer() {
         Some(w) => migrator.migrate_dry_run(&mut db, w).await,

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod current;
 pub mod info;
 pub mod init;
+pub mod lint;
 pub mod man;
 pub mod migrate;
 pub mod new;

@@ -14,8 +14,25 @@ pub async fn run(settings: &Settings, out: &Output) -> Result<ExitStatus, CliErr
     });
     let (migrator, mut db) = context::open(settings, Some(warn), false).await?;
     let problems = migrator.validate(&mut db).await;
+    // The files `migrate` would run are linted too, once files and history agree.
+    let stop = match &problems {
+        Ok(p) if p.is_empty() => {
+            crate::commands::lint::gate(
+                settings,
+                &migrator,
+                &mut db,
+                out,
+                "the files `migrate` would run do not pass the lint",
+            )
+            .await
+        }
+        _ => Ok(None),
+    };
     let _ = db.close().await;
     let problems = problems?;
+    if let Some(stop) = stop? {
+        return Ok(stop);
+    }
     if out.json {
         out.json_value(&serde_json::json!({
             "valid": problems.is_empty(),

@@ -19,6 +19,7 @@ fn render_markdown() -> String {
     for doc in DOCS {
         let key = match doc.slot {
             Slot::Placeholders => "placeholders.NAME".to_owned(),
+            Slot::LintRules => "lint_rules.RULE".to_owned(),
             _ => doc.key.to_owned(),
         };
         let env = doc

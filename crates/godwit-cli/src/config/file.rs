@@ -12,9 +12,9 @@ use super::keys::{key, normalise_key, suggest_key, valid_keys, Key, Slot};
 use super::urls::resolve_sqlite_url;
 use super::values::{
     check_lock_timeout, check_placeholder_name, check_positive, check_statement_limit, check_table,
-    non_empty, parse_baseline_version, parse_bool, parse_count, parse_duration_text,
-    parse_locations, parse_statement_limit, parse_target, quote, resolve_path, split_list,
-    PlaceholderNames, BOOL_HINT, DURATION_HINT,
+    non_empty, parse_baseline_version, parse_bool, parse_count, parse_duration_text, parse_level,
+    parse_locations, parse_rule, parse_statement_limit, parse_target, quote, resolve_path,
+    split_list, PlaceholderNames, BOOL_HINT, DURATION_HINT,
 };
 use super::Settings;
 
@@ -119,9 +119,61 @@ pub(super) fn apply_file(
             apply_file_placeholders(settings, path, text)?;
             continue;
         }
+        if let Slot::LintRules = found.slot {
+            if !value.is_table() {
+                return Err(invalid(
+                    origin,
+                    found.key,
+                    Problem::new(format!("must be a table, not {}", describe(&value))).hint(
+                        "write them under a [lint_rules] header, one rule-id = \"off\" | \"warn\" | \"error\" a line",
+                    ),
+                ));
+            }
+            apply_file_lint_rules(settings, path, text)?;
+            continue;
+        }
         let raw = raw_value_text(text, name.span().end);
         set_from_toml(settings, found, &value, base, raw.as_deref())
             .map_err(|problem| invalid(origin, found.key, problem))?;
+    }
+    Ok(())
+}
+
+/// The entries of the `[lint_rules]` table, with the position of each rule id.
+#[derive(serde::Deserialize)]
+struct LintRuleEntries {
+    #[serde(default)]
+    lint_rules: BTreeMap<Spanned<String>, toml::Value>,
+}
+
+/// Applies the `[lint_rules]` table of a file, which is known to be a table.
+fn apply_file_lint_rules(
+    settings: &mut Settings,
+    path: &Path,
+    text: &str,
+) -> Result<(), ConfigError> {
+    let parsed: LintRuleEntries =
+        toml::from_str(text).map_err(|err| syntax_error(path, text, &err))?;
+    for (name, value) in parsed.lint_rules {
+        let line = line_of(text, name.span().start);
+        let origin = Origin::File {
+            path: path.to_owned(),
+            line: Some(line),
+        };
+        let key = format!("lint_rules.{}", name.get_ref());
+        let result = parse_rule(name.get_ref()).and_then(|rule| match &value {
+            toml::Value::String(s) => parse_level(s).map(|level| (rule, level)),
+            other => Err(Problem::new(format!(
+                "must be off, warn or error, not {}",
+                describe(other)
+            ))),
+        });
+        match result {
+            Ok((rule, level)) => {
+                settings.cli.lint_rules.insert(rule, level);
+            }
+            Err(problem) => return Err(invalid(origin, &key, problem)),
+        }
     }
     Ok(())
 }
@@ -392,7 +444,18 @@ fn set_from_toml(
                 }
             })
         }
-        Slot::Placeholders => {}
+        Slot::Placeholders | Slot::LintRules => {}
+        Slot::Level(field) => {
+            *field(settings) = match value {
+                toml::Value::String(s) => parse_level(s)?,
+                other => {
+                    return Err(Problem::new(format!(
+                        "must be off, warn or error, not {}",
+                        describe(other)
+                    )))
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -41,6 +41,11 @@ pub(super) enum Slot {
     Count(fn(&mut Settings) -> &mut u32),
     /// The `[placeholders]` table.
     Placeholders,
+    /// A lint level: `off`, `warn` or `error`.
+    Level(fn(&mut Settings) -> &mut godwit_lint::Level),
+    /// The `[lint_rules]` table: a level for each rule named; in the environment,
+    /// `rule=level` pairs separated by commas.
+    LintRules,
 }
 
 impl Slot {
@@ -57,6 +62,8 @@ impl Slot {
             Slot::Duration(_) | Slot::OptDuration(_) => "duration string, or integer seconds",
             Slot::Count(_) => "integer",
             Slot::Placeholders => "table of strings",
+            Slot::Level(_) => "string: `off`, `warn` or `error`",
+            Slot::LintRules => "table of levels (`rule = \"off\" | \"warn\" | \"error\"`)",
         }
     }
 }
@@ -501,6 +508,38 @@ keys! {
                   [Using placeholders](#using-placeholders).",
         example: "[placeholders]\nowner = \"app\"\nretention_days = 30",
         slot: Slot::Placeholders,
+    },
+    {
+        key: "lint",
+        env: &["GODWIT_LINT"],
+        flag: None,
+        default: "`warn`",
+        default_toml: Some("\"warn\""),
+        summary: "Whether `migrate` and `validate` lint the pending migrations first, and whether \
+                  a finding at level error stops them.",
+        details: "`off`: no lint. `warn`: the findings of `godwit lint` on the files `migrate` \
+                  would run are printed as warnings, and the command goes on. `error`: as `warn`, \
+                  but a finding at level `error` stops the command with exit code 1 before \
+                  anything runs (`--dry-run` too). `godwit lint` itself always lints. See \
+                  docs/lint.md.",
+        example: "lint = \"error\"",
+        slot: Slot::Level(|s| &mut s.cli.lint),
+    },
+    {
+        key: "lint_rules",
+        env: &["GODWIT_LINT_RULES"],
+        flag: None,
+        default: "none: each rule's own level (docs/lint.md)",
+        default_toml: None,
+        summary: "The level of each lint rule named, instead of its own.",
+        details: "A table of rule ids and levels: `off` hides a rule's findings, `warn` reports \
+                  them, `error` makes `godwit lint` (and `migrate` with `lint = \"error\"`) fail on \
+                  them. An unknown rule id is refused. In the environment, `rule=level` pairs \
+                  separated by commas (`GODWIT_LINT_RULES=missing-undo=off,mysql-online-ddl=error`); \
+                  rules merge rule by rule across files and the environment. A single file can \
+                  accept a finding with `-- godwit:lint-allow <rule> <reason>` instead.",
+        example: "[lint_rules]\nmissing-undo = \"off\"\nlock-timeout-missing = \"error\"",
+        slot: Slot::LintRules,
     },
 }
 

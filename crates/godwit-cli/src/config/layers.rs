@@ -10,8 +10,9 @@ use super::file::apply_file;
 use super::keys::{Key, Slot, KEYS};
 use super::values::{
     check_lock_timeout, check_placeholder_name, check_positive, check_table, non_empty,
-    parse_baseline_version, parse_bool, parse_count, parse_duration_text, parse_locations,
-    parse_statement_limit, parse_target, split_list, PlaceholderNames,
+    parse_baseline_version, parse_bool, parse_count, parse_duration_text, parse_level,
+    parse_lint_rules, parse_locations, parse_statement_limit, parse_target, split_list,
+    PlaceholderNames,
 };
 use super::Settings;
 
@@ -94,6 +95,8 @@ fn set_from_env(settings: &mut Settings, key: &Key, value: &str) -> Result<(), P
         Slot::OptDuration(field) => *field(settings) = Some(parse_statement_limit(value)?),
         Slot::Count(field) => *field(settings) = parse_count(value)?,
         Slot::Placeholders => {}
+        Slot::Level(field) => *field(settings) = parse_level(value)?,
+        Slot::LintRules => settings.cli.lint_rules.extend(parse_lint_rules(value)?),
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ mod tests;
 mod urls;
 mod values;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -112,6 +113,10 @@ pub struct CliSettings {
     pub connect_retries: u32,
     /// The longest wait between two connection attempts.
     pub connect_retries_interval: Duration,
+    /// Whether `migrate` and `validate` lint pending files, and stop on an error-level finding.
+    pub lint: godwit_lint::Level,
+    /// Each lint rule's level, where the configuration names one.
+    pub lint_rules: BTreeMap<godwit_lint::Rule, godwit_lint::Level>,
 }
 
 impl Default for CliSettings {
@@ -129,6 +134,8 @@ impl Default for CliSettings {
             connect_timeout: connect.connect_timeout,
             connect_retries: connect.connect_retries,
             connect_retries_interval: connect.connect_retries_interval,
+            lint: godwit_lint::Level::Warn,
+            lint_rules: BTreeMap::new(),
         }
     }
 }
@@ -158,6 +165,8 @@ impl fmt::Debug for CliSettings {
             .field("connect_timeout", &self.connect_timeout)
             .field("connect_retries", &self.connect_retries)
             .field("connect_retries_interval", &self.connect_retries_interval)
+            .field("lint", &self.lint)
+            .field("lint_rules", &self.lint_rules)
             .finish()
     }
 }

@@ -417,6 +417,40 @@ fn cases() -> Vec<Case> {
             flag_args: |t| vec!["--placeholder".into(), format!("p={t}")],
             get: |s| s.config.placeholders.get("p").cloned().unwrap_or_default(),
         },
+        Case {
+            key: "lint",
+            env: Some("GODWIT_LINT"),
+            flag: false,
+            token: |layer, top| if layer == top { "error" } else { "off" }.to_owned(),
+            toml: |t| format!("lint = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.cli.lint.to_string(),
+        },
+        Case {
+            key: "lint_rules",
+            env: Some("GODWIT_LINT_RULES"),
+            flag: false,
+            // Rules merge rule by rule: the top layer's level for the rule wins.
+            token: |layer, top| {
+                format!(
+                    "missing-undo={}",
+                    if layer == top { "error" } else { "off" }
+                )
+            },
+            toml: |t| {
+                let (rule, level) = t.split_once('=').unwrap();
+                format!("[lint_rules]\n{rule} = \"{level}\"")
+            },
+            flag_args: |_| Vec::new(),
+            get: |s| {
+                s.cli
+                    .lint_rules
+                    .iter()
+                    .map(|(rule, level)| format!("{rule}={level}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        },
     ]
 }
 

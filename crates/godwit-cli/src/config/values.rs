@@ -262,3 +262,39 @@ pub(super) fn resolve_path(base: &Path, path: PathBuf) -> PathBuf {
         path
     }
 }
+
+/// Reads a lint level: `off`, `warn` or `error`.
+pub(super) fn parse_level(text: &str) -> Result<godwit_lint::Level, Problem> {
+    text.trim().parse().map_err(|_| {
+        Problem::new(format!("must be off, warn or error, not {}", quote(text))).hint(
+            "off: no lint; warn: print the findings; error: also stop on a finding at level error",
+        )
+    })
+}
+
+/// Reads a lint rule id.
+pub(super) fn parse_rule(text: &str) -> Result<godwit_lint::Rule, Problem> {
+    text.trim().parse().map_err(|why: String| {
+        Problem::new(why)
+            .hint("docs/lint.md lists the rules; `godwit lint` prints the id of each finding")
+    })
+}
+
+/// Reads `rule=level` pairs separated by commas (`GODWIT_LINT_RULES`).
+pub(super) fn parse_lint_rules(
+    text: &str,
+) -> Result<Vec<(godwit_lint::Rule, godwit_lint::Level)>, Problem> {
+    split_list(text)
+        .iter()
+        .map(|pair| {
+            let Some((rule, level)) = pair.split_once('=') else {
+                return Err(Problem::new(format!(
+                    "has {}, which is not rule=level",
+                    quote(pair)
+                ))
+                .hint("write rule=level pairs separated by commas, e.g. missing-undo=off,drop-column=error"));
+            };
+            Ok((parse_rule(rule)?, parse_level(level)?))
+        })
+        .collect()
+}

@@ -24,6 +24,7 @@ mod interrupted;
 #[cfg(target_os = "linux")]
 mod large;
 mod lifecycle;
+mod lint;
 mod locking;
 mod migrate;
 mod output;

@@ -137,13 +137,21 @@ fn shown(p: &Project, run: &Run) -> String {
 /// against the snapshot `name` (`name_json`), for the project's database.
 #[track_caller]
 fn snapshot(p: &Project, json: bool, name: &str, args: &[&str]) {
+    snapshot_env(p, json, name, args, &[]);
+}
+
+/// [`snapshot`] with more environment variables.
+#[track_caller]
+fn snapshot_env(p: &Project, json: bool, name: &str, args: &[&str], env: &[(&str, &str)]) {
     let mut args = args.to_vec();
     let mut name = name.to_string();
     if json {
         args.insert(1, "--json");
         name.push_str("_json");
     }
-    let run = p.godwit_env(&args, &[("GODWIT_INSTALLED_BY", "ops")]);
+    let mut env = env.to_vec();
+    env.push(("GODWIT_INSTALLED_BY", "ops"));
+    let run = p.godwit_env(&args, &env);
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_suffix(match p.db.kind {
         Kind::Sqlite => "sqlite",
@@ -318,3 +326,51 @@ fn new_writes_the_next_migration() {
         snapshot(&p, json, "new_dry_run", &["new", "--dry-run", "add phone"]);
     }
 }
+
+/// `godwit lint` on a project with one applied migration and pending ones that break the
+/// previous release, one finding accepted by a directive; then `migrate --dry-run` with the lint
+/// on (`warn`: the findings are warnings) and `migrate` with `lint = "error"` (refused).
+fn lint(kind: Kind) {
+    for json in [false, true] {
+        lint_shown(kind, json);
+    }
+}
+
+fn lint_shown(kind: Kind, json: bool) {
+    let p = Project::new(kind);
+    p.migration(
+        "V1__create_person.sql",
+        "CREATE TABLE person (id INT PRIMARY KEY, name VARCHAR(100), nickname VARCHAR(50));\n",
+    )
+    .migration("U1__create_person.sql", "DROP TABLE person;\n");
+    p.godwit(&["migrate"]).success();
+    p.migration(
+        "V2__drop_nickname.sql",
+        "-- Release 2 no longer reads it.\nALTER TABLE person DROP COLUMN nickname;\n",
+    )
+    .migration(
+        "V3__scratch.sql",
+        "-- godwit:lint-allow drop-table nothing ever read it\nCREATE TABLE scratch (id INT);\nDROP TABLE scratch;\nDROP TABLE person_old;\n",
+    )
+    .migration(
+        "D3__seed.sql",
+        "INSERT INTO person (id, name) VALUES (1, 'root');\n",
+    );
+    snapshot(&p, json, "lint", &["lint"]);
+    snapshot_env(
+        &p,
+        json,
+        "lint_migrate_dry_run",
+        &["migrate", "--dry-run"],
+        &[("GODWIT_LINT", "warn")],
+    );
+    snapshot_env(
+        &p,
+        json,
+        "lint_migrate_refused",
+        &["migrate"],
+        &[("GODWIT_LINT", "error")],
+    );
+}
+
+on_every_database!(lint);

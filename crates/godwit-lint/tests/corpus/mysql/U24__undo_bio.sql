@@ -1,0 +1,3 @@
+-- expect: mysql-online-ddl
+-- expect-not: drop-column
+ALTER TABLE users DROP COLUMN bio;

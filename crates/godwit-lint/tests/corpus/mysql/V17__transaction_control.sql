@@ -1,0 +1,4 @@
+-- expect: transaction-control
+START TRANSACTION;
+INSERT INTO settings (k, v) VALUES ('a', 'b');
+COMMIT;

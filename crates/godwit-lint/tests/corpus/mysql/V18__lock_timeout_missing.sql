@@ -1,0 +1,3 @@
+-- corpus: no-lock-timeout
+-- expect: lock-timeout-missing
+ALTER TABLE users ADD COLUMN x INT, ALGORITHM=INSTANT;

@@ -1,0 +1,3 @@
+-- expect: drop-column
+-- expect: mysql-online-ddl
+ALTER TABLE users DROP COLUMN nickname;

@@ -1,0 +1,2 @@
+-- expect-not: mysql-online-ddl
+ALTER TABLE users ADD COLUMN bio TEXT, ALGORITHM=INSTANT;

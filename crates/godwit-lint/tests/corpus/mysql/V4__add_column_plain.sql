@@ -1,0 +1,2 @@
+-- expect: mysql-online-ddl
+ALTER TABLE users ADD COLUMN bio TEXT;

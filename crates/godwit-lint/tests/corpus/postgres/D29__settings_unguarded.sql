@@ -1,0 +1,2 @@
+-- expect: data-not-rerunnable
+INSERT INTO settings (key, value) VALUES ('theme', 'dark');

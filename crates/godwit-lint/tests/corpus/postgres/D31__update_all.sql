@@ -1,0 +1,2 @@
+-- expect: data-not-rerunnable
+UPDATE users SET score = score + 1;

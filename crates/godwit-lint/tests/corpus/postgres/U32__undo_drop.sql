@@ -1,0 +1,2 @@
+-- expect-not: drop-column
+ALTER TABLE users DROP COLUMN tenant_id;

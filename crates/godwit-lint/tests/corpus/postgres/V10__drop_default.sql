@@ -1,0 +1,2 @@
+-- expect: drop-default
+ALTER TABLE users ALTER COLUMN status DROP DEFAULT;

@@ -1,0 +1,3 @@
+-- expect: constraint-added
+-- expect-not: index-not-concurrent
+CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);

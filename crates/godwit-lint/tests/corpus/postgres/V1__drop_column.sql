@@ -1,0 +1,3 @@
+-- expect: drop-column
+-- expect-not: rename-column
+ALTER TABLE users DROP COLUMN nickname;

@@ -1,0 +1,2 @@
+-- expect: table-rewrite
+ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();

@@ -1,0 +1,2 @@
+-- expect-not: table-rewrite
+ALTER TABLE users ADD COLUMN created_at timestamptz DEFAULT now();

@@ -1,0 +1,4 @@
+-- expect: transaction-control
+BEGIN;
+CREATE TABLE tags (id bigint PRIMARY KEY);
+COMMIT;

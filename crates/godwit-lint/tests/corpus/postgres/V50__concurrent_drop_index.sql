@@ -1,0 +1,2 @@
+-- expect-not: index-not-concurrent
+DROP INDEX CONCURRENTLY IF EXISTS orders_old_idx;

@@ -1,0 +1,3 @@
+-- expect-not: drop-default
+-- expect-not: table-rewrite
+ALTER TABLE users ALTER COLUMN status SET DEFAULT 'active';

@@ -1,0 +1,2 @@
+-- expect: table-rewrite
+ALTER TABLE events ADD COLUMN seq bigserial;

@@ -1,0 +1,2 @@
+-- expect: not-null-added
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;

@@ -1,0 +1,3 @@
+-- godwit:contract
+-- expect: contract-with-expand
+ALTER TABLE users DROP COLUMN name;

@@ -1,0 +1,4 @@
+-- expect: transaction-control
+BEGIN TRANSACTION;
+CREATE TABLE tags (id INTEGER PRIMARY KEY);
+COMMIT;

@@ -1,0 +1,3 @@
+-- corpus: no-undo
+-- expect: missing-undo
+CREATE TABLE tags (id INTEGER PRIMARY KEY);

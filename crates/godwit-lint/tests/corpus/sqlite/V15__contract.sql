@@ -1,0 +1,3 @@
+-- godwit:contract
+-- expect-not: drop-column
+ALTER TABLE users DROP COLUMN legacy;

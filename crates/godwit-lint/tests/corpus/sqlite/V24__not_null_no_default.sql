@@ -1,0 +1,2 @@
+-- expect: not-null-added
+ALTER TABLE users ADD COLUMN region TEXT NOT NULL;

@@ -1,0 +1,2 @@
+-- expect-not: index-not-concurrent
+CREATE INDEX users_email_idx ON users (email);

@@ -1,0 +1,2 @@
+-- expect: constraint-added
+CREATE UNIQUE INDEX users_email_key ON users (email);

@@ -1,0 +1,2 @@
+-- expect-not: contract-with-expand
+ALTER TABLE users ADD COLUMN full_name TEXT;
