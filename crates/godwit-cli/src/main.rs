@@ -78,6 +78,8 @@ enum Command {
     Completions(commands::completions::Args),
     /// Print the manual page (or write every page into a directory with --dir)
     Man(commands::man::Args),
+    /// Check every undo script on a scratch database: apply, undo, compare the schema, apply again
+    VerifyUndo(commands::verify_undo::Args),
 }
 
 /// `godwit --version`: the version, and what the binary was built from (build.rs).
@@ -182,7 +184,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, out: &Output) -> ExitStatus {
-    if matches!(cli.command, Command::Migrate(_) | Command::Undo(_)) {
+    if matches!(
+        cli.command,
+        Command::Migrate(_) | Command::Undo(_) | Command::VerifyUndo(_)
+    ) {
         signals::stop_cleanly();
     }
     signals::listen();
@@ -218,6 +223,7 @@ async fn run(cli: Cli, out: &Output) -> ExitStatus {
         Command::Clean(args) => commands::clean::run(&settings, &args, out).await,
         Command::New(args) => commands::new::run(&settings, &args, out).await,
         Command::Wait => commands::wait::run(&settings, out).await,
+        Command::VerifyUndo(args) => commands::verify_undo::run(&settings, &args, out).await,
         // Handled above, before the settings were loaded.
         Command::Init(_) | Command::Completions(_) | Command::Man(_) => Ok(ExitStatus::Ok),
     };

@@ -496,7 +496,7 @@ impl<'a> Catalog<'a> {
                         version: Some(version.clone()),
                         description: row.description.clone(),
                         script: script.clone(),
-                        display_path: format!("{script} (stored in the database)"),
+                        display_path: format!("{script}, stored in the database"),
                         checksum,
                         applied_checksum: checksum,
                         source: Source::Text(Arc::from(text.as_str())),

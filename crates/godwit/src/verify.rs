@@ -25,12 +25,15 @@ pub struct UndoVerification {
     pub checked: Vec<UndoCheck>,
     /// Versioned migrations without an undo script: applied, not checked.
     pub without_undo: Vec<String>,
+    /// The migration after whose undo the verification stopped (its undo, or applying it
+    /// again, failed): the scratch database's state is unknown, so later ones were not checked.
+    pub stopped_at: Option<Label>,
 }
 
 impl UndoVerification {
     /// Whether every undo script restored the schema.
     pub fn passed(&self) -> bool {
-        self.checked.iter().all(|c| c.differences.is_empty())
+        self.stopped_at.is_none() && self.checked.iter().all(|c| c.differences.is_empty())
     }
 }
 
@@ -128,7 +131,7 @@ fn snapshot_queries(dialect: Dialect, schemas: &[String], exclude: &[String]) ->
         Dialect::Sqlite => vec![
             format!("SELECT m.type, m.name, CASE WHEN m.type IN ('view', 'trigger') THEN m.sql ELSE m.type END FROM sqlite_master m WHERE m.name NOT LIKE 'sqlite_%' AND m.type IN ('table', 'view', 'trigger') AND m.name NOT IN ({excluded})"),
             format!("SELECT 'column', m.name || '.' || p.name, p.type || CASE WHEN p.\"notnull\" THEN ' NOT NULL' ELSE ' NULL' END || coalesce(' DEFAULT ' || p.dflt_value, '') || CASE WHEN p.pk > 0 THEN ' PRIMARY KEY ' || p.pk ELSE '' END FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ({excluded})"),
-            format!("SELECT 'index', m.name || '.' || il.name, CASE WHEN il.\"unique\" THEN 'UNIQUE ' ELSE '' END || il.origin || ' (' || (SELECT group_concat(coalesce(ii.name, '<expression>'), ', ') FROM pragma_index_info(il.name) ii) || ')' FROM sqlite_master m JOIN pragma_index_list(m.name) il WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ({excluded})"),
+            format!("SELECT 'index', m.name || '.' || il.name, CASE WHEN il.\"unique\" THEN 'UNIQUE ' ELSE '' END || CASE il.origin WHEN 'c' THEN 'INDEX' WHEN 'u' THEN 'CONSTRAINT' ELSE 'PRIMARY KEY' END || ' (' || (SELECT group_concat(coalesce(ii.name, '<expression>'), ', ') FROM pragma_index_info(il.name) ii) || ')' FROM sqlite_master m JOIN pragma_index_list(m.name) il WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ({excluded})"),
             format!("SELECT 'foreign key', m.name || '.' || f.id || '.' || f.seq, f.\"from\" || ' -> ' || f.\"table\" || '.' || coalesce(f.\"to\", '') || ' ON DELETE ' || f.on_delete FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ({excluded})"),
         ],
     }
@@ -218,19 +221,50 @@ impl Executor<'_> {
                 continue;
             };
             let applied = snapshot(db, &self.config.schemas, &exclude).await?;
-            executor.run(db, RunKind::Undo(None), None).await?;
-            let undone = snapshot(db, &self.config.schemas, &exclude).await?;
-            let mut differences = before.differences(&undone, "after the undo");
-            executor.run(db, RunKind::Migrate, None).await?;
-            let again = snapshot(db, &self.config.schemas, &exclude).await?;
-            differences.extend(applied.differences(&again, "when applied again"));
-            result.checked.push(UndoCheck {
+            let mut check = UndoCheck {
                 migration: Label::versioned(&version),
                 undo_path: undo.display_path.clone(),
-                differences,
-            });
+                differences: Vec::new(),
+            };
+            if let Err(e) = executor.run(db, RunKind::Undo(None), None).await {
+                check
+                    .differences
+                    .push(format!("the undo script failed: {}", one_line(&e)));
+                result.checked.push(check);
+                result.stopped_at = Some(Label::versioned(&version));
+                break;
+            }
+            let undone = snapshot(db, &self.config.schemas, &exclude).await?;
+            check
+                .differences
+                .extend(before.differences(&undone, "after the undo"));
+            if let Err(e) = executor.run(db, RunKind::Migrate, None).await {
+                check.differences.push(format!(
+                    "applying V{version} again after the undo failed: {}",
+                    one_line(&e)
+                ));
+                result.checked.push(check);
+                result.stopped_at = Some(Label::versioned(&version));
+                break;
+            }
+            let again = snapshot(db, &self.config.schemas, &exclude).await?;
+            check
+                .differences
+                .extend(applied.differences(&again, "when applied again"));
+            result.checked.push(check);
         }
         Ok(result)
+    }
+}
+
+/// An error as one line, with the database's message where there is one.
+fn one_line(e: &Error) -> String {
+    match e {
+        Error::Migration(f) => match f.line {
+            Some(line) => format!("{}:{line}: {}", f.path, f.message),
+            None => format!("{}: {}", f.path, f.message),
+        },
+        other => other.to_string(),
     }
 }
 
@@ -318,6 +352,17 @@ impl ScratchDatabase {
             (None, Some(d)) => d.path().join("scratch.db").display().to_string(),
             (None, None) => String::new(),
         }
+    }
+
+    /// Removes a SQLite scratch file (one made by [`ScratchDatabase::sqlite`]).
+    pub fn drop_with_file(self) -> Result<(), Error> {
+        if let Some(dir) = self.dir {
+            dir.close().map_err(|e| Error::Io {
+                what: "removing the scratch database".into(),
+                source: e,
+            })?;
+        }
+        Ok(())
     }
 
     /// Drops it, through `admin` (every connection to it must be closed first).
