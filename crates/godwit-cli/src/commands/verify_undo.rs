@@ -144,7 +144,10 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
         Ok(ExitStatus::Ok)
     } else {
         out.error_text(
-            &format!("{failed} of {n} undo script{s} do not restore the schema"),
+            &format!(
+                "{failed} of {n} undo script{s} {} not restore the schema",
+                if failed == 1 { "does" } else { "do" }
+            ),
             Some("make each undo script reverse everything its migration does (indexes, constraints, defaults too)"),
         );
         Ok(ExitStatus::Failed)
