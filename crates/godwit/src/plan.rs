@@ -343,8 +343,11 @@ pub enum UndoSource {
     File,
     /// Stored in the database only (applied by a release that had the file).
     Stored,
-    /// A `U` file and a stored script (`validate` checks that they agree).
+    /// A `U` file and a stored script with the same text.
     Both,
+    /// A `U` file and a stored script that differ: going down runs the file; `repair` stores
+    /// the file's text.
+    Differs,
 }
 
 impl UndoSource {
@@ -355,6 +358,7 @@ impl UndoSource {
             UndoSource::File => "file",
             UndoSource::Stored => "stored",
             UndoSource::Both => "both",
+            UndoSource::Differs => "differs",
         }
     }
 }
@@ -394,9 +398,9 @@ pub enum ProblemKind {
     Interrupted,
     /// A history row godwit cannot read (a bad version).
     InvalidHistory,
-    /// An applied version's `U` file differs from the undo script stored when it was applied,
-    /// or the stored script no longer has its checksum (§21.3).
-    UndoMismatch,
+    /// The undo script stored for an applied version no longer has its checksum: it was changed
+    /// in the database after it was stored (§21.3).
+    StoredUndoChanged,
 }
 
 impl fmt::Display for Problem {
@@ -559,6 +563,7 @@ impl<'a> Catalog<'a> {
         let file = self.undo.contains_key(version);
         let stored = self.stored.get(version).is_some_and(|s| s.row.has_script());
         match (file, stored) {
+            (true, true) if self.undo_differs(version) => UndoSource::Differs,
             (true, true) => UndoSource::Both,
             (true, false) => UndoSource::File,
             (false, true) => UndoSource::Stored,
@@ -566,26 +571,28 @@ impl<'a> Catalog<'a> {
         }
     }
 
-    /// A stored script that is not intact, or that differs from the `U` file of its version.
-    fn undo_mismatch(&self, version: &Version) -> Option<String> {
+    /// Why the stored script of `version` is never run: it no longer has its checksum.
+    fn stored_changed(&self, version: &Version) -> Option<String> {
         let stored = self.stored.get(version)?;
-        if !stored.row.has_script() {
+        if !stored.row.has_script() || stored.row.intact() {
             return None;
         }
         let script = stored.row.script.as_deref().unwrap_or("");
-        if !stored.row.intact() {
-            return Some(format!(
-                "the undo script of V{version} stored in the database ({script}) was changed after it was stored: its text no longer has its checksum"
-            ));
+        Some(format!(
+            "the undo script of V{version} stored in the database ({script}) was changed after it was stored: its text no longer has its checksum"
+        ))
+    }
+
+    /// Whether the `U` file of `version` differs from its intact stored script (§21.3.2).
+    fn undo_differs(&self, version: &Version) -> bool {
+        match (self.undo.get(version), self.stored.get(version)) {
+            (Some(file), Some(stored)) => {
+                stored.row.has_script()
+                    && stored.row.intact()
+                    && stored.row.checksum != Some(file.checksum)
+            }
+            _ => false,
         }
-        let file = self.undo.get(version)?;
-        (stored.row.checksum != Some(file.checksum)).then(|| {
-            format!(
-                "U{version} differs from the undo script stored when V{version} was applied (checksum {} stored, {} on disk)",
-                stored.row.checksum.map_or_else(|| "none".to_string(), |c| c.to_string()),
-                file.checksum
-            )
-        })
     }
 
     /// The history replayed.
@@ -716,14 +723,14 @@ impl<'a> Catalog<'a> {
             }
         }
         for version in self.stored.keys() {
-            if let Some(message) = self.undo_mismatch(version) {
+            if let Some(message) = self.stored_changed(version) {
                 problems.push(Problem {
-                    kind: ProblemKind::UndoMismatch,
+                    kind: ProblemKind::StoredUndoChanged,
                     migration: format!("U{version}"),
                     path: self.undo.get(version).map(|m| m.display_path.clone()),
                     message,
                     hint: if self.undo.contains_key(version) {
-                        "revert the `U` file to what was stored, or run `godwit repair` to store the file's text instead".into()
+                        "find out who changed it; `godwit repair` stores the `U` file's text again".into()
                     } else {
                         "run `godwit repair` from a release that has the `U` file, to store its text again; until then this version cannot be undone".into()
                     },
@@ -1245,7 +1252,7 @@ impl<'a> Catalog<'a> {
                     version: version.clone(),
                 });
             }
-            if self.undo_mismatch(version).is_some() {
+            if self.stored_changed(version).is_some() {
                 mismatched.push(version.clone());
                 continue;
             }
@@ -1258,7 +1265,7 @@ impl<'a> Catalog<'a> {
             }
         }
         if !mismatched.is_empty() {
-            return Err(PlanError::UndoMismatch {
+            return Err(PlanError::StoredUndoChanged {
                 versions: mismatched,
             });
         }
@@ -1448,7 +1455,8 @@ pub enum RepairAction {
         old_checksum: Option<i32>,
         /// The file's checksum, stored instead.
         checksum: i32,
-        /// Whether the stored script was changed in the database (rather than the file edited).
+        /// Whether the stored script was changed in the database (rather than the `U` file
+        /// edited since it was stored).
         tampered: bool,
         /// The version's breaking marker, kept.
         breaking: bool,
@@ -1634,7 +1642,7 @@ impl Catalog<'_> {
             let Some(file) = self.undo.get(version) else {
                 continue;
             };
-            if self.undo_mismatch(version).is_some() {
+            if self.stored_changed(version).is_some() || self.undo_differs(version) {
                 actions.push(RepairAction::StoreUndo {
                     migration: file.label(),
                     version: version.to_string(),
@@ -2059,10 +2067,9 @@ pub enum PlanError {
         /// Their labels.
         migrations: Vec<String>,
     },
-    #[error("cannot go down: the undo script stored in the database for {} does not match (changed after it was stored, or different from the `U` file)", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
-    /// Going down through versions whose stored undo script is not intact, or differs from
-    /// the `U` file (§21.3).
-    UndoMismatch {
+    #[error("cannot go down: the undo script stored in the database for {} was changed after it was stored (its text no longer has its checksum)", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
+    /// Going down through versions whose stored undo script is not intact (§21.3).
+    StoredUndoChanged {
         /// The versions concerned, newest first.
         versions: Vec<Version>,
     },
@@ -2123,8 +2130,8 @@ impl PlanError {
             PlanError::FailedPresent { .. } => {
                 "fix the database by hand (the failed migration may be half-applied), then run `godwit repair` to remove the failed rows, and migrate again".into()
             }
-            PlanError::UndoMismatch { .. } => {
-                "`godwit validate` names each script; restore the `U` file to the text that was stored, or run `godwit repair` to store the file's text. Nothing was undone".into()
+            PlanError::StoredUndoChanged { .. } => {
+                "nothing was undone; `godwit repair` from a release that has the `U` files stores their text again".into()
             }
             PlanError::BelowFloor { floor, .. } => format!(
                 "deploy a release that has V{floor} (or newer), or roll the database back below the floor first: `godwit migrate --target <version below {floor}>` from this release goes down with the undo scripts stored in the database"

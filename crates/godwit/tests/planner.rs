@@ -36,7 +36,7 @@
 //! - `run:` is `validate`, `info`, `migrate`, `undo`, `undo <version>`, `repair`,
 //!   `repair mark-applied <version>` or `floor` (the compatibility floor and the check of
 //!   §22); it may be repeated, and each command's output starts with its name in brackets.
-//!   `info` adds `undo=stored` / `undo=both` and `breaking` to rows the side table concerns.
+//!   `info` adds `undo=stored` / `undo=both` / `undo=differs` and `breaking` to rows the side table concerns.
 //!
 //! `GODWIT_BLESS=1 cargo test -p godwit --test planner` rewrites the expected part of every case
 //! with what the planner does now. Read every blessed case against the rules of `docs/design.md`
@@ -584,7 +584,7 @@ fn render_info(out: &mut String, catalog: &Catalog<'_>, options: &Options) {
         let mut extra = String::new();
         if matches!(
             row.undo,
-            godwit::UndoSource::Stored | godwit::UndoSource::Both
+            godwit::UndoSource::Stored | godwit::UndoSource::Both | godwit::UndoSource::Differs
         ) {
             extra.push_str(&format!(" | undo={}", row.undo.label()));
         }
