@@ -1176,6 +1176,9 @@ impl Executor<'_> {
                 for action in &actions {
                     db.note(&action.to_string());
                     let sql = match action {
+                        RepairAction::ForgetStoredUndo { version, .. } => {
+                            stored_undo::forget_script(dialect, &table, version)
+                        }
                         RepairAction::StoreUndo {
                             version,
                             description,

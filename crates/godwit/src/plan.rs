@@ -732,7 +732,7 @@ impl<'a> Catalog<'a> {
                     hint: if self.undo.contains_key(version) {
                         "find out who changed it; `godwit repair` stores the `U` file's text again".into()
                     } else {
-                        "run `godwit repair` from a release that has the `U` file, to store its text again; until then this version cannot be undone".into()
+                        "run `godwit repair` from a release that has the `U` file, to store its text again (from this release, `godwit repair` forgets the changed script)".into()
                     },
                 });
             }
@@ -1461,6 +1461,17 @@ pub enum RepairAction {
         /// The version's breaking marker, kept.
         breaking: bool,
     },
+    /// Forget a stored undo script that was changed in the database, for a version whose `U` file
+    /// is not in this release (§21.3): the version can then be undone only with a release that
+    /// has the file. Its breaking marker stays.
+    ForgetStoredUndo {
+        /// `V3`.
+        migration: Label,
+        /// The version.
+        version: String,
+        /// The stored script's path.
+        script: String,
+    },
     /// Add a `DELETE` row for an applied migration whose file is gone.
     MarkDeleted {
         /// Its label (`V3`).
@@ -1507,6 +1518,12 @@ impl fmt::Display for RepairAction {
                     )
                 }
             }
+            RepairAction::ForgetStoredUndo {
+                migration, script, ..
+            } => write!(
+                f,
+                "forget the undo script of {migration} stored in the database ({script}): it was changed there; undo {migration} with a release that has its `U` file"
+            ),
             RepairAction::StoreUndo {
                 migration,
                 script,
@@ -1640,6 +1657,13 @@ impl Catalog<'_> {
         }
         for (version, stored) in &self.stored {
             let Some(file) = self.undo.get(version) else {
+                if self.stored_changed(version).is_some() {
+                    actions.push(RepairAction::ForgetStoredUndo {
+                        migration: Label::versioned(version),
+                        version: version.to_string(),
+                        script: stored.row.script.clone().unwrap_or_default(),
+                    });
+                }
                 continue;
             };
             if self.stored_changed(version).is_some() || self.undo_differs(version) {

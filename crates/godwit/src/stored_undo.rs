@@ -180,6 +180,20 @@ pub fn write(dialect: Dialect, history: &HistoryTable, row: &NewStored<'_>) -> V
     vec![delete, insert]
 }
 
+/// The statement that forgets the script stored for `version`, keeping its breaking marker.
+pub fn forget_script(dialect: Dialect, history: &HistoryTable, version: &str) -> String {
+    let q = |s: &str| quote_ident(dialect, s);
+    format!(
+        "UPDATE {} SET {} = NULL, {} = NULL, {} = NULL WHERE {} = {}",
+        qualified(dialect, &side_table(history)),
+        q("script"),
+        q("checksum"),
+        q("undo_sql"),
+        q("version"),
+        quote_literal(dialect, version),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
