@@ -825,21 +825,36 @@ impl Executor<'_> {
     /// What each `Apply` step of a plan leaves in the side table (§21.1, §22.1): its `U` file's
     /// text (with `store_undo`) and whether it is marked `-- godwit:breaking`. Read before
     /// anything runs, on the blocking pool; a file that cannot be read stops the run.
-    async fn sidecars(&self, plan: &Plan) -> Result<Vec<Option<Sidecar>>, Error> {
-        let mut wanted: Vec<(Arc<Migration>, Option<Arc<Migration>>)> = Vec::new();
-        for step in &plan.steps {
+    /// `texts` are the texts [`Executor::check_plan`] kept, which spare reading a file again.
+    async fn sidecars(
+        &self,
+        plan: &Plan,
+        texts: &[Option<Arc<[u8]>>],
+    ) -> Result<Vec<Option<Sidecar>>, Error> {
+        let undo_files: std::collections::HashMap<&Version, &Arc<Migration>> =
+            if self.config.store_undo {
+                self.set
+                    .of_kind(MigrationKind::Undo)
+                    .filter_map(|u| u.version.as_ref().map(|v| (v, u)))
+                    .collect()
+            } else {
+                std::collections::HashMap::new()
+            };
+        type Wanted = (Arc<Migration>, Option<Arc<[u8]>>, Option<Arc<Migration>>);
+        let mut wanted: Vec<Wanted> = Vec::new();
+        for (index, step) in plan.steps.iter().enumerate() {
             if step.action != Action::Apply {
                 continue;
             }
-            let undo = step.migration.version.as_ref().and_then(|v| {
-                self.set
-                    .of_kind(MigrationKind::Undo)
-                    .find(|u| u.version.as_ref() == Some(v))
-                    .cloned()
-            });
+            let undo = step
+                .migration
+                .version
+                .as_ref()
+                .and_then(|v| undo_files.get(v).map(|u| Arc::clone(u)));
             wanted.push((
                 step.migration.clone(),
-                undo.filter(|_| self.config.store_undo),
+                texts.get(index).cloned().flatten(),
+                undo,
             ));
         }
         if wanted.is_empty() {
@@ -848,8 +863,8 @@ impl Executor<'_> {
         let read = tokio::task::spawn_blocking(move || {
             let mut problems = Vec::new();
             let mut out = Vec::with_capacity(wanted.len());
-            for (m, undo) in wanted {
-                let breaking = match is_breaking(&m) {
+            for (m, text, undo) in wanted {
+                let breaking = match is_breaking(&m, text.as_deref()) {
                     Ok(b) => b,
                     Err(e) => {
                         problems.push(cannot_read(&m, &e));
@@ -1518,7 +1533,7 @@ impl Executor<'_> {
         drop(catalog);
         let base = self.placeholders(db.session(), table);
         let Checked { modes, texts } = self.check_plan(&plan, &base, dialect).await?;
-        let sidecars = self.sidecars(&plan).await?;
+        let sidecars = self.sidecars(&plan, &texts).await?;
 
         if !exists {
             self.create_history(db, table, baseline_marker.as_ref())
@@ -2324,12 +2339,16 @@ fn read_text(m: &Migration) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// Whether a migration is marked `-- godwit:breaking` on one of its first lines (§22.1).
-fn is_breaking(m: &Migration) -> std::io::Result<bool> {
+/// Whether a migration is marked `-- godwit:breaking` on one of its first lines (§22.1); `text`
+/// is its text when it was kept, else it is read.
+fn is_breaking(m: &Migration, text: Option<&[u8]>) -> std::io::Result<bool> {
     if matches!(m.source, Source::Rust(_)) {
         return Ok(false);
     }
-    let mut reader = m.source.open()?;
+    let mut reader: Box<dyn BufRead + Send + '_> = match text {
+        Some(text) => Box::new(text),
+        None => m.source.open()?,
+    };
     let mut head = String::new();
     loop {
         let mut line = String::new();
