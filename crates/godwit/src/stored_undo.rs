@@ -14,6 +14,17 @@ use crate::driver::dialect::{qualified, quote_ident, quote_literal};
 use crate::driver::{Dialect, HistoryTable};
 use crate::model::{checksum_str, Version};
 
+/// The side table's columns, in order.
+const COLUMNS: [&str; 7] = [
+    "installed_rank",
+    "version",
+    "description",
+    "script",
+    "checksum",
+    "undo_sql",
+    "breaking",
+];
+
 /// What the side table stores about one applied version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredUndo {
@@ -67,15 +78,23 @@ pub fn create(dialect: Dialect, history: &HistoryTable) -> String {
         Dialect::MySql => ("LONGTEXT", "TINYINT(1)", " ENGINE=InnoDB"),
         Dialect::Sqlite => ("TEXT", "BOOLEAN", ""),
     };
+    let types = [
+        "INTEGER NOT NULL",
+        "VARCHAR(50) NOT NULL",
+        "VARCHAR(200) NOT NULL",
+        "VARCHAR(1000)",
+        "INTEGER",
+        text,
+        &format!("{boolean} NOT NULL"),
+    ];
+    let columns: Vec<String> = COLUMNS
+        .iter()
+        .zip(types)
+        .map(|(c, ty)| format!("    {} {ty},\n", q(c)))
+        .collect();
     format!(
-        "CREATE TABLE IF NOT EXISTS {t} (\n    {} INTEGER NOT NULL,\n    {} VARCHAR(50) NOT NULL,\n    {} VARCHAR(200) NOT NULL,\n    {} VARCHAR(1000),\n    {} INTEGER,\n    {} {text},\n    {} {boolean} NOT NULL,\n    PRIMARY KEY ({})\n){suffix}",
-        q("installed_rank"),
-        q("version"),
-        q("description"),
-        q("script"),
-        q("checksum"),
-        q("undo_sql"),
-        q("breaking"),
+        "CREATE TABLE IF NOT EXISTS {t} (\n{}    PRIMARY KEY ({})\n){suffix}",
+        columns.concat(),
         q("version"),
     )
 }
@@ -165,15 +184,10 @@ pub fn write(dialect: Dialect, history: &HistoryTable, row: &NewStored<'_>) -> V
         (_, true) => "1",
         (_, false) => "0",
     };
+    let columns: Vec<String> = COLUMNS.iter().map(|c| q(c)).collect();
     let insert = format!(
-        "INSERT INTO {side} ({}, {}, {}, {}, {}, {}, {}) SELECT MAX({}), {version}, {description}, {script}, {checksum}, {text}, {breaking} FROM {h} WHERE {} = {version}",
-        q("installed_rank"),
-        q("version"),
-        q("description"),
-        q("script"),
-        q("checksum"),
-        q("undo_sql"),
-        q("breaking"),
+        "INSERT INTO {side} ({}) SELECT MAX({}), {version}, {description}, {script}, {checksum}, {text}, {breaking} FROM {h} WHERE {} = {version}",
+        columns.join(", "),
         q("installed_rank"),
         q("version"),
     );

@@ -87,16 +87,24 @@ fn snapshot_queries(dialect: Dialect, schemas: &[String], exclude: &[String]) ->
         .map(|s| lit(s))
         .collect::<Vec<_>>()
         .join(", ");
+    // The managed schemas as an SQL list, or the connection's own.
+    let schema_list = |own: &str| {
+        if schemas.is_empty() {
+            format!("({own})")
+        } else {
+            format!(
+                "({})",
+                schemas
+                    .iter()
+                    .map(|s| lit(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
     match dialect {
         Dialect::Postgres => {
-            let in_schemas = if schemas.is_empty() {
-                "(current_schema())".to_string()
-            } else {
-                format!(
-                    "({})",
-                    schemas.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
-                )
-            };
+            let in_schemas = schema_list("current_schema()");
             vec![
                 format!("SELECT 'table', table_schema || '.' || table_name, table_type::text FROM information_schema.tables WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
                 format!("SELECT 'column', table_schema || '.' || table_name || '.' || column_name, data_type || coalesce('(' || character_maximum_length || ')', '') || CASE WHEN is_nullable = 'YES' THEN ' NULL' ELSE ' NOT NULL' END || coalesce(' DEFAULT ' || column_default, '') FROM information_schema.columns WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
@@ -110,14 +118,7 @@ fn snapshot_queries(dialect: Dialect, schemas: &[String], exclude: &[String]) ->
             ]
         }
         Dialect::MySql => {
-            let in_schemas = if schemas.is_empty() {
-                "(DATABASE())".to_string()
-            } else {
-                format!(
-                    "({})",
-                    schemas.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
-                )
-            };
+            let in_schemas = schema_list("DATABASE()");
             vec![
                 format!("SELECT 'table', CONCAT(table_schema, '.', table_name), table_type FROM information_schema.tables WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
                 format!("SELECT 'column', CONCAT(table_schema, '.', table_name, '.', column_name), CONCAT(column_type, IF(is_nullable = 'YES', ' NULL', ' NOT NULL'), COALESCE(CONCAT(' DEFAULT ', column_default), ''), IF(extra = '', '', CONCAT(' ', extra))) FROM information_schema.columns WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
