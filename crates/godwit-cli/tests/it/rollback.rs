@@ -297,6 +297,13 @@ fn verify_undo_finds_a_forgotten_index(kind: Kind) {
     assert_eq!(leftover_scratch(&p.db), 0);
     // Nothing was done to the configured database.
     assert!(!p.db.tables().contains(&"person".to_string()));
+    // A scratch database given with --scratch-url must be empty.
+    p.godwit(&["migrate", "--target", "1"]).success();
+    let url = p.db.url.clone();
+    p.godwit(&["verify-undo", "--scratch-url", &url])
+        .code(1)
+        .stderr_has("the scratch database is not empty");
+    p.godwit(&["migrate", "--target", "none"]).success();
 
     p.migration(
         "U2__email.sql",
