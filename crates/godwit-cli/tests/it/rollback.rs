@@ -34,7 +34,15 @@ fn five_versions(p: &Project) {
         "V4__person_city.sql",
         "ALTER TABLE person ADD COLUMN city_id INT;\nCREATE INDEX person_city_idx ON person (city_id);\n",
     )
-    .migration("U4__person_city.sql", &format!("{}ALTER TABLE person DROP COLUMN city_id;\n", drop_index(p.db.kind, "person_city_idx", "person")))
+    .migration(
+        "U4__person_city.sql",
+        // Quotes, a backslash and non-ASCII text travel through the side table as they are: a
+        // changed text would be refused as changed in the database.
+        &format!(
+            "-- V4's undo: a \\ backslash, 'quotes', \"double\", ünïcode\n{}ALTER TABLE person DROP COLUMN city_id;\n",
+            drop_index(p.db.kind, "person_city_idx", "person")
+        ),
+    )
     .migration(
         "V5__note.sql",
         "-- a comment; with a semicolon\nCREATE TABLE note (id INT, body VARCHAR(200));\nINSERT INTO note VALUES (1, 'it''s; here');\n",
