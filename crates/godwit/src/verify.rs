@@ -25,8 +25,9 @@ pub struct UndoVerification {
     pub checked: Vec<UndoCheck>,
     /// Versioned migrations without an undo script: applied, not checked.
     pub without_undo: Vec<String>,
-    /// The migration after whose undo the verification stopped (its undo, or applying it
-    /// again, failed): the scratch database's state is unknown, so later ones were not checked.
+    /// The migration after whose undo the verification stopped: its undo, or applying it again,
+    /// failed, and so did emptying the scratch database and applying every migration up to it
+    /// again; later ones were not checked.
     pub stopped_at: Option<Label>,
 }
 
@@ -227,34 +228,65 @@ impl Executor<'_> {
                 undo_path: undo.display_path.clone(),
                 differences: Vec::new(),
             };
-            if let Err(e) = executor.run(db, RunKind::Undo(None), None).await {
-                check
-                    .differences
-                    .push(format!("the undo script failed: {}", one_line(&e)));
+            let failed = match executor.run(db, RunKind::Undo(None), None).await {
+                Err(e) if interrupted(&e) => return Err(e),
+                Err(e) => Some(format!("the undo script failed: {}", one_line(&e))),
+                Ok(_) => {
+                    let undone = snapshot(db, &self.config.schemas, &exclude).await?;
+                    check
+                        .differences
+                        .extend(before.differences(&undone, "after the undo"));
+                    match executor.run(db, RunKind::Migrate, None).await {
+                        Err(e) if interrupted(&e) => return Err(e),
+                        Err(e) => Some(format!(
+                            "applying V{version} again after the undo failed: {}",
+                            one_line(&e)
+                        )),
+                        Ok(_) => {
+                            let again = snapshot(db, &self.config.schemas, &exclude).await?;
+                            check
+                                .differences
+                                .extend(applied.differences(&again, "when applied again"));
+                            None
+                        }
+                    }
+                }
+            };
+            let Some(failure) = failed else {
                 result.checked.push(check);
-                result.stopped_at = Some(Label::versioned(&version));
-                break;
+                continue;
+            };
+            // What the undo left is unknown: empty the scratch database and apply everything up
+            // to this version again, so that the next undo scripts are checked too.
+            check.differences.push(failure);
+            let rebuilt = match executor.clean(db, None).await {
+                Ok(_) => executor.run(db, RunKind::Migrate, None).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match rebuilt {
+                Err(e) if interrupted(&e) => return Err(e),
+                Err(e) => {
+                    check.differences.push(format!(
+                        "emptying the scratch database and applying the migrations up to V{version} again failed: {}",
+                        one_line(&e)
+                    ));
+                    result.checked.push(check);
+                    result.stopped_at = Some(Label::versioned(&version));
+                    break;
+                }
+                Ok(()) => result.checked.push(check),
             }
-            let undone = snapshot(db, &self.config.schemas, &exclude).await?;
-            check
-                .differences
-                .extend(before.differences(&undone, "after the undo"));
-            if let Err(e) = executor.run(db, RunKind::Migrate, None).await {
-                check.differences.push(format!(
-                    "applying V{version} again after the undo failed: {}",
-                    one_line(&e)
-                ));
-                result.checked.push(check);
-                result.stopped_at = Some(Label::versioned(&version));
-                break;
-            }
-            let again = snapshot(db, &self.config.schemas, &exclude).await?;
-            check
-                .differences
-                .extend(applied.differences(&again, "when applied again"));
-            result.checked.push(check);
         }
         Ok(result)
+    }
+}
+
+/// Whether a run stopped because it was interrupted (SIGINT, SIGTERM), rather than failed.
+fn interrupted(e: &Error) -> bool {
+    match e {
+        Error::Interrupted(_) => true,
+        Error::Migration(f) => f.cause == crate::error::FailureCause::Interrupted,
+        _ => false,
     }
 }
 

@@ -126,7 +126,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
     }
     if let Some(at) = &verification.stopped_at {
         out.error_text(
-            &format!("verification stopped after {at}: the scratch database's state is unknown, so the migrations after it were not checked"),
+            &format!("verification stopped after {at}: the scratch database could not be rebuilt up to it, so the migrations after it were not checked"),
             None,
         );
     }

@@ -292,7 +292,9 @@ fn verify_undo_finds_a_forgotten_index(kind: Kind) {
         )
         // Forgets the index.
         .migration("U2__email.sql", "ALTER TABLE person DROP COLUMN email;\n")
-        .migration("V3__note.sql", "CREATE TABLE note (id INT);\n");
+        .migration("V3__note.sql", "CREATE TABLE note (id INT);\n")
+        .migration("V4__tag.sql", "CREATE TABLE tag (id INT NOT NULL DEFAULT 7);\n")
+        .migration("U4__tag.sql", "DROP TABLE tag;\n");
     let run = p.godwit(&["verify-undo", "--json"]);
     run.code(1)
         .stderr_has("V2: migrations/U2__email.sql does not restore the schema")
@@ -302,6 +304,10 @@ fn verify_undo_finds_a_forgotten_index(kind: Kind) {
     assert_eq!(report["passed"], false);
     assert_eq!(report["checked"][0]["migration"], "V1");
     assert_eq!(report["checked"][0]["differences"], serde_json::json!([]));
+    // Past the broken undo script, the scratch database is rebuilt and the next one checked.
+    assert_eq!(report["checked"][2]["migration"], "V4");
+    assert_eq!(report["checked"][2]["differences"], serde_json::json!([]));
+    assert_eq!(report["stopped_at"], serde_json::Value::Null);
     assert_eq!(leftover_scratch(&p.db), 0);
     // Nothing was done to the configured database.
     assert!(!p.db.tables().contains(&"person".to_string()));
@@ -321,7 +327,7 @@ fn verify_undo_finds_a_forgotten_index(kind: Kind) {
         ),
     );
     let run = p.godwit(&["verify-undo", "--json"]);
-    run.success().stderr_has("Verified 2 undo scripts");
+    run.success().stderr_has("Verified 3 undo scripts");
     let report = run.json();
     assert_eq!(report["passed"], true);
     assert_eq!(report["without_undo"], serde_json::json!(["V3"]));
