@@ -120,14 +120,27 @@ fn snapshot_queries(dialect: Dialect, schemas: &[String], exclude: &[String]) ->
         }
         Dialect::MySql => {
             let in_schemas = schema_list("DATABASE()");
+            // Names carry their schema only when there are several to tell apart: the scratch
+            // database's own name is noise in a report.
+            let prefix = |column: &str| {
+                if schemas.is_empty() {
+                    String::new()
+                } else {
+                    format!("{column}, '.', ")
+                }
+            };
+            let q_table_schema = prefix("table_schema");
+            let q_c = prefix("c.table_schema");
+            let q_routine_schema = prefix("routine_schema");
+            let q_trigger_schema = prefix("trigger_schema");
             vec![
-                format!("SELECT 'table', CONCAT(table_schema, '.', table_name), table_type FROM information_schema.tables WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
-                format!("SELECT 'column', CONCAT(table_schema, '.', table_name, '.', column_name), CONCAT(column_type, IF(is_nullable = 'YES', ' NULL', ' NOT NULL'), COALESCE(CONCAT(' DEFAULT ', column_default), ''), IF(extra = '', '', CONCAT(' ', extra))) FROM information_schema.columns WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
-                format!("SELECT 'index', CONCAT(table_schema, '.', table_name, '.', index_name), CONCAT(IF(non_unique = 0, 'UNIQUE ', ''), index_type, ' (', GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ', '), ')') FROM information_schema.statistics WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded}) GROUP BY table_schema, table_name, index_name, non_unique, index_type"),
-                format!("SELECT 'constraint', CONCAT(c.table_schema, '.', c.table_name, '.', c.constraint_name), CONCAT(c.constraint_type, ' (', COALESCE((SELECT GROUP_CONCAT(k.column_name, COALESCE(CONCAT(' -> ', k.referenced_table_name, '.', k.referenced_column_name), '') ORDER BY k.ordinal_position SEPARATOR ', ') FROM information_schema.key_column_usage k WHERE k.constraint_schema = c.constraint_schema AND k.table_name = c.table_name AND k.constraint_name = c.constraint_name), ''), ')') FROM information_schema.table_constraints c WHERE c.table_schema IN {in_schemas} AND c.table_name NOT IN ({excluded})"),
-                format!("SELECT 'view', CONCAT(table_schema, '.', table_name), view_definition FROM information_schema.views WHERE table_schema IN {in_schemas}"),
-                format!("SELECT 'routine', CONCAT(routine_schema, '.', routine_name), CONCAT(routine_type, ' ', MD5(COALESCE(routine_definition, ''))) FROM information_schema.routines WHERE routine_schema IN {in_schemas}"),
-                format!("SELECT 'trigger', CONCAT(trigger_schema, '.', event_object_table, '.', trigger_name), CONCAT(action_timing, ' ', event_manipulation, ' ', MD5(action_statement)) FROM information_schema.triggers WHERE trigger_schema IN {in_schemas}"),
+                format!("SELECT 'table', CONCAT({q_table_schema}table_name), table_type FROM information_schema.tables WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
+                format!("SELECT 'column', CONCAT({q_table_schema}table_name, '.', column_name), CONCAT(column_type, IF(is_nullable = 'YES', ' NULL', ' NOT NULL'), COALESCE(CONCAT(' DEFAULT ', column_default), ''), IF(extra = '', '', CONCAT(' ', extra))) FROM information_schema.columns WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded})"),
+                format!("SELECT 'index', CONCAT({q_table_schema}table_name, '.', index_name), CONCAT(IF(non_unique = 0, 'UNIQUE ', ''), index_type, ' (', GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ', '), ')') FROM information_schema.statistics WHERE table_schema IN {in_schemas} AND table_name NOT IN ({excluded}) GROUP BY table_schema, table_name, index_name, non_unique, index_type"),
+                format!("SELECT 'constraint', CONCAT({q_c}c.table_name, '.', c.constraint_name), CONCAT(c.constraint_type, ' (', COALESCE((SELECT GROUP_CONCAT(k.column_name, COALESCE(CONCAT(' -> ', k.referenced_table_name, '.', k.referenced_column_name), '') ORDER BY k.ordinal_position SEPARATOR ', ') FROM information_schema.key_column_usage k WHERE k.constraint_schema = c.constraint_schema AND k.table_name = c.table_name AND k.constraint_name = c.constraint_name), ''), ')') FROM information_schema.table_constraints c WHERE c.table_schema IN {in_schemas} AND c.table_name NOT IN ({excluded})"),
+                format!("SELECT 'view', CONCAT({q_table_schema}table_name), view_definition FROM information_schema.views WHERE table_schema IN {in_schemas}"),
+                format!("SELECT 'routine', CONCAT({q_routine_schema}routine_name), CONCAT(routine_type, ' ', MD5(COALESCE(routine_definition, ''))) FROM information_schema.routines WHERE routine_schema IN {in_schemas}"),
+                format!("SELECT 'trigger', CONCAT({q_trigger_schema}event_object_table, '.', trigger_name), CONCAT(action_timing, ' ', event_manipulation, ' ', MD5(action_statement)) FROM information_schema.triggers WHERE trigger_schema IN {in_schemas}"),
             ]
         }
         Dialect::Sqlite => vec![
