@@ -90,6 +90,17 @@ pub async fn open(
     }
 }
 
+/// Reads the migration files without connecting: a migrator with the settings' configuration.
+pub fn migrator(settings: &Settings) -> Result<Migrator, CliError> {
+    let cache_dir = settings.cli.checksum_cache.then(cache_dir).flatten();
+    let migrator = godwit::discover_cached(&settings.cli.locations, cache_dir.as_deref())
+        .map(Migrator::new)
+        .map_err(godwit::Error::Files)?;
+    Ok(migrator
+        .with_config(settings.config.clone())
+        .with_interrupt(crate::signals::interrupt()))
+}
+
 /// Where the checksum cache is kept: `$XDG_CACHE_HOME/godwit`, else `~/.cache/godwit`.
 fn cache_dir() -> Option<std::path::PathBuf> {
     let absolute = |v: std::ffi::OsString| {

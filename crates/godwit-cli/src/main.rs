@@ -81,6 +81,8 @@ enum Command {
     /// Check the pending migrations (or FILEs) for changes that break the previous release or
     /// lock tables (docs/lint.md)
     Lint(commands::lint::Args),
+    /// Check every undo script on a scratch database: apply, undo, compare the schema, apply again
+    VerifyUndo(commands::verify_undo::Args),
 }
 
 /// `godwit --version`: the version, and what the binary was built from (build.rs).
@@ -185,7 +187,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, out: &Output) -> ExitStatus {
-    if matches!(cli.command, Command::Migrate(_) | Command::Undo(_)) {
+    if matches!(
+        cli.command,
+        Command::Migrate(_) | Command::Undo(_) | Command::VerifyUndo(_)
+    ) {
         signals::stop_cleanly();
     }
     signals::listen();
@@ -222,6 +227,7 @@ async fn run(cli: Cli, out: &Output) -> ExitStatus {
         Command::New(args) => commands::new::run(&settings, &args, out).await,
         Command::Wait => commands::wait::run(&settings, out).await,
         Command::Lint(args) => commands::lint::run(&settings, &args, out).await,
+        Command::VerifyUndo(args) => commands::verify_undo::run(&settings, &args, out).await,
         // Handled above, before the settings were loaded.
         Command::Init(_) | Command::Completions(_) | Command::Man(_) => Ok(ExitStatus::Ok),
     };

@@ -633,7 +633,7 @@ impl Output {
                         .unwrap_or_default(),
                 )
                 .set_alignment(CellAlignment::Right),
-                Cell::new(if row.undoable { "yes" } else { "" }),
+                Cell::new(row.undo.label()),
             ]);
         }
         if info.migrations.is_empty() {
@@ -646,6 +646,11 @@ impl Output {
             info.history_table,
             info.current_version.as_deref().unwrap_or("none")
         );
+        if let Some(floor) = &info.floor {
+            eprintln!(
+                "{DIM}Compatibility floor: V{floor} is marked breaking; releases whose migrations stop below it refuse to migrate{DIM:#}"
+            );
+        }
     }
 }
 

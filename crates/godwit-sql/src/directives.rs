@@ -1,6 +1,10 @@
 //! Directives: `-- godwit:<name>` or `-- godwit:<name>=<value>` comment lines at the top of a
 //! file, which change how godwit runs it (`no-transaction`, `statement-lock-timeout=5s`, …).
 
+/// `-- godwit:breaking`: the migration breaks releases older than it (godwit's
+/// compatibility floor, `docs/design.md` §22).
+pub const BREAKING_DIRECTIVE: &str = "breaking";
+
 /// One directive line at the top of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive<'a> {

@@ -74,7 +74,7 @@ mod transaction;
 
 pub use checksum::{checksum_reader, checksum_str, LineChecksum};
 pub use dialect::Dialect;
-pub use directives::{leading_directives, Directive};
+pub use directives::{leading_directives, Directive, BREAKING_DIRECTIVE};
 pub use error::SplitError;
 pub use placeholders::{missing_placeholders, Placeholders};
 pub use splitter::{split_str, Splitter, Statement, StatementKind, COPY_CHUNK_BYTES};

@@ -3,7 +3,7 @@
 //! runs the plan step by step through a driver, as `docs/design.md` §11–§14 states.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use crate::interrupt::Interrupt;
 use crate::model::{HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 use crate::rust_migration::{RustCode, RustContext};
+use crate::stored_undo::{self, NewStored, StoredUndo};
 use crate::timeouts::{self, StatementLimits};
 
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
@@ -66,6 +67,10 @@ pub struct Config {
     pub installed_by: Option<String>,
     /// Values for `${name}` placeholders in migrations.
     pub placeholders: BTreeMap<String, String>,
+    /// Store the text of each applied version's undo script in the database, in the side
+    /// table `<table>_undo` (default true), so that a release without the `U` file can go
+    /// down through it (`docs/design.md` §21).
+    pub store_undo: bool,
 }
 
 impl Default for Config {
@@ -85,6 +90,7 @@ impl Default for Config {
             mixed: false,
             installed_by: None,
             placeholders: BTreeMap::new(),
+            store_undo: true,
         }
     }
 }
@@ -218,6 +224,9 @@ pub struct Info {
     pub history_table: String,
     /// Every migration known from files or history, in order.
     pub migrations: Vec<InfoRow>,
+    /// The compatibility floor: the highest applied version recorded as breaking for older
+    /// releases (`-- godwit:breaking`); a release whose files stop below it refuses to migrate.
+    pub floor: Option<String>,
 }
 
 /// How a file runs with respect to transactions, decided before anything runs.
@@ -698,6 +707,8 @@ struct StepRun<'a> {
     text: Option<&'a Arc<[u8]>>,
     /// The next step, when it needs a running row: written with this step's row.
     next: Option<&'a Step>,
+    /// What it writes to the undo side table with its history row (§21.1).
+    sidecar: &'a [String],
 }
 
 /// A step's failure before it becomes a [`MigrationFailure`].
@@ -784,6 +795,124 @@ impl Executor<'_> {
         }
     }
 
+    /// What the undo side table stores (§21), and whether it exists; nothing when there is no
+    /// history table.
+    async fn read_stored(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+    ) -> Result<(bool, Vec<StoredUndo>), Error> {
+        let side = stored_undo::side_table(table);
+        if !db.history_exists(&side).await.map_err(Error::from_driver)? {
+            return Ok((false, Vec::new()));
+        }
+        let rows = db
+            .query_text(&stored_undo::select(db.dialect(), table))
+            .await
+            .map_err(|e| unreadable_history(&side, e))?;
+        let stored = rows
+            .iter()
+            .map(|row| {
+                stored_undo::parse_row(row).map_err(|why| Error::Refused {
+                    message: format!("cannot read the undo side table `{side}`: {why}"),
+                    hint: format!("fix or delete that row of `{side}` by hand"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((true, stored))
+    }
+
+    /// What each `Apply` step of a plan leaves in the side table (§21.1, §22.1): its `U` file's
+    /// text (with `store_undo`) and whether it is marked `-- godwit:breaking`. Read before
+    /// anything runs, on the blocking pool; a file that cannot be read stops the run.
+    /// `texts` are the texts [`Executor::check_plan`] kept, which spare reading a file again.
+    async fn sidecars(
+        &self,
+        plan: &Plan,
+        texts: &[Option<Arc<[u8]>>],
+    ) -> Result<Vec<Option<Sidecar>>, Error> {
+        let undo_files: std::collections::HashMap<&Version, &Arc<Migration>> =
+            if self.config.store_undo {
+                self.set
+                    .of_kind(MigrationKind::Undo)
+                    .filter_map(|u| u.version.as_ref().map(|v| (v, u)))
+                    .collect()
+            } else {
+                std::collections::HashMap::new()
+            };
+        type Wanted = (Arc<Migration>, Option<Arc<[u8]>>, Option<Arc<Migration>>);
+        let mut wanted: Vec<Wanted> = Vec::new();
+        for (index, step) in plan.steps.iter().enumerate() {
+            if step.action != Action::Apply {
+                continue;
+            }
+            let undo = step
+                .migration
+                .version
+                .as_ref()
+                .and_then(|v| undo_files.get(v).map(|u| Arc::clone(u)));
+            wanted.push((
+                step.migration.clone(),
+                texts.get(index).cloned().flatten(),
+                undo,
+            ));
+        }
+        if wanted.is_empty() {
+            return Ok(vec![None; plan.steps.len()]);
+        }
+        let read = tokio::task::spawn_blocking(move || {
+            let mut problems = Vec::new();
+            let mut out = Vec::with_capacity(wanted.len());
+            for (m, text, undo) in wanted {
+                let breaking = match is_breaking(&m, text.as_deref()) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        problems.push(cannot_read(&m, &e));
+                        false
+                    }
+                };
+                let undo = match undo {
+                    None => None,
+                    Some(u) => match read_text(&u) {
+                        Ok(text) => Some((u, text)),
+                        Err(e) => {
+                            problems.push(cannot_read(&u, &e));
+                            None
+                        }
+                    },
+                };
+                out.push((breaking, undo));
+            }
+            if problems.is_empty() {
+                Ok(out)
+            } else {
+                Err(Error::Files(problems))
+            }
+        })
+        .await
+        .map_err(|e| Error::Io {
+            what: "reading the undo scripts stopped".into(),
+            source: std::io::Error::other(e),
+        })??;
+        let mut read = read.into_iter();
+        Ok(plan
+            .steps
+            .iter()
+            .map(|step| {
+                if step.action != Action::Apply {
+                    return None;
+                }
+                let (breaking, undo) = read.next()?;
+                let version = step.migration.version.clone()?;
+                (breaking || undo.is_some()).then_some(Sidecar {
+                    version,
+                    undo,
+                    breaking,
+                })
+            })
+            .collect())
+    }
+
     /// The migration set with repeatable checksums taken after placeholder replacement.
     ///
     /// Unless `strict`, a repeatable with a placeholder that has no value keeps its raw checksum
@@ -838,13 +967,19 @@ impl Executor<'_> {
 
     pub async fn info(&self, db: &mut dyn Driver) -> Result<Info, Error> {
         let table = self.table()?;
-        let history = self.read_history(db, &table).await?.unwrap_or_default();
+        let history = self.read_history(db, &table).await?;
+        let (_, stored) = match &history {
+            Some(_) => self.read_stored(db, &table).await?,
+            None => (false, Vec::new()),
+        };
+        let history = history.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, true)?;
-        let catalog = Catalog::new(&set, &history);
+        let catalog = Catalog::new(&set, &history).with_stored(&stored);
         Ok(Info {
             current_version: catalog.current().map(|v| v.to_string()),
             history_table: table.to_string(),
             migrations: catalog.info(&self.options()),
+            floor: catalog.floor().map(|v| v.to_string()),
         })
     }
 
@@ -856,10 +991,15 @@ impl Executor<'_> {
         let table = self.table()?;
         let existing = self.read_history(db, &table).await?;
         let exists = existing.is_some();
+        let (_, stored) = if exists {
+            self.read_stored(db, &table).await?
+        } else {
+            (false, Vec::new())
+        };
         let mut history = existing.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, false)?;
         let options = self.options();
-        let catalog = Catalog::new(&set, &history);
+        let catalog = Catalog::new(&set, &history).with_stored(&stored);
         let problems = catalog.validate(&options);
         if !problems.is_empty() {
             return Ok(problems);
@@ -1003,7 +1143,10 @@ impl Executor<'_> {
                 let set = self.prepared_set(db.session(), &table, false)?;
                 let actions = match (mark_applied, history) {
                     (None, None) => return Ok(Vec::new()),
-                    (None, Some(history)) => Catalog::new(&set, &history).plan_repair(),
+                    (None, Some(history)) => {
+                        let (_, stored) = self.read_stored(db, &table).await?;
+                        Catalog::new(&set, &history).with_stored(&stored).plan_repair()
+                    }
                     (Some(version), history) => {
                         let exists = history.is_some();
                         let history = history.unwrap_or_default();
@@ -1023,10 +1166,54 @@ impl Executor<'_> {
                     return Ok(actions);
                 }
                 let dialect = db.dialect();
+                // The `U` files whose text is stored again, read before anything is written.
+                let mut texts: BTreeMap<String, String> = BTreeMap::new();
+                for action in &actions {
+                    if let RepairAction::StoreUndo { version, .. } = action {
+                        let file = set
+                            .of_kind(MigrationKind::Undo)
+                            .find(|u| u.version.as_ref().is_some_and(|v| v.as_str() == version))
+                            .cloned();
+                        if let Some(file) = file {
+                            let read = tokio::task::spawn_blocking(move || {
+                                read_text(&file).map_err(|e| Error::Files(vec![cannot_read(&file, &e)]))
+                            })
+                            .await
+                            .map_err(|e| Error::Io {
+                                what: "reading an undo script stopped".into(),
+                                source: std::io::Error::other(e),
+                            })??;
+                            texts.insert(version.clone(), read);
+                        }
+                    }
+                }
                 db.begin().await.map_err(Error::from_driver)?;
                 for action in &actions {
                     db.note(&action.to_string());
                     let sql = match action {
+                        RepairAction::ForgetStoredUndo { version, .. } => {
+                            stored_undo::forget_script(dialect, &table, version)
+                        }
+                        RepairAction::StoreUndo {
+                            version,
+                            description,
+                            script,
+                            breaking,
+                            ..
+                        } => {
+                            let text = texts.get(version).map(String::as_str).unwrap_or_default();
+                            let parsed = Version::parse(version).map_err(|e| Error::Config(e.to_string()))?;
+                            stored_undo::write(
+                                dialect,
+                                &table,
+                                &NewStored {
+                                    version: &parsed,
+                                    undo: Some((description, script, text)),
+                                    breaking: *breaking,
+                                },
+                            )
+                            .join("\n;\n")
+                        }
                         RepairAction::RemoveFailed { installed_rank, .. } => {
                             dialect::delete_history_row(dialect, &table, *installed_rank)
                         }
@@ -1306,6 +1493,11 @@ impl Executor<'_> {
         let dialect = db.dialect();
         let existing = self.read_history(db, table).await?;
         let exists = existing.is_some();
+        let (side_exists, stored) = if exists {
+            self.read_stored(db, table).await?
+        } else {
+            (false, Vec::new())
+        };
         let mut history = existing.unwrap_or_default();
         let installed_by = self.installed_by(db.session());
         // A database godwit never managed: refuse, or baseline it (in memory for now; the
@@ -1320,10 +1512,14 @@ impl Executor<'_> {
         }
         let set = self.prepared_set(db.session(), table, false)?;
         let options = self.options();
-        let catalog = Catalog::new(&set, &history);
+        let catalog = Catalog::new(&set, &history).with_stored(&stored);
         // A migration interrupted while it ran comes first, before validation, so that the
         // error names both ways out.
         catalog.check_interrupted()?;
+        // A release older than a breaking migration the database holds does not go on (§22).
+        if matches!(kind, RunKind::Migrate) {
+            catalog.check_floor(&options)?;
+        }
         if matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate {
             let problems = catalog.validate(&options);
             if !problems.is_empty() {
@@ -1337,10 +1533,16 @@ impl Executor<'_> {
         drop(catalog);
         let base = self.placeholders(db.session(), table);
         let Checked { modes, texts } = self.check_plan(&plan, &base, dialect).await?;
+        let sidecars = self.sidecars(&plan, &texts).await?;
 
         if !exists {
             self.create_history(db, table, baseline_marker.as_ref())
                 .await?;
+        }
+        if !side_exists && sidecars.iter().any(Option::is_some) {
+            db.execute(&stored_undo::create(dialect, table))
+                .await
+                .map_err(Error::from_driver)?;
         }
         if let Some(sql) = dialect::use_schemas(dialect, &self.config.schemas) {
             db.execute(&sql).await.map_err(Error::from_driver)?;
@@ -1350,6 +1552,24 @@ impl Executor<'_> {
         let pinned = dialect::pinned_table(dialect, table, db.session());
         let table = &pinned;
         let restore = dialect::restore_session(dialect, db.session(), &self.config.schemas);
+        // What each step writes to the side table with its history row.
+        let sidecar_sql: Vec<Vec<String>> = sidecars
+            .iter()
+            .map(|s| match s {
+                Some(s) => stored_undo::write(
+                    dialect,
+                    table,
+                    &NewStored {
+                        version: &s.version,
+                        undo: s.undo.as_ref().map(|(u, text)| {
+                            (u.description.as_str(), u.script.as_str(), text.as_str())
+                        }),
+                        breaking: s.breaking,
+                    },
+                ),
+                None => Vec::new(),
+            })
+            .collect();
 
         let mut report = Report {
             initial_version: plan.current.as_ref().map(|v| v.to_string()),
@@ -1429,6 +1649,7 @@ impl Executor<'_> {
                     running_row: needs_row && running_row,
                     next,
                     text: texts[index].as_ref(),
+                    sidecar: &sidecar_sql[index],
                 };
                 let result = self.run_step(db, &run, &ctx).await;
                 match result {
@@ -1496,6 +1717,7 @@ impl Executor<'_> {
                             running_row: false,
                             next: None,
                             text: texts[plan.steps.len() + i].as_ref(),
+                            sidecar: &[],
                         };
                         let _ = self.run_step(db, &run, &ctx).await;
                     }
@@ -1943,6 +2165,8 @@ impl Executor<'_> {
                     &new_row(step, &t, ctx.installed_by, Some(time), true),
                 )
             });
+            // The side table's row of the version, tied to the row just written (§21.1).
+            writes.extend(run.sidecar.iter().cloned());
         }
         if let Some(next) = next {
             let kind = recorded_type(next).unwrap_or(HistoryType::Other(String::new()));
@@ -2087,6 +2311,59 @@ fn new_marker(row: &HistoryRow) -> NewRow<'_> {
         execution_time_ms: 0,
         success: true,
     }
+}
+
+/// What an applied version leaves in the undo side table.
+#[derive(Debug, Clone)]
+struct Sidecar {
+    version: Version,
+    /// The `U` file and its text, when it is stored.
+    undo: Option<(Arc<Migration>, String)>,
+    breaking: bool,
+}
+
+/// A file that could not be read, as a file problem.
+fn cannot_read(m: &Migration, e: &std::io::Error) -> FileProblem {
+    FileProblem {
+        paths: vec![m.display_path.clone()],
+        line: None,
+        message: format!("cannot read: {e}"),
+        hint: None,
+    }
+}
+
+/// The whole text of an undo script, to store it.
+fn read_text(m: &Migration) -> std::io::Result<String> {
+    let mut text = String::new();
+    m.source.open()?.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Whether a migration is marked `-- godwit:breaking` on one of its first lines (§22.1); `text`
+/// is its text when it was kept, else it is read.
+fn is_breaking(m: &Migration, text: Option<&[u8]>) -> std::io::Result<bool> {
+    if matches!(m.source, Source::Rust(_)) {
+        return Ok(false);
+    }
+    let mut reader: Box<dyn BufRead + Send + '_> = match text {
+        Some(text) => Box::new(text),
+        None => m.source.open()?,
+    };
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let directive = !godwit_sql::leading_directives(&line).is_empty();
+        head.push_str(&line);
+        if !directive {
+            break;
+        }
+    }
+    Ok(godwit_sql::leading_directives(&head)
+        .iter()
+        .any(|d| d.name.eq_ignore_ascii_case(godwit_sql::BREAKING_DIRECTIVE) && d.value.is_none()))
 }
 
 /// Why a run stopped before its last step.

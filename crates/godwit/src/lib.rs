@@ -81,8 +81,10 @@ mod plan;
 mod pool;
 mod rust_migration;
 mod status;
+mod stored_undo;
 mod timeouts;
 mod util;
+mod verify;
 
 pub use godwit_sql as sql;
 /// The sqlx godwit is built with, so that an application's pools have the matching version.
@@ -107,12 +109,14 @@ pub use model::{
     checksum_str, CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Source,
     Version, VersionError, INTERRUPTED_EXECUTION_TIME,
 };
+pub use plan::UndoSource;
 pub use plan::{
     InfoRow, InterruptedMigration, PlanError, Problem, ProblemKind, RepairAction, State, Target,
 };
 pub use status::{MigrationState, MigrationStatus};
 pub use timeouts::StatementLimits;
 pub use util::utc_timestamp;
+pub use verify::{ScratchDatabase, UndoCheck, UndoVerification};
 // The CLI's spelling of durations and booleans, so that it has no second one.
 #[doc(hidden)]
 pub use util::{format_duration, parse_bool};
@@ -132,6 +136,7 @@ pub use rust_migration::{BoxError, BoxFuture, RustContext, RustMigration};
 pub mod testing {
     pub use crate::discover::migration_from_text;
     pub use crate::plan::{Action, Catalog, Direction, Options, Plan, Step};
+    pub use crate::stored_undo::StoredUndo;
 
     /// The PostgreSQL advisory lock number godwit takes for a lock key (`godwit:<schema>.<table>`),
     /// for tests that hold godwit's lock from outside.
@@ -612,6 +617,16 @@ impl Migrator {
     pub async fn current(&self, db: &mut Database) -> Result<Option<Version>, Error> {
         let guard = db.start_run()?;
         let result = self.executor().current(db.driver.as_mut()).await;
+        guard.finish();
+        result
+    }
+    /// Checks every undo script on `scratch`, an empty database: each versioned migration is
+    /// applied, its undo script run and the schema compared with the one before (through the
+    /// database's catalog), then it is applied again (`docs/design.md` §23). The scratch
+    /// database is left at the newest version; [`ScratchDatabase`] makes one to drop after.
+    pub async fn verify_undo(&self, scratch: &mut Database) -> Result<UndoVerification, Error> {
+        let guard = scratch.start_run()?;
+        let result = self.executor().verify_undo(scratch.driver.as_mut()).await;
         guard.finish();
         result
     }

@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use crate::discover::MigrationSet;
 use crate::model::{
-    CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Version,
+    CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version,
 };
+use crate::stored_undo::StoredUndo;
 
 /// How far `migrate` should go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -322,8 +323,44 @@ pub struct InfoRow {
     pub execution_time: Option<i32>,
     /// The checksum, from the history when applied, else from the file.
     pub checksum: Option<i32>,
-    /// An undo script exists for it.
+    /// An undo script exists for it: a `U` file, or one stored in the database.
     pub undoable: bool,
+    /// Where its undo script comes from (`docs/design.md` §21.4).
+    pub undo: UndoSource,
+    /// The database records it as breaking for older releases (`-- godwit:breaking`, §22).
+    pub breaking: bool,
+}
+
+/// Where the undo script of a versioned migration comes from, as `info` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UndoSource {
+    /// No undo script: neither a `U` file nor one stored in the database.
+    #[default]
+    None,
+    /// A `U` file only.
+    File,
+    /// Stored in the database only (applied by a release that had the file).
+    Stored,
+    /// A `U` file and a stored script with the same text.
+    Both,
+    /// A `U` file and a stored script that differ: going down runs the file; `repair` stores
+    /// the file's text.
+    Differs,
+}
+
+impl UndoSource {
+    /// How `info` shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            UndoSource::None => "",
+            UndoSource::File => "file",
+            UndoSource::Stored => "stored",
+            UndoSource::Both => "both",
+            UndoSource::Differs => "differs",
+        }
+    }
 }
 
 /// What `validate` found wrong, one per disagreement.
@@ -361,6 +398,9 @@ pub enum ProblemKind {
     Interrupted,
     /// A history row godwit cannot read (a bad version).
     InvalidHistory,
+    /// The undo script stored for an applied version no longer has its checksum: it was changed
+    /// in the database after it was stored (§21.3).
+    StoredUndoChanged,
 }
 
 impl fmt::Display for Problem {
@@ -386,6 +426,17 @@ pub struct Catalog<'a> {
     /// The highest baseline the history records: a baseline marker, or an applied baseline
     /// migration. Versions up to it are covered and never pending.
     baseline_reached: Option<Version>,
+    /// What the side table stores about applied versions (§21): only rows tied to the history
+    /// row that applies the version now.
+    stored: BTreeMap<Version, Stored>,
+}
+
+/// A side-table row of an applied version, with its script as a migration the planner can run.
+#[derive(Debug, Clone)]
+struct Stored {
+    row: StoredUndo,
+    /// The stored script, when there is one and it is intact.
+    script: Option<Arc<Migration>>,
 }
 
 impl<'a> Catalog<'a> {
@@ -425,6 +476,122 @@ impl<'a> Catalog<'a> {
             baselines,
             max_file_version,
             rows,
+            stored: BTreeMap::new(),
+        }
+    }
+
+    /// Adds what the side table stores (§21). Rows not tied to the history row that applies
+    /// their version now (left from an application that was undone since) are left out.
+    pub fn with_stored(mut self, stored: &[StoredUndo]) -> Catalog<'a> {
+        for row in stored {
+            let Ok(version) = Version::parse(&row.version) else {
+                continue;
+            };
+            let Some(rec) = self.applied.versions.get(&version) else {
+                continue;
+            };
+            if rec.status != Status::Applied || rec.applied.installed_rank != row.installed_rank {
+                continue;
+            }
+            let script = match (&row.text, &row.script, row.checksum) {
+                (Some(text), Some(script), Some(checksum)) if row.intact() => {
+                    Some(Arc::new(Migration {
+                        kind: MigrationKind::Undo,
+                        version: Some(version.clone()),
+                        description: row.description.clone(),
+                        script: script.clone(),
+                        display_path: format!("{script}, stored in the database"),
+                        checksum,
+                        applied_checksum: checksum,
+                        source: Source::Text(Arc::from(text.as_str())),
+                    }))
+                }
+                _ => None,
+            };
+            self.stored.insert(
+                version,
+                Stored {
+                    row: row.clone(),
+                    script,
+                },
+            );
+        }
+        self
+    }
+
+    /// The compatibility floor (§22): the highest applied version the database records as
+    /// breaking for older releases.
+    pub fn floor(&self) -> Option<&Version> {
+        self.stored
+            .iter()
+            .rev()
+            .find(|(_, s)| s.row.breaking)
+            .map(|(v, _)| v)
+    }
+
+    /// Refuses a `migrate` that would go up (or stay) with files that stop below the floor
+    /// (§22.2): this release predates a breaking migration the database has. Going down is
+    /// allowed: it is the way back below the floor.
+    pub fn check_floor(&self, options: &Options) -> Result<(), PlanError> {
+        let Some(floor) = self.floor() else {
+            return Ok(());
+        };
+        let current = self.current();
+        let down = match (&options.target, current) {
+            (Target::Version(t), Some(c)) => t < c,
+            (Target::Empty, Some(_)) => true,
+            _ => false,
+        };
+        if down || self.max_file_version.as_ref().is_some_and(|m| m >= floor) {
+            return Ok(());
+        }
+        Err(PlanError::BelowFloor {
+            floor: floor.clone(),
+            newest: self.max_file_version.clone(),
+        })
+    }
+
+    /// The undo script the planner would run for `version`: its `U` file, else the stored one.
+    fn undo_script(&self, version: &Version) -> Option<&Arc<Migration>> {
+        self.undo
+            .get(version)
+            .or_else(|| self.stored.get(version)?.script.as_ref())
+    }
+
+    /// Where the undo script of an applied `version` comes from.
+    fn undo_source(&self, version: &Version) -> UndoSource {
+        let file = self.undo.contains_key(version);
+        let stored = self.stored.get(version).is_some_and(|s| s.row.has_script());
+        match (file, stored) {
+            (true, true) if self.undo_differs(version) => UndoSource::Differs,
+            (true, true) => UndoSource::Both,
+            (true, false) => UndoSource::File,
+            (false, true) => UndoSource::Stored,
+            (false, false) => UndoSource::None,
+        }
+    }
+
+    /// Why the stored script of `version` is never run: it no longer has its checksum.
+    fn stored_changed(&self, version: &Version) -> Option<String> {
+        let stored = self.stored.get(version)?;
+        if !stored.row.has_script() || stored.row.intact() {
+            return None;
+        }
+        let script = stored.row.script.as_deref().unwrap_or("");
+        Some(format!(
+            "the undo script of V{version} stored in the database ({script}) was changed after it was stored: its text no longer has its checksum"
+        ))
+    }
+
+    /// Whether the `U` file of `version` differs from its intact stored script (§21.3.2).
+    fn undo_differs(&self, version: &Version) -> bool {
+        match (self.undo.get(version), self.stored.get(version)) {
+            (Some(file), Some(stored)) => {
+                stored.row.has_script()
+                    && stored.row.intact()
+                    && stored.row.checksum != Some(file.checksum)
+            }
+            _ => false,
         }
     }
 
@@ -553,6 +720,21 @@ impl<'a> Catalog<'a> {
                         hint: "restore the file, or run `godwit repair` to mark it as deleted".into(),
                     });
                 }
+            }
+        }
+        for version in self.stored.keys() {
+            if let Some(message) = self.stored_changed(version) {
+                problems.push(Problem {
+                    kind: ProblemKind::StoredUndoChanged,
+                    migration: format!("U{version}"),
+                    path: self.undo.get(version).map(|m| m.display_path.clone()),
+                    message,
+                    hint: if self.undo.contains_key(version) {
+                        "find out who changed it; `godwit repair` stores the `U` file's text again".into()
+                    } else {
+                        "run `godwit repair` from a release that has the `U` file, to store its text again (from this release, `godwit repair` forgets the changed script)".into()
+                    },
+                });
             }
         }
         if let Some(newest) = self.current() {
@@ -817,6 +999,23 @@ impl<'a> Catalog<'a> {
             };
             rows.push(file_row(m, state, false));
         }
+        // What the side table adds to applied versions (§21.4, §22).
+        for row in &mut rows {
+            let Some(version) = row.version.as_deref().and_then(|v| Version::parse(v).ok()) else {
+                continue;
+            };
+            let Some(stored) = self.stored.get(&version) else {
+                continue;
+            };
+            if row.kind != MigrationKind::Versioned
+                || row.installed_rank != Some(stored.row.installed_rank)
+            {
+                continue;
+            }
+            row.undo = self.undo_source(&version);
+            row.undoable = row.undo != UndoSource::None;
+            row.breaking = stored.row.breaking;
+        }
         rows
     }
 
@@ -1040,6 +1239,7 @@ impl<'a> Catalog<'a> {
         let current = self.current().cloned();
         let mut steps = Vec::new();
         let mut missing = Vec::new();
+        let mut mismatched = Vec::new();
         for (version, rec) in self.applied.versions.iter().rev() {
             if target.as_ref().is_some_and(|t| version <= t) {
                 break;
@@ -1052,13 +1252,22 @@ impl<'a> Catalog<'a> {
                     version: version.clone(),
                 });
             }
-            match self.undo.get(version) {
+            if self.stored_changed(version).is_some() {
+                mismatched.push(version.clone());
+                continue;
+            }
+            match self.undo_script(version) {
                 Some(u) => steps.push(Step {
                     action: Action::Undo,
                     migration: u.clone(),
                 }),
                 None => missing.push(version.clone()),
             }
+        }
+        if !mismatched.is_empty() {
+            return Err(PlanError::StoredUndoChanged {
+                versions: mismatched,
+            });
         }
         if !missing.is_empty() {
             return Err(PlanError::MissingUndo { versions: missing });
@@ -1231,6 +1440,38 @@ pub enum RepairAction {
         /// Its state before: `Interrupted`, `Failed`, `Pending` or `Undone`.
         was: State,
     },
+    /// Store the `U` file's text as the undo script of an applied version, instead of a stored
+    /// script that differs from it or no longer has its checksum (§21.3).
+    StoreUndo {
+        /// `U3`.
+        migration: Label,
+        /// The version.
+        version: String,
+        /// The `U` file's description.
+        description: String,
+        /// The `U` file's script path.
+        script: String,
+        /// The checksum stored.
+        old_checksum: Option<i32>,
+        /// The file's checksum, stored instead.
+        checksum: i32,
+        /// Whether the stored script was changed in the database (rather than the `U` file
+        /// edited since it was stored).
+        tampered: bool,
+        /// The version's breaking marker, kept.
+        breaking: bool,
+    },
+    /// Forget a stored undo script that was changed in the database, for a version whose `U` file
+    /// is not in this release (§21.3): the version can then be undone only with a release that
+    /// has the file. Its breaking marker stays.
+    ForgetStoredUndo {
+        /// `V3`.
+        migration: Label,
+        /// The version.
+        version: String,
+        /// The stored script's path.
+        script: String,
+    },
     /// Add a `DELETE` row for an applied migration whose file is gone.
     MarkDeleted {
         /// Its label (`V3`).
@@ -1276,6 +1517,33 @@ impl fmt::Display for RepairAction {
                         "remove the {what} row of {migration} ({script}, installed_rank {installed_rank}): its file is gone, so it does not run again"
                     )
                 }
+            }
+            RepairAction::ForgetStoredUndo {
+                migration, script, ..
+            } => write!(
+                f,
+                "forget the undo script of {migration} stored in the database ({script}): it was changed there; undo {migration} with a release that has its `U` file"
+            ),
+            RepairAction::StoreUndo {
+                migration,
+                script,
+                old_checksum,
+                checksum,
+                tampered,
+                ..
+            } => {
+                let why = if *tampered {
+                    "the stored script was changed in the database".to_string()
+                } else {
+                    format!(
+                        "checksum {} stored, {checksum} on disk",
+                        old_checksum.map_or_else(|| "none".to_string(), |c| c.to_string())
+                    )
+                };
+                write!(
+                    f,
+                    "store {migration} ({script}) in the database as the undo script of its version ({why})"
+                )
             }
             RepairAction::MarkApplied {
                 migration,
@@ -1385,6 +1653,30 @@ impl Catalog<'_> {
                     description: rec.applied.description.clone(),
                     script: rec.applied.script.clone(),
                 }),
+            }
+        }
+        for (version, stored) in &self.stored {
+            let Some(file) = self.undo.get(version) else {
+                if self.stored_changed(version).is_some() {
+                    actions.push(RepairAction::ForgetStoredUndo {
+                        migration: Label::versioned(version),
+                        version: version.to_string(),
+                        script: stored.row.script.clone().unwrap_or_default(),
+                    });
+                }
+                continue;
+            };
+            if self.stored_changed(version).is_some() || self.undo_differs(version) {
+                actions.push(RepairAction::StoreUndo {
+                    migration: file.label(),
+                    version: version.to_string(),
+                    description: file.description.clone(),
+                    script: file.script.clone(),
+                    old_checksum: stored.row.checksum,
+                    checksum: file.checksum,
+                    tampered: !stored.row.intact(),
+                    breaking: stored.row.breaking,
+                });
             }
         }
         for (description, (status, row)) in &self.applied.repeatables {
@@ -1537,6 +1829,12 @@ fn file_row(m: &Migration, state: State, undoable: bool) -> InfoRow {
         execution_time: None,
         checksum: Some(m.checksum),
         undoable,
+        undo: if undoable {
+            UndoSource::File
+        } else {
+            UndoSource::None
+        },
+        breaking: false,
     }
 }
 
@@ -1560,6 +1858,12 @@ fn history_row(row: &HistoryRow, state: State, undoable: bool) -> InfoRow {
         execution_time: Some(row.execution_time).filter(|_| !row.is_interrupted()),
         checksum: row.checksum,
         undoable,
+        undo: if undoable {
+            UndoSource::File
+        } else {
+            UndoSource::None
+        },
+        breaking: false,
     }
 }
 
@@ -1787,6 +2091,20 @@ pub enum PlanError {
         /// Their labels.
         migrations: Vec<String>,
     },
+    #[error("cannot go down: the undo script stored in the database for {} was changed after it was stored (its text no longer has its checksum)", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
+    /// Going down through versions whose stored undo script is not intact (§21.3).
+    StoredUndoChanged {
+        /// The versions concerned, newest first.
+        versions: Vec<Version>,
+    },
+    #[error("this release is older than the database: V{floor} was applied and is marked breaking for older releases, but this release's migrations stop at {}", newest.as_ref().map_or_else(|| "no version".to_string(), |v| format!("V{v}")))]
+    /// The database holds a breaking migration above every file of this release (§22).
+    BelowFloor {
+        /// The highest applied breaking version.
+        floor: Version,
+        /// The newest `V` or `B` file of this release.
+        newest: Option<Version>,
+    },
     #[error("the database is at version {current}, but the migrations after it up to version {baseline} are no longer in the files (they were squashed into a baseline migration)")]
     /// The migrations between the current version and a baseline migration are gone.
     SquashedAway {
@@ -1836,6 +2154,12 @@ impl PlanError {
             PlanError::FailedPresent { .. } => {
                 "fix the database by hand (the failed migration may be half-applied), then run `godwit repair` to remove the failed rows, and migrate again".into()
             }
+            PlanError::StoredUndoChanged { .. } => {
+                "nothing was undone; `godwit repair` from a release that has the `U` files stores their text again".into()
+            }
+            PlanError::BelowFloor { floor, .. } => format!(
+                "deploy a release that has V{floor} (or newer), or roll the database back below the floor first: `godwit migrate --target <version below {floor}>` from this release goes down with the undo scripts stored in the database"
+            ),
             PlanError::SquashedAway { .. } => {
                 "upgrade this database first with an earlier release that still has those migrations, then with this one".into()
             }

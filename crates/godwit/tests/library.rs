@@ -837,3 +837,61 @@ async fn a_template_is_refused_and_a_migration_without_statements_is_reported() 
         ["V2 V2__nothing_here.sql".to_string()]
     );
 }
+
+/// An older image whose migrations stop below a breaking version does not start
+/// (`auto_migrate` refuses, docs/design.md §22), and rolls the database back itself with the
+/// undo scripts the newer image stored (§21), after which it starts.
+#[tokio::test]
+async fn an_older_image_below_the_floor_refuses_then_goes_down_with_stored_scripts() {
+    if std::env::var_os(godwit::AUTO_MIGRATE_VAR).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let v1 = [
+        ("V1__a.sql", "CREATE TABLE a (id INT);\n"),
+        ("U1__a.sql", "DROP TABLE a;\n"),
+    ];
+    let mut newer_files = v1.to_vec();
+    newer_files.extend([
+        (
+            "V2__b.sql",
+            "-- godwit:breaking\nCREATE TABLE b (id INT);\n",
+        ),
+        ("U2__b.sql", "DROP TABLE b;\n"),
+    ]);
+    let newer = Migrator::new(text_set(&newer_files));
+    let report = godwit::auto_migrate(url.as_str(), &newer).await.unwrap();
+    assert_eq!(report.map(|r| r.migrations), Some(2));
+
+    let older = Migrator::new(text_set(&v1));
+    let err = godwit::auto_migrate(url.as_str(), &older)
+        .await
+        .expect_err("below the floor");
+    assert!(
+        matches!(&err, Error::Plan(godwit::PlanError::BelowFloor { floor, .. }) if floor.as_str() == "2"),
+        "{err}"
+    );
+    assert_eq!(err.category(), godwit::Category::Failed);
+
+    let mut db = Database::connect(&url).await.unwrap();
+    let info = older.info(&mut db).await.unwrap();
+    assert_eq!(info.floor.as_deref(), Some("2"));
+    assert_eq!(info.migrations[1].undo, godwit::UndoSource::Stored);
+    let down = older
+        .undo(&mut db, Some(godwit::Version::parse("1").unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(down.final_version.as_deref(), Some("1"));
+    let again = godwit::auto_migrate(&mut db, &older).await.unwrap();
+    assert_eq!(again.map(|r| r.migrations), Some(0));
+    let tables: Vec<String> = sqlx::query("SELECT name FROM sqlite_master WHERE name = 'b'")
+        .fetch_all(&mut sqlx::SqliteConnection::connect(&url).await.unwrap())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    assert!(tables.is_empty(), "{tables:?}");
+    db.close().await.unwrap();
+}

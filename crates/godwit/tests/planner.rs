@@ -29,9 +29,14 @@
 //!   or to a name made from the row. Success is `true`, `false`, or `interrupted`: a row written
 //!   before a migration without a transaction started and never finished (`success = false`,
 //!   `execution_time = -1`).
-//! - `run:` is `validate`, `info`, `migrate`, `undo`, `undo <version>`, `repair` or
-//!   `repair mark-applied <version>`; it may be repeated, and each command's output starts with
-//!   its name in brackets.
+//! - `stored:` lists rows of the undo side table (docs/design.md §21):
+//!   `rank | version | script | text | breaking [| tampered]`; the script column may be `-` (no
+//!   script stored, only the breaking marker), the text uses `\n` as files do, and `tampered`
+//!   stores a checksum that is not the text's.
+//! - `run:` is `validate`, `info`, `migrate`, `undo`, `undo <version>`, `repair`,
+//!   `repair mark-applied <version>` or `floor` (the compatibility floor and the check of
+//!   §22); it may be repeated, and each command's output starts with its name in brackets.
+//!   `info` adds `undo=stored` / `undo=both` / `undo=differs` and `breaking` to rows the side table concerns.
 //!
 //! `GODWIT_BLESS=1 cargo test -p godwit --test planner` rewrites the expected part of every case
 //! with what the planner does now. Read every blessed case against the rules of `docs/design.md`
@@ -41,7 +46,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use godwit::testing::{migration_from_text, Action, Catalog, Options, Plan, Step};
+use godwit::testing::{migration_from_text, Action, Catalog, Options, Plan, Step, StoredUndo};
 use godwit::{HistoryRow, Migration, MigrationKind, MigrationSet, Version};
 use godwit::{PlanError, RepairAction, Target};
 
@@ -136,6 +141,7 @@ fn normalise(text: &str) -> String {
 struct Case {
     files: Vec<(String, String)>,
     history: Vec<RowSpec>,
+    stored: Vec<StoredUndo>,
     options: Result<Options, String>,
     runs: Vec<Run>,
 }
@@ -165,6 +171,7 @@ enum Run {
     Undo(Option<Version>),
     Repair,
     MarkApplied(Version),
+    Floor,
 }
 
 impl Run {
@@ -177,6 +184,7 @@ impl Run {
             Run::Undo(Some(v)) => format!("undo {v}"),
             Run::Repair => "repair".into(),
             Run::MarkApplied(v) => format!("repair mark-applied {v}"),
+            Run::Floor => "floor".into(),
         }
     }
 }
@@ -186,12 +194,14 @@ enum Section {
     None,
     Files,
     History,
+    Stored,
 }
 
 fn parse_case(header: &str) -> Result<Case, String> {
     let mut case = Case {
         files: Vec::new(),
         history: Vec::new(),
+        stored: Vec::new(),
         options: Ok(Options::default()),
         runs: Vec::new(),
     };
@@ -207,6 +217,7 @@ fn parse_case(header: &str) -> Result<Case, String> {
             match section {
                 Section::Files => case.files.push(parse_file(trimmed)),
                 Section::History => case.history.push(parse_row(trimmed).map_err(at)?),
+                Section::Stored => case.stored.push(parse_stored(trimmed).map_err(at)?),
                 Section::None => {
                     return Err(at(format!(
                         "`{trimmed}` is indented but not under `files:` or `history:`"
@@ -222,6 +233,7 @@ fn parse_case(header: &str) -> Result<Case, String> {
         match key {
             "files" => section = Section::Files,
             "history" => section = Section::History,
+            "stored" => section = Section::Stored,
             "options" => case.options = parse_options(rest).map_err(at)?,
             "run" => case.runs.push(parse_run(rest).map_err(at)?),
             _ => {
@@ -230,7 +242,7 @@ fn parse_case(header: &str) -> Result<Case, String> {
                 )))
             }
         }
-        if matches!(key, "files" | "history") && !rest.is_empty() {
+        if matches!(key, "files" | "history" | "stored") && !rest.is_empty() {
             return Err(at(format!(
                 "put the entries of `{key}:` on the lines below it"
             )));
@@ -302,6 +314,58 @@ fn parse_row(line: &str) -> Result<RowSpec, String> {
     })
 }
 
+fn parse_stored(line: &str) -> Result<StoredUndo, String> {
+    let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+    if cols.len() != 5 && cols.len() != 6 {
+        return Err(format!(
+            "a stored row has 5 or 6 `|`-separated columns (rank | version | script | text | breaking [| tampered]), not {}: `{line}`",
+            cols.len()
+        ));
+    }
+    let installed_rank = cols[0]
+        .parse()
+        .map_err(|e| format!("the rank `{}` is not an integer: {e}", cols[0]))?;
+    let breaking = match cols[4] {
+        "true" => true,
+        "false" => false,
+        b => return Err(format!("breaking is `true` or `false`, not `{b}`")),
+    };
+    let tampered = match cols.get(5) {
+        None => false,
+        Some(&"tampered") => true,
+        Some(other) => return Err(format!("the sixth column is `tampered`, not `{other}`")),
+    };
+    let (script, text) = match cols[2] {
+        "-" => (None, None),
+        s => (
+            Some(s.to_string()),
+            Some(cols[3].replace("\\r", "\r").replace("\\n", "\n")),
+        ),
+    };
+    let checksum = text.as_deref().map(|t| {
+        let sum = godwit::checksum_str(t);
+        if tampered {
+            sum.wrapping_add(1)
+        } else {
+            sum
+        }
+    });
+    let description = script
+        .as_deref()
+        .and_then(|s| s.split_once("__"))
+        .map(|(_, d)| d.trim_end_matches(".sql").replace('_', " "))
+        .unwrap_or_default();
+    Ok(StoredUndo {
+        installed_rank,
+        version: cols[1].to_string(),
+        description,
+        script,
+        checksum,
+        text,
+        breaking,
+    })
+}
+
 /// Options the planner itself rejects (a bad target) become the case's output, not a fixture
 /// error.
 fn parse_options(text: &str) -> Result<Result<Options, String>, String> {
@@ -343,6 +407,7 @@ fn parse_run(text: &str) -> Result<Run, String> {
             Version::parse(v).map_err(|e| format!("bad undo target: {e}"))?,
         )),
         (Some("repair"), None) => Run::Repair,
+        (Some("floor"), None) => Run::Floor,
         (Some("repair"), Some("mark-applied")) => {
             let v = words
                 .next()
@@ -351,7 +416,7 @@ fn parse_run(text: &str) -> Result<Run, String> {
         }
         _ => {
             return Err(format!(
-                "`run: {text}` is not one of validate, info, migrate, undo, undo <version>, repair, repair mark-applied <version>"
+                "`run: {text}` is not one of validate, info, migrate, undo, undo <version>, repair, repair mark-applied <version>, floor"
             ))
         }
     };
@@ -403,7 +468,7 @@ fn run_case(case: &Case) -> Result<String, String> {
             return Ok(out);
         }
     };
-    let catalog = Catalog::new(&set, &history);
+    let catalog = Catalog::new(&set, &history).with_stored(&case.stored);
     for run in &case.runs {
         line(&mut out, format!("[{}]", run.name()));
         match run {
@@ -414,6 +479,19 @@ fn run_case(case: &Case) -> Result<String, String> {
             Run::Repair => render_repair(&mut out, Ok(catalog.plan_repair())),
             Run::MarkApplied(v) => {
                 render_repair(&mut out, catalog.plan_mark_applied(v).map(|a| vec![a]))
+            }
+            Run::Floor => {
+                let floor = catalog
+                    .floor()
+                    .map_or_else(|| "none".to_string(), |v| v.to_string());
+                line(&mut out, format!("floor: {floor}"));
+                match catalog.check_floor(options) {
+                    Ok(()) => line(&mut out, "starts".into()),
+                    Err(e) => {
+                        line(&mut out, format!("error: {e}"));
+                        line(&mut out, format!("  hint: {}", e.hint()));
+                    }
+                }
             }
         }
     }
@@ -503,10 +581,20 @@ fn render_problems(out: &mut String, catalog: &Catalog<'_>, options: &Options) {
 
 fn render_info(out: &mut String, catalog: &Catalog<'_>, options: &Options) {
     for row in catalog.info(options) {
+        let mut extra = String::new();
+        if matches!(
+            row.undo,
+            godwit::UndoSource::Stored | godwit::UndoSource::Both | godwit::UndoSource::Differs
+        ) {
+            extra.push_str(&format!(" | undo={}", row.undo.label()));
+        }
+        if row.breaking {
+            extra.push_str(" | breaking");
+        }
         line(
             out,
             format!(
-                "{} | {} | {} | {} | {}",
+                "{} | {} | {} | {} | {}{extra}",
                 row.kind,
                 row.version.as_deref().unwrap_or("-"),
                 row.description,

@@ -13,4 +13,5 @@ pub mod new;
 pub mod repair;
 pub mod undo;
 pub mod validate;
+pub mod verify_undo;
 pub mod wait;

@@ -508,6 +508,23 @@ keys! {
                   [Using placeholders](#using-placeholders).",
         example: "[placeholders]\nowner = \"app\"\nretention_days = 30",
         slot: Slot::Placeholders,
+    },    {
+        key: "store_undo",
+        env: &["GODWIT_STORE_UNDO"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Store each applied migration's undo script in the database, so that a \
+                  release without the `U` file can roll back through it.",
+        details: "When `V7` is applied and `U7` exists, `U7`'s text and checksum go to the \
+                  side table `<table>_undo`, next to the history table (which keeps Flyway's \
+                  layout), in the same transaction as the history row. `undo` and \
+                  `migrate --target` from any release, also one whose files stop below `V7`, \
+                  then go down with the stored script. Turn it off to keep undo scripts out of \
+                  the database; a migration marked `-- godwit:breaking` is recorded in the side \
+                  table all the same. See [rolling-upgrades.md](rolling-upgrades.md).",
+        example: "store_undo = false",
+        slot: Slot::Bool(|s| &mut s.config.store_undo),
     },
     {
         key: "lint",

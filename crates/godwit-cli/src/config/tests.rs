@@ -409,6 +409,15 @@ fn cases() -> Vec<Case> {
             get: |s| s.config.installed_by.clone().unwrap_or_default(),
         },
         Case {
+            key: "store_undo",
+            env: Some("GODWIT_STORE_UNDO"),
+            flag: false,
+            token: top_false,
+            toml: |t| format!("store_undo = {t}"),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.store_undo.to_string(),
+        },
+        Case {
             key: "placeholders",
             env: Some("GODWIT_PLACEHOLDERS_P"),
             flag: true,

@@ -194,7 +194,10 @@ fn undo_callbacks_and_data_migrations_are_checked_too(kind: Kind) {
             "migrations/U1__a.sql:2: `COMMIT` controls transactions",
         );
     }
-    assert_eq!(p.db.tables(), ["a", "godwit_schema_history"]);
+    assert_eq!(
+        p.db.tables(),
+        ["a", "godwit_schema_history", "godwit_schema_history_undo"]
+    );
     assert_eq!(p.db.history("godwit_schema_history"), ["1|a|SQL|true"]);
 
     p.migration("V2__b.sql", "CREATE TABLE b (i int);\n")
@@ -210,7 +213,10 @@ fn undo_callbacks_and_data_migrations_are_checked_too(kind: Kind) {
     run.code(2)
         .stderr_has("migrations/afterMigrate.sql:2: `ROLLBACK` controls transactions")
         .stderr_has("migrations/D2__fill.sql:1: `SAVEPOINT s` controls transactions");
-    assert_eq!(p.db.tables(), ["a", "godwit_schema_history"]);
+    assert_eq!(
+        p.db.tables(),
+        ["a", "godwit_schema_history", "godwit_schema_history_undo"]
+    );
     assert_eq!(p.db.history("godwit_schema_history"), ["1|a|SQL|true"]);
 
     p.migration("D2__fill.sql", "INSERT INTO a VALUES (3);\n");
@@ -302,7 +308,10 @@ fn installed_by_too_long_is_refused_by_every_writing_command(kind: Kind) {
     ] {
         says(&p.godwit_env(args, &env));
     }
-    assert_eq!(p.db.tables(), ["a", "godwit_schema_history"]);
+    assert_eq!(
+        p.db.tables(),
+        ["a", "godwit_schema_history", "godwit_schema_history_undo"]
+    );
     assert_eq!(p.db.history("godwit_schema_history"), ["1|a|SQL|true"]);
 }
 

@@ -30,6 +30,7 @@ mod migrate;
 mod output;
 mod placeholders;
 mod progress;
+mod rollback;
 mod rolling;
 mod schemas;
 mod session;

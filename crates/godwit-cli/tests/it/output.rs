@@ -43,6 +43,15 @@ fn normalise(p: &Project, text: &str) -> String {
         ),
         // Ports.
         (r"127\.0\.0\.1:\d+".into(), "127.0.0.1:[PORT]"),
+        // The scratch database of `verify-undo`: a random suffix, or a temporary file.
+        (
+            r"_godwit_verify_[0-9a-f]+".into(),
+            "_godwit_verify_[SUFFIX]",
+        ),
+        (
+            r#"/[^\s"]*godwit-verify-[^/\s"]+/scratch\.db"#.into(),
+            "[SCRATCH]",
+        ),
     ];
     let mut text = text.to_string();
     for (pattern, replacement) in &rules {
@@ -308,12 +317,68 @@ fn connection_shown(kind: Kind, json: bool) {
     snapshot(&p, json, "wait", &["wait"]);
 }
 
+/// Rolling back with an older release (docs/design.md §21, §22): what it shows of the stored
+/// undo scripts, the floor that stops it, the dry run that goes down; then `verify-undo`
+/// finding an undo script that forgets an index (§23).
+fn rollback(kind: Kind) {
+    for json in [false, true] {
+        rollback_shown(kind, json);
+    }
+}
+
+fn rollback_shown(kind: Kind, json: bool) {
+    let p = project(kind);
+    p.migration(
+        "V3__split_name.sql",
+        "-- godwit:breaking\nALTER TABLE person ADD COLUMN last_name VARCHAR(100);\n",
+    )
+    .migration(
+        "U3__split_name.sql",
+        "ALTER TABLE person DROP COLUMN last_name;\n",
+    );
+    p.godwit(&["migrate"]).success();
+    for f in [
+        "V2__add_country",
+        "U2__add_country",
+        "D2__default_country",
+        "V3__split_name",
+        "U3__split_name",
+    ] {
+        p.remove(&format!("migrations/{f}.sql"));
+    }
+    snapshot(&p, json, "info_older_release", &["info"]);
+    snapshot(&p, json, "migrate_below_floor", &["migrate"]);
+    snapshot(
+        &p,
+        json,
+        "migrate_down_stored_dry_run",
+        &["migrate", "--target", "1", "--dry-run"],
+    );
+
+    let q = Project::new(kind);
+    q.migration(
+        "V1__create_person.sql",
+        "CREATE TABLE person (id INT PRIMARY KEY, name VARCHAR(100));\n",
+    )
+    .migration("U1__create_person.sql", "DROP TABLE person;\n")
+    .migration(
+        "V2__index_name.sql",
+        "CREATE INDEX person_name_idx ON person (name);\nALTER TABLE person ADD COLUMN country VARCHAR(2);\n",
+    )
+    .migration(
+        "U2__index_name.sql",
+        "ALTER TABLE person DROP COLUMN country;\n",
+    );
+    snapshot(&q, json, "verify_undo_forgotten_index", &["verify-undo"]);
+}
+
 on_every_database!(
     lifecycle,
     failed_migration,
     baseline,
     refused_before_connecting,
-    connection
+    connection,
+    rollback
 );
 
 /// `new` writes the next file (the same on every database).
