@@ -2,7 +2,7 @@
 //! or every file with `--all`); and the same check before `migrate` and `validate` run
 //! ([`gate`]), as the `lint` setting says.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -367,7 +367,48 @@ fn file_errors(out: &Output, errors: &[godwit_lint::FileError]) -> ExitStatus {
 /// Prints each finding: where, the rule and its level, what breaks, the safe recipe and the
 /// documentation. Before a run (`gate`), every finding reads as a warning unless it stops it.
 fn print_findings(report: &Report, before_run: bool) {
-    for f in &report.findings {
+    print_some(report.findings.iter(), before_run);
+}
+
+/// How many findings that do not stop the run `migrate` and `validate` print in full; the
+/// rest are counted by rule in one line (a project without undo scripts would otherwise get
+/// four lines for every pending file).
+const GATE_SHOWN: usize = 10;
+
+/// Before a run: every finding that stops it, and the first [`GATE_SHOWN`] of the others in
+/// full; the others counted by rule, with the command that lists them all.
+fn print_gate_findings(report: &Report, stops: bool) {
+    let stopping = |f: &&godwit_lint::Finding| stops && f.level == Level::Error;
+    let mut shown = 0;
+    let mut rest: BTreeMap<&str, usize> = BTreeMap::new();
+    let printed = report.findings.iter().filter(|f| {
+        if stopping(f) {
+            return true;
+        }
+        shown += 1;
+        if shown <= GATE_SHOWN {
+            return true;
+        }
+        *rest.entry(f.rule.id()).or_default() += 1;
+        false
+    });
+    print_some(printed.collect::<Vec<_>>().into_iter(), !stops);
+    if !rest.is_empty() {
+        let total: usize = rest.values().sum();
+        let by_rule = rest
+            .iter()
+            .map(|(rule, n)| format!("{rule}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        eprintln!(
+            "{WARNING}warning{WARNING:#}: {total} more lint finding{} not shown ({by_rule}): `godwit lint` lists them all",
+            plural(total)
+        );
+    }
+}
+
+fn print_some<'a>(findings: impl Iterator<Item = &'a godwit_lint::Finding>, before_run: bool) {
+    for f in findings {
         let (style, word) = match (f.level, before_run) {
             (Level::Error, false) => (ERROR, "error"),
             _ => (WARNING, "warning"),
@@ -422,7 +463,7 @@ pub async fn gate(
     };
     let stops = stop && report.has_errors();
     if !crate::output::quiet() || stops {
-        print_findings(&report, !stops);
+        print_gate_findings(&report, stops);
     }
     if !stops {
         return Ok(None);

@@ -357,3 +357,35 @@ fn a_refused_run_leaves_no_database_file() {
     .stderr_has("error[drop-table]");
     assert!(!p.path().join("fresh.db").exists());
 }
+
+/// Before a run, a project without undo scripts gets the first ten findings in full and the
+/// rest counted by rule in one line, not four lines for every pending file; `godwit lint`
+/// itself still lists them all.
+#[test]
+fn migrate_prints_ten_findings_and_counts_the_rest() {
+    let p = Project::new(Kind::Sqlite);
+    for v in 1..=13 {
+        p.migration(
+            &format!("V{v}__t{v}.sql"),
+            &format!("CREATE TABLE t{v} (id INT PRIMARY KEY);\n"),
+        );
+    }
+    let run = p.godwit_env(&["migrate"], &[("GODWIT_LINT", "warn")]);
+    run.success().stderr_has(
+        "3 more lint findings not shown (missing-undo: 3): `godwit lint` lists them all",
+    );
+    assert_eq!(
+        run.stderr.matches("warning[missing-undo]").count(),
+        10,
+        "{run}"
+    );
+    assert!(run.stderr.contains("no U10__"), "{run}");
+    assert!(!run.stderr.contains("no U11__"), "{run}");
+    let all = p.godwit_env(&["lint", "--all"], &[("GODWIT_LINT", "warn")]);
+    all.success();
+    assert_eq!(
+        all.stderr.matches("warning[missing-undo]").count(),
+        13,
+        "{all}"
+    );
+}
