@@ -530,6 +530,19 @@ impl HistoryType {
             HistoryType::SqlBaseline | HistoryType::JdbcBaseline | HistoryType::ScriptBaseline
         )
     }
+
+    /// A row of a migration Flyway ran from code or a script godwit never reads (`JDBC`,
+    /// `JDBC_BASELINE`, `SCRIPT`, `SCRIPT_BASELINE`): its having no file is not a problem
+    /// (docs/design.md §2.7).
+    pub fn is_flyway_code(&self) -> bool {
+        matches!(
+            self,
+            HistoryType::Jdbc
+                | HistoryType::JdbcBaseline
+                | HistoryType::Script
+                | HistoryType::ScriptBaseline
+        )
+    }
 }
 
 impl fmt::Display for HistoryType {
