@@ -690,7 +690,9 @@ impl FileChecks {
         } else {
             Statements::None
         };
-        if directive {
+        // `-- godwit:no-transaction`, or `executeInTransaction=false` in the file's `.conf`
+        // (docs/design.md §1.10).
+        if directive || m.execute_in_transaction == Some(false) {
             return Ok((TxMode::NoTransaction, limits, statements));
         }
         let with = |mode: TxMode| (mode, limits, statements);
@@ -929,13 +931,12 @@ impl Executor<'_> {
     }
 
     fn placeholders(&self, session: &Session, table: &HistoryTable) -> Placeholders {
-        let mut p = Placeholders::new().with_syntax(
-            &self.config.placeholder_prefix,
-            &self.config.placeholder_suffix,
-        );
-        if !self.config.placeholder_replacement {
-            p = p.disabled();
-        }
+        let mut p = Placeholders::new()
+            .with_syntax(
+                &self.config.placeholder_prefix,
+                &self.config.placeholder_suffix,
+            )
+            .with_replacement(self.config.placeholder_replacement);
         for (k, v) in &self.config.placeholders {
             p.insert(k.clone(), v.clone());
         }
@@ -2384,7 +2385,11 @@ fn synthetic_row(installed_rank: i32, step: &Step, kind: HistoryType) -> History
 }
 
 fn with_filename(base: &Placeholders, m: &Migration) -> Placeholders {
-    let mut p = base.clone();
+    let mut p = match m.placeholder_replacement {
+        // The file's `.conf` decides (docs/design.md §1.10).
+        Some(replace) => base.clone().with_replacement(replace),
+        None => base.clone(),
+    };
     let name = m.script.rsplit('/').next().unwrap_or(&m.script);
     p.insert("godwit:filename", name.to_string());
     p

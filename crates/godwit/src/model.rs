@@ -292,6 +292,12 @@ pub struct Migration {
     pub applied_checksum: i32,
     /// Where its text (or code) comes from.
     pub source: Source,
+    /// `executeInTransaction` from the file's `<name>.conf` (Flyway's script configuration,
+    /// docs/design.md §1.10): `Some(false)` runs it outside a transaction.
+    pub execute_in_transaction: Option<bool>,
+    /// `placeholderReplacement` from the file's `<name>.conf`: overrides
+    /// `placeholder_replacement` for this file.
+    pub placeholder_replacement: Option<bool>,
 }
 
 impl Migration {

@@ -17,6 +17,9 @@ on_every_database!(
     baseline_description_names_the_marker,
     skip_default_callbacks_leaves_callbacks_alone,
     group_is_refused_before_anything_runs,
+    script_config_runs_a_file_outside_a_transaction,
+    script_config_reads_another_encoding,
+    script_config_turns_placeholders_off_and_refuses_unknown_keys,
 );
 
 fn tables(p: &Project) -> Vec<String> {
@@ -261,6 +264,69 @@ fn group_is_refused_before_anything_runs(kind: Kind) {
         .code(2)
         .stderr_has("`group`");
     assert!(tables(&p).is_empty(), "{:?}", tables(&p));
+}
+
+/// `V1__a.sql.conf` with `executeInTransaction=false`: the file runs outside a transaction, so a
+/// failure leaves its first statement in place and is recorded as failed, on every database.
+fn script_config_runs_a_file_outside_a_transaction(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration(
+        "V1__a.sql",
+        "CREATE TABLE a (id INT);\nINSERT INTO no_such_table VALUES (1);\n",
+    )
+    .migration(
+        "V1__a.sql.conf",
+        "# Flyway's script configuration\nexecuteInTransaction=false\n",
+    );
+    p.godwit(&["migrate"]).code(1);
+    assert!(tables(&p).contains(&"a".to_string()), "{:?}", tables(&p));
+    assert_eq!(p.db.history("godwit_schema_history"), ["1|a|SQL|false"]);
+}
+
+/// `encoding=ISO-8859-1`: the file is read in that encoding, and its checksum is Flyway's (of
+/// the decoded lines); without the setting the file is refused as not UTF-8.
+fn script_config_reads_another_encoding(kind: Kind) {
+    let p = Project::new(kind);
+    let text = "CREATE TABLE t (note VARCHAR(20));\nINSERT INTO t (note) VALUES ('caf\u{e9}');\n";
+    let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    std::fs::write(p.path().join("migrations/V1__latin.sql"), &latin1).unwrap();
+    p.godwit(&["migrate"]).code(2).stderr_has("UTF-8");
+    p.migration("V1__latin.sql.conf", "encoding = ISO-8859-1\n");
+    p.godwit(&["migrate"]).success();
+    assert_eq!(
+        p.db.query("SELECT note FROM t"),
+        [Some("caf\u{e9}".to_string())]
+    );
+    assert_eq!(
+        p.db.query("SELECT checksum FROM godwit_schema_history"),
+        [Some(godwit::checksum_str(text).to_string())]
+    );
+    p.godwit(&["validate"]).success();
+}
+
+/// `placeholderReplacement=false` runs one file as written; a key Flyway's `.conf` has but godwit
+/// does not (`shouldExecute`) is refused, naming the file and line.
+fn script_config_turns_placeholders_off_and_refuses_unknown_keys(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration(
+        "V1__a.sql",
+        "CREATE TABLE t (note VARCHAR(20));\nINSERT INTO t (note) VALUES ('${raw}');\n",
+    )
+    .migration("V1__a.sql.conf", "placeholderReplacement: false\n")
+    .migration("V2__b.sql", "CREATE TABLE b (id INT);\n")
+    .migration(
+        "V2__b.sql.conf",
+        "executeInTransaction=false\nshouldExecute=true\n",
+    );
+    p.godwit(&["migrate"])
+        .code(2)
+        .stderr_has("V2__b.sql.conf:2: `shouldExecute` is not supported");
+    p.remove("migrations/V2__b.sql.conf");
+    p.godwit(&["migrate"]).success();
+    assert_eq!(
+        p.db.query("SELECT note FROM t"),
+        [Some("${raw}".to_string())]
+    );
 }
 
 mod schemas {
