@@ -227,6 +227,31 @@ fn password(settings: &Settings) -> Result<Option<String>, CliError> {
     Ok(Some(line.to_owned()))
 }
 
+/// The migration files of a command that does not need them but runs callbacks (`baseline`,
+/// `clean`, docs/design.md §5.9): read when they can be. When they cannot, a warning says that
+/// the callbacks do not run, and the command goes on (§19.19: a broken file never blocks it).
+/// Locations that do not exist hold no callbacks.
+pub fn callbacks_of(settings: &Settings) -> godwit::MigrationSet {
+    let locations: Vec<_> = settings
+        .cli
+        .locations
+        .iter()
+        .filter(|l| l.is_dir())
+        .cloned()
+        .collect();
+    match godwit::discover_with(&locations, None, &settings.config.naming) {
+        Ok(set) => set,
+        Err(problems) => {
+            let first = problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            crate::output::callbacks_unread_warning(problems.len(), &first);
+            godwit::MigrationSet::default()
+        }
+    }
+}
+
 /// The command's observer, plus the notices every command gives: that the history table found
 /// is Flyway's (docs/design.md §2.8).
 pub fn with_notices(observer: Option<godwit::Observer>) -> godwit::Observer {

@@ -298,6 +298,13 @@ pub fn found_flyway_history(table: &str, instead_of: &str) {
     );
 }
 
+/// `baseline` or `clean` could not read the migration files, so their callbacks do not run.
+pub fn callbacks_unread_warning(problems: usize, first: &str) {
+    eprintln!(
+        "{WARNING}warning{WARNING:#}: the migration files cannot be read ({problems} problem(s), the first: {first}), so no callback runs; `godwit validate` lists the problems"
+    );
+}
+
 pub fn no_statements_warning(migration: &godwit::Label, path: &str, dry_run: bool) {
     let outcome = match (migration.kind(), dry_run) {
         (MigrationKind::Undo, false) => "it runs all the same and is recorded as undone",

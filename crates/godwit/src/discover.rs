@@ -176,6 +176,11 @@ fn parse_callback(stem: &str, sep: &str) -> Option<ParsedName> {
         Some((e, d)) => (e, d),
         None => (stem, ""),
     };
+    if let Some(why) = CallbackEvent::refused(event) {
+        return Some(ParsedName::Invalid {
+            reason: format!("Flyway's `{event}` callback is not supported: {why}"),
+        });
+    }
     let event = CallbackEvent::from_name(event)?;
     Some(ParsedName::Migration {
         kind: MigrationKind::Callback(event),
@@ -1079,7 +1084,58 @@ mod tests {
                 "audit".into()
             )
         );
-        assert_eq!(parse_file_name("beforeClean.sql"), ParsedName::NotMigration);
+        assert_eq!(
+            migration("beforeClean.sql").0,
+            MigrationKind::Callback(CallbackEvent::BeforeClean)
+        );
+        assert!(matches!(
+            parse_file_name("afterEachMigrateStatement.sql"),
+            ParsedName::Invalid { .. }
+        ));
+        assert_eq!(
+            parse_file_name("beforeCleaning.sql"),
+            ParsedName::NotMigration
+        );
+    }
+
+    #[test]
+    fn naming_settings_change_the_names() {
+        let mut naming = Naming {
+            sql_migration_prefix: "M".into(),
+            undo_sql_migration_prefix: "UNDO".into(),
+            sql_migration_separator: "--".into(),
+            sql_migration_suffixes: vec![".ddl".into()],
+            ..Naming::default()
+        };
+        let parsed = |name| match parse_file_name_with(name, &naming) {
+            ParsedName::Migration {
+                kind,
+                version,
+                description,
+            } => Some((kind, version.map(|v| v.to_string()), description)),
+            _ => None,
+        };
+        assert_eq!(
+            parsed("M1--a_b.DDL"),
+            Some((MigrationKind::Versioned, Some("1".into()), "a b".into()))
+        );
+        assert_eq!(
+            parsed("UNDO1--a.ddl"),
+            Some((MigrationKind::Undo, Some("1".into()), "a".into()))
+        );
+        assert_eq!(parsed("V1__a.sql"), None);
+        assert_eq!(parsed("M1__a.sql"), None, "another ending");
+        assert!(matches!(
+            parse_file_name_with("M1__a.ddl", &naming),
+            ParsedName::Invalid { .. }
+        ));
+        naming.validate_migration_naming = false;
+        assert_eq!(
+            parse_file_name_with("M1__a.ddl", &naming),
+            ParsedName::NotMigration
+        );
+        naming.repeatable_sql_migration_prefix = "M".into();
+        assert!(naming.check().unwrap_err().contains("are both `M`"));
     }
 
     #[test]

@@ -20,7 +20,9 @@ use crate::driver::{
 };
 use crate::error::{Error, FailureCause, MigrationFailure};
 use crate::interrupt::Interrupt;
-use crate::model::{HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version};
+use crate::model::{
+    CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version,
+};
 use crate::naming::{CherryPick, IgnorePattern, Naming};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 use crate::rust_migration::{RustCode, RustContext};
@@ -837,7 +839,7 @@ impl Executor<'_> {
     /// when it is left at its default and does not exist, a Flyway history table beside it
     /// (`flyway_schema_history` in the same schema), which is then used instead of creating a
     /// second history table. Says so through [`Event::FoundFlywayHistory`].
-    async fn history_table(&self, db: &mut dyn Driver) -> Result<HistoryTable, Error> {
+    async fn find_history_table(&self, db: &mut dyn Driver) -> Result<HistoryTable, Error> {
         let table = self.table()?;
         if !self.config.find_flyway_history || self.config.table != DEFAULT_HISTORY_TABLE {
             return Ok(table);
@@ -866,6 +868,15 @@ impl Executor<'_> {
             instead_of: table.to_string(),
         });
         Ok(flyway)
+    }
+
+    /// The history table (see [`Executor::find_history_table`]), once the `afterConnect`
+    /// callbacks have run (§5.9): every command starts here.
+    async fn history_table(&self, db: &mut dyn Driver) -> Result<HistoryTable, Error> {
+        let table = self.find_history_table(db).await?;
+        self.run_callbacks(db, &table, CallbackEvent::AfterConnect, false)
+            .await?;
+        Ok(table)
     }
 
     fn options(&self) -> Options {
@@ -954,8 +965,97 @@ impl Executor<'_> {
         p
     }
 
+    /// Runs the callbacks of `event` outside `migrate`'s and `undo`'s plans (docs/design.md
+    /// §5.9): every file checked first as a run checks its files, then each in a transaction of
+    /// its own (unless it cannot run in one), in file-name order. A failure is the command's.
+    async fn run_callbacks(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        event: CallbackEvent,
+        dry_run: bool,
+    ) -> Result<(), Error> {
+        if self.config.skip_default_callbacks {
+            return Ok(());
+        }
+        let steps = crate::plan::callback_steps(self.set, event);
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let plan = Plan {
+            steps,
+            on_error: Vec::new(),
+            current: None,
+            pending: 0,
+            direction: crate::plan::Direction::Up,
+        };
+        let base = self.placeholders(db.session(), table);
+        let Checked { modes, texts } = self.check_plan(&plan, &base, db.dialect()).await?;
+        let ctx = StepContext {
+            table,
+            restore: None,
+            installed_by: "",
+            dry_run,
+            cancel: None,
+        };
+        for (index, step) in plan.steps.iter().enumerate() {
+            let (mode, limits) = modes[index];
+            let placeholders = with_filename(&base, &step.migration);
+            let run = StepRun {
+                step,
+                mode,
+                limits: &limits,
+                placeholders: &placeholders,
+                running_row: false,
+                next: None,
+                text: texts[index].as_ref(),
+            };
+            self.run_step(db, &run, &ctx)
+                .await
+                .map_err(Error::Migration)?;
+        }
+        Ok(())
+    }
+
     pub async fn info(&self, db: &mut dyn Driver) -> Result<Info, Error> {
         let table = self.history_table(db).await?;
+        self.run_callbacks(db, &table, CallbackEvent::BeforeInfo, false)
+            .await?;
+        let result = self.info_of(db, &table).await;
+        self.after(
+            db,
+            &table,
+            result,
+            [CallbackEvent::AfterInfo, CallbackEvent::AfterInfoError],
+            false,
+        )
+        .await
+    }
+
+    /// The callbacks after a command's work (§5.9): `after` when it succeeded, else `error`,
+    /// whose own failure is ignored; then the work's result.
+    async fn after<T>(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        result: Result<T, Error>,
+        [after, error]: [CallbackEvent; 2],
+        dry_run: bool,
+    ) -> Result<T, Error> {
+        match result {
+            Ok(value) => {
+                self.run_callbacks(db, table, after, dry_run).await?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.run_callbacks(db, table, error, dry_run).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn info_of(&self, db: &mut dyn Driver, table: &HistoryTable) -> Result<Info, Error> {
+        let table = table.clone();
         let history = self.read_history(db, &table).await?.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, true)?;
         let catalog = Catalog::new(&set, &history);
@@ -972,6 +1072,29 @@ impl Executor<'_> {
     /// not refuse a file.
     pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
         let table = self.history_table(db).await?;
+        self.run_callbacks(db, &table, CallbackEvent::BeforeValidate, false)
+            .await?;
+        let result = self.validate_of(db, &table).await;
+        let events = match &result {
+            Ok(problems) if problems.is_empty() => [
+                CallbackEvent::AfterValidate,
+                CallbackEvent::AfterValidateError,
+            ],
+            // Problems found: the error callbacks, and the problems are the result.
+            _ => [
+                CallbackEvent::AfterValidateError,
+                CallbackEvent::AfterValidateError,
+            ],
+        };
+        self.after(db, &table, result, events, false).await
+    }
+
+    async fn validate_of(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+    ) -> Result<Vec<Problem>, Error> {
+        let table = table.clone();
         let existing = self.read_history(db, &table).await?;
         let exists = existing.is_some();
         let mut history = existing.unwrap_or_default();
@@ -1066,6 +1189,7 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<(), Error> {
         let mut sink = Sink::new(db, dry_run);
+        let dry = sink.is_dry_run();
         let table = self.history_table(&mut sink).await?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
@@ -1073,6 +1197,9 @@ impl Executor<'_> {
             self.check_fits(db, &table)?;
             crate::limits::check_baseline_version(version)?;
             with_lock!(self, db, &table, async {
+                self.run_callbacks(db, &table, CallbackEvent::BeforeBaseline, dry)
+                    .await?;
+                let result = async {
                 let existing = self.read_history(db, &table).await?;
                 let exists = existing.is_some();
                 if let Some(rows) = existing {
@@ -1099,6 +1226,16 @@ impl Executor<'_> {
                     db.note(&format!("create the history table {table} and baseline at version {version}"));
                     self.create_history(db, &table, Some(&marker)).await
                 }
+            }
+                .await;
+                self.after(
+                    db,
+                    &table,
+                    result,
+                    [CallbackEvent::AfterBaseline, CallbackEvent::AfterBaselineError],
+                    dry,
+                )
+                .await
             })
         }
         .await;
@@ -1113,122 +1250,149 @@ impl Executor<'_> {
         mark_applied: Option<&Version>,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<crate::plan::RepairAction>, Error> {
-        use crate::plan::RepairAction;
         let mut sink = Sink::new(db, dry_run);
+        let dry = sink.is_dry_run();
         let table = self.history_table(&mut sink).await?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             self.check_fits(db, &table)?;
             with_lock!(self, db, &table, async {
-                let history = self.read_history(db, &table).await?;
-                let set = self.prepared_set(db.session(), &table, false)?;
-                let actions = match (mark_applied, history) {
-                    (None, None) => return Ok(Vec::new()),
-                    (None, Some(history)) => Catalog::new(&set, &history).plan_repair(),
-                    (Some(version), history) => {
-                        let exists = history.is_some();
-                        let history = history.unwrap_or_default();
-                        let action = Catalog::new(&set, &history).plan_mark_applied(version)?;
-                        if !exists {
-                            return Err(Error::Refused {
+                self.run_callbacks(db, &table, CallbackEvent::BeforeRepair, dry)
+                    .await?;
+                let result = self
+                    .repair_locked(db, &table, mark_applied, &installed_by)
+                    .await;
+                let after = match &result {
+                    Ok(_) => CallbackEvent::AfterRepair,
+                    Err(_) => CallbackEvent::AfterRepairError,
+                };
+                let callbacks = self.run_callbacks(db, &table, after, dry).await;
+                match (result, callbacks) {
+                    (Ok(actions), Ok(())) => Ok(actions),
+                    (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+                }
+            })
+        }
+        .await;
+        sink.finish(result)
+    }
+
+    /// `repair`'s work, under the lock (see [`Executor::repair`]).
+    async fn repair_locked(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        mark_applied: Option<&Version>,
+        installed_by: &str,
+    ) -> Result<Vec<crate::plan::RepairAction>, Error> {
+        use crate::plan::RepairAction;
+        let table = table.clone();
+        let installed_by = installed_by.to_owned();
+        let history = self.read_history(db, &table).await?;
+        let set = self.prepared_set(db.session(), &table, false)?;
+        let actions = match (mark_applied, history) {
+            (None, None) => return Ok(Vec::new()),
+            (None, Some(history)) => Catalog::new(&set, &history).plan_repair(),
+            (Some(version), history) => {
+                let exists = history.is_some();
+                let history = history.unwrap_or_default();
+                let action = Catalog::new(&set, &history).plan_mark_applied(version)?;
+                if !exists {
+                    return Err(Error::Refused {
                                 message: format!(
                                     "cannot mark V{version} as applied: there is no history table `{table}`, so godwit has not migrated this database yet"
                                 ),
                                 hint: "run `godwit migrate`; for a database whose schema is already there, `godwit baseline --baseline-version <version>` records where it stands".into(),
                             });
-                        }
-                        vec![reread_checksum(&set, action)?]
-                    }
-                };
-                if actions.is_empty() {
-                    return Ok(actions);
                 }
-                let dialect = db.dialect();
-                db.begin().await.map_err(Error::from_driver)?;
-                for action in &actions {
-                    db.note(&action.to_string());
-                    let sql = match action {
-                        RepairAction::RemoveFailed { installed_rank, .. } => {
-                            dialect::delete_history_row(dialect, &table, *installed_rank)
-                        }
-                        RepairAction::Realign {
-                            installed_rank,
-                            checksum,
-                            description,
-                            ..
-                        } => dialect::realign_history_row(
-                            dialect,
-                            &table,
-                            *installed_rank,
-                            *checksum,
-                            description,
-                        ),
-                        RepairAction::MarkApplied {
-                            installed_rank: Some(rank),
-                            checksum,
-                            description,
-                            ..
-                        } => dialect::mark_applied_history_row(
-                            dialect,
-                            &table,
-                            *rank,
-                            *checksum,
-                            description,
-                        ),
-                        RepairAction::MarkApplied {
-                            installed_rank: None,
-                            version,
-                            history_type,
-                            description,
-                            script,
-                            checksum,
-                            ..
-                        } => dialect::insert_history(
-                            dialect,
-                            &table,
-                            &NewRow {
-                                version: Some(version),
-                                description,
-                                kind: history_type,
-                                script,
-                                checksum: *checksum,
-                                installed_by: &installed_by,
-                                execution_time_ms: 0,
-                                success: true,
-                            },
-                        ),
-                        RepairAction::MarkDeleted {
-                            version,
-                            description,
-                            script,
-                            ..
-                        } => dialect::insert_history(
-                            dialect,
-                            &table,
-                            &NewRow {
-                                version: version.as_deref(),
-                                description,
-                                kind: &HistoryType::Delete,
-                                script,
-                                checksum: None,
-                                installed_by: &installed_by,
-                                execution_time_ms: 0,
-                                success: true,
-                            },
-                        ),
-                    };
-                    if let Err(e) = db.execute(&sql).await {
-                        let _ = db.rollback().await;
-                        return Err(Error::from_driver(e));
-                    }
-                }
-                db.commit().await.map_err(Error::from_driver)?;
-                Ok(actions)
-            })
+                vec![reread_checksum(&set, action)?]
+            }
+        };
+        if actions.is_empty() {
+            return Ok(actions);
         }
-        .await;
-        sink.finish(result)
+        let dialect = db.dialect();
+        db.begin().await.map_err(Error::from_driver)?;
+        for action in &actions {
+            db.note(&action.to_string());
+            let sql = match action {
+                RepairAction::RemoveFailed { installed_rank, .. } => {
+                    dialect::delete_history_row(dialect, &table, *installed_rank)
+                }
+                RepairAction::Realign {
+                    installed_rank,
+                    checksum,
+                    description,
+                    ..
+                } => dialect::realign_history_row(
+                    dialect,
+                    &table,
+                    *installed_rank,
+                    *checksum,
+                    description,
+                ),
+                RepairAction::MarkApplied {
+                    installed_rank: Some(rank),
+                    checksum,
+                    description,
+                    ..
+                } => dialect::mark_applied_history_row(
+                    dialect,
+                    &table,
+                    *rank,
+                    *checksum,
+                    description,
+                ),
+                RepairAction::MarkApplied {
+                    installed_rank: None,
+                    version,
+                    history_type,
+                    description,
+                    script,
+                    checksum,
+                    ..
+                } => dialect::insert_history(
+                    dialect,
+                    &table,
+                    &NewRow {
+                        version: Some(version),
+                        description,
+                        kind: history_type,
+                        script,
+                        checksum: *checksum,
+                        installed_by: &installed_by,
+                        execution_time_ms: 0,
+                        success: true,
+                    },
+                ),
+                RepairAction::MarkDeleted {
+                    version,
+                    description,
+                    script,
+                    ..
+                } => dialect::insert_history(
+                    dialect,
+                    &table,
+                    &NewRow {
+                        version: version.as_deref(),
+                        description,
+                        kind: &HistoryType::Delete,
+                        script,
+                        checksum: None,
+                        installed_by: &installed_by,
+                        execution_time_ms: 0,
+                        success: true,
+                    },
+                ),
+            };
+            if let Err(e) = db.execute(&sql).await {
+                let _ = db.rollback().await;
+                return Err(Error::from_driver(e));
+            }
+        }
+        db.commit().await.map_err(Error::from_driver)?;
+        Ok(actions)
     }
 
     /// Drops every object in the managed schemas, the history table included.
@@ -1238,23 +1402,37 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<String>, Error> {
         let mut sink = Sink::new(db, dry_run);
+        let dry = sink.is_dry_run();
         let table = self.history_table(&mut sink).await?;
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             with_lock!(self, db, &table, async {
-                let mut statements =
-                    crate::driver::clean::drop_statements(db, &self.config.schemas)
-                        .await
-                        .map_err(Error::from_driver)?;
-                // The history table goes too, wherever it lives.
-                statements.push(format!(
-                    "DROP TABLE IF EXISTS {}",
-                    dialect::qualified(db.dialect(), &table)
-                ));
-                for sql in &statements {
-                    db.execute(sql).await.map_err(Error::from_driver)?;
+                self.run_callbacks(db, &table, CallbackEvent::BeforeClean, dry)
+                    .await?;
+                let result = async {
+                    let mut statements =
+                        crate::driver::clean::drop_statements(db, &self.config.schemas)
+                            .await
+                            .map_err(Error::from_driver)?;
+                    // The history table goes too, wherever it lives.
+                    statements.push(format!(
+                        "DROP TABLE IF EXISTS {}",
+                        dialect::qualified(db.dialect(), &table)
+                    ));
+                    for sql in &statements {
+                        db.execute(sql).await.map_err(Error::from_driver)?;
+                    }
+                    Ok(statements)
                 }
-                Ok(statements)
+                .await;
+                self.after(
+                    db,
+                    &table,
+                    result,
+                    [CallbackEvent::AfterClean, CallbackEvent::AfterCleanError],
+                    dry,
+                )
+                .await
             })
         }
         .await;
@@ -1766,8 +1944,15 @@ impl Executor<'_> {
                 .iter()
                 .filter(|s| table.schema.as_ref() != Some(*s)),
         );
+        let mut announced = false;
         for schema in schemas {
             if !db.schema_exists(schema).await.map_err(Error::from_driver)? {
+                if !announced && self.config.create_schemas {
+                    // The `createSchema` callbacks, once, before the first schema is created.
+                    self.run_callbacks(db, table, CallbackEvent::CreateSchema, false)
+                        .await?;
+                    announced = true;
+                }
                 if !self.config.create_schemas {
                     return Err(Error::Config(format!(
                         "the schema `{schema}` does not exist, and `create_schemas` is off: create it, or turn `create_schemas` on (docs/design.md §5.8)"

@@ -56,6 +56,19 @@ impl fmt::Display for Target {
     }
 }
 
+/// The callback steps of `event` in `set`, in file name order (§5.3).
+pub(crate) fn callback_steps(set: &MigrationSet, event: CallbackEvent) -> Vec<Step> {
+    let mut found: Vec<&Arc<Migration>> = set.of_kind(MigrationKind::Callback(event)).collect();
+    found.sort_by(|a, b| file_name(&a.script).cmp(file_name(&b.script)));
+    found
+        .into_iter()
+        .map(|m| Step {
+            action: Action::Callback(event),
+            migration: m.clone(),
+        })
+        .collect()
+}
+
 /// The options that change what the planner decides.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -955,20 +968,7 @@ impl<'a> Catalog<'a> {
         self.check_failed()?;
         self.check_squashed_away()?;
         let mut steps = Vec::new();
-        let callbacks = |event: CallbackEvent| -> Vec<Step> {
-            let mut found: Vec<&Arc<Migration>> =
-                self.set.of_kind(MigrationKind::Callback(event)).collect();
-            // In file name order (`beforeMigrate.sql`, `beforeMigrate__10.sql`,
-            // `beforeMigrate__1_b.sql`), not by description, where `_` reads as a space.
-            found.sort_by(|a, b| file_name(&a.script).cmp(file_name(&b.script)));
-            found
-                .into_iter()
-                .map(|m| Step {
-                    action: Action::Callback(event),
-                    migration: m.clone(),
-                })
-                .collect()
-        };
+        let callbacks = |event: CallbackEvent| self.callbacks(event);
         steps.extend(callbacks(CallbackEvent::BeforeMigrate));
         let mut schema_steps = Vec::new();
         let baseline = self.baseline_for_empty(&options.target).cloned();
@@ -1011,10 +1011,20 @@ impl<'a> Catalog<'a> {
         }
         schema_steps.retain(|step| options.picks(step));
         let pending = schema_steps.len();
+        let mut repeatables_started = false;
         for step in schema_steps {
+            if step.action == Action::Repeat && !repeatables_started {
+                steps.extend(callbacks(CallbackEvent::AfterVersioned));
+                steps.extend(callbacks(CallbackEvent::BeforeRepeatables));
+                repeatables_started = true;
+            }
             steps.extend(callbacks(CallbackEvent::BeforeEachMigrate));
             steps.push(step);
             steps.extend(callbacks(CallbackEvent::AfterEachMigrate));
+        }
+        if !repeatables_started {
+            steps.extend(callbacks(CallbackEvent::AfterVersioned));
+            steps.extend(callbacks(CallbackEvent::BeforeRepeatables));
         }
         let reached = self.version_after(options);
         for m in self.set.of_kind(MigrationKind::Data) {
@@ -1028,13 +1038,25 @@ impl<'a> Catalog<'a> {
             }
         }
         steps.extend(callbacks(CallbackEvent::AfterMigrate));
+        if pending > 0 {
+            steps.extend(callbacks(CallbackEvent::AfterMigrateApplied));
+        }
+        let mut on_error = callbacks(CallbackEvent::AfterEachMigrateError);
+        on_error.extend(callbacks(CallbackEvent::AfterMigrateError));
         Ok(Plan {
             steps,
-            on_error: callbacks(CallbackEvent::AfterMigrateError),
+            on_error,
             current,
             pending,
             direction: Direction::Up,
         })
+    }
+
+    /// The callback steps of `event`, in file name order (`beforeMigrate.sql`,
+    /// `beforeMigrate__10.sql`, `beforeMigrate__1_b.sql`), not by description, where `_` reads
+    /// as a space (§5.3).
+    pub fn callbacks(&self, event: CallbackEvent) -> Vec<Step> {
+        callback_steps(self.set, event)
     }
 
     /// The plan for `undo`: the newest applied version, or down to `target`.
@@ -1107,9 +1129,18 @@ impl<'a> Catalog<'a> {
             return Err(PlanError::MissingUndo { versions: missing });
         }
         let pending = steps.len();
+        let mut with_callbacks = self.callbacks(CallbackEvent::BeforeUndo);
+        for step in steps {
+            with_callbacks.extend(self.callbacks(CallbackEvent::BeforeEachUndo));
+            with_callbacks.push(step);
+            with_callbacks.extend(self.callbacks(CallbackEvent::AfterEachUndo));
+        }
+        with_callbacks.extend(self.callbacks(CallbackEvent::AfterUndo));
+        let mut on_error = self.callbacks(CallbackEvent::AfterEachUndoError);
+        on_error.extend(self.callbacks(CallbackEvent::AfterUndoError));
         Ok(Plan {
-            steps,
-            on_error: Vec::new(),
+            steps: with_callbacks,
+            on_error,
             current,
             pending,
             direction: Direction::Down,

@@ -32,7 +32,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
             hint: "run `godwit clean --yes` (or `--dry-run` to see what it would drop)".into(),
         });
     }
-    let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
+    let migrator = godwit::Migrator::new(context::callbacks_of(settings))
         .with_config(settings.config.clone())
         .with_observer(context::with_notices(Some(context::observer(move |e| {
             progress.event(e)

@@ -20,6 +20,8 @@ on_every_database!(
     script_config_runs_a_file_outside_a_transaction,
     script_config_reads_another_encoding,
     script_config_turns_placeholders_off_and_refuses_unknown_keys,
+    callbacks_run_at_every_flyway_event,
+    unsupported_flyway_callbacks_are_refused,
 );
 
 fn tables(p: &Project) -> Vec<String> {
@@ -66,6 +68,15 @@ fn naming_settings_name_the_files(kind: Kind) {
     p.godwit(&["undo"]).success();
     assert!(!tables(&p).contains(&"b".to_string()));
     p.godwit(&["validate"]).success();
+
+    // `godwit new` names files the same way.
+    p.godwit(&["new", "add_c"]).success();
+    assert!(p.path().join("migrations/M3--add_c.sql").is_file());
+    p.godwit(&["new", "--kind", "repeatable", "more_views"])
+        .success();
+    assert!(p.path().join("migrations/RR--more_views.sql").is_file());
+    p.remove("migrations/M3--add_c.sql");
+    p.remove("migrations/RR--more_views.sql");
 
     // Two kinds on one prefix is refused before connecting.
     p.godwit_env(&["validate"], &[("GODWIT_UNDO_SQL_MIGRATION_PREFIX", "RR")])
@@ -329,6 +340,143 @@ fn script_config_turns_placeholders_off_and_refuses_unknown_keys(kind: Kind) {
     );
 }
 
+/// Appends `name` to `cb_log` (created when needed).
+fn log_entry(name: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS cb_log (n INT, name VARCHAR(50));\nINSERT INTO cb_log (n, name) SELECT COUNT(*) + 1, '{name}' FROM cb_log;\n"
+    )
+}
+
+fn cb_log(p: &Project) -> Vec<String> {
+    p.db.query("SELECT name FROM cb_log ORDER BY n")
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Every Flyway callback event godwit has runs at its moment, in every command (§5.9).
+fn callbacks_run_at_every_flyway_event(kind: Kind) {
+    let p = Project::new(kind);
+    p.file("godwit.toml", "clean_disabled = false\n");
+    for event in [
+        "afterConnect",
+        "beforeBaseline",
+        "afterBaseline",
+        "beforeMigrate",
+        "beforeEachMigrate",
+        "afterEachMigrate",
+        "afterVersioned",
+        "beforeRepeatables",
+        "afterMigrate",
+        "afterMigrateApplied",
+        "afterEachMigrateError",
+        "afterMigrateError",
+        "beforeInfo",
+        "afterInfo",
+        "beforeValidate",
+        "afterValidate",
+        "beforeUndo",
+        "beforeEachUndo",
+        "afterEachUndo",
+        "afterUndo",
+        "beforeRepair",
+        "afterRepair",
+        "beforeClean",
+        "afterClean",
+    ] {
+        p.migration(&format!("{event}.sql"), &log_entry(event));
+    }
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n")
+        .migration("V2__b.sql", "CREATE TABLE b (id INT);\n")
+        .migration("U2__b.sql", "DROP TABLE b;\n")
+        .migration(
+            "R__r.sql",
+            "DROP VIEW IF EXISTS r;\nCREATE VIEW r AS SELECT 1 AS x;\n",
+        );
+    let mut expected: Vec<&str> = Vec::new();
+    let mut check = |args: &[&str], code: i32, events: &[&'static str]| {
+        p.godwit(args).code(code);
+        expected.extend(events);
+        assert_eq!(cb_log(&p), expected, "after godwit {args:?}");
+    };
+    check(
+        &["baseline", "--baseline-version", "0"],
+        0,
+        &["afterConnect", "beforeBaseline", "afterBaseline"],
+    );
+    check(
+        &["migrate"],
+        0,
+        &[
+            "afterConnect",
+            "beforeMigrate",
+            "beforeEachMigrate",
+            "afterEachMigrate",
+            "beforeEachMigrate",
+            "afterEachMigrate",
+            "afterVersioned",
+            "beforeRepeatables",
+            "beforeEachMigrate",
+            "afterEachMigrate",
+            "afterMigrate",
+            "afterMigrateApplied",
+        ],
+    );
+    check(&["info"], 0, &["afterConnect", "beforeInfo", "afterInfo"]);
+    check(
+        &["validate"],
+        0,
+        &["afterConnect", "beforeValidate", "afterValidate"],
+    );
+    check(
+        &["undo"],
+        0,
+        &[
+            "afterConnect",
+            "beforeUndo",
+            "beforeEachUndo",
+            "afterEachUndo",
+            "afterUndo",
+        ],
+    );
+    check(
+        &["repair"],
+        0,
+        &["afterConnect", "beforeRepair", "afterRepair"],
+    );
+    p.migration("V3__fails.sql", "INSERT INTO no_such_table VALUES (1);\n");
+    check(
+        &["migrate"],
+        1,
+        &[
+            "afterConnect",
+            "beforeMigrate",
+            // V2, undone above, applies again; then V3 fails.
+            "beforeEachMigrate",
+            "afterEachMigrate",
+            "beforeEachMigrate",
+            "afterEachMigrateError",
+            "afterMigrateError",
+        ],
+    );
+    // `clean` drops the log with everything else; `afterClean` starts a new one.
+    p.godwit(&["clean", "--yes"]).success();
+    assert_eq!(cb_log(&p), ["afterClean"]);
+}
+
+/// Flyway events godwit has no moment for are refused by name, never ignored.
+fn unsupported_flyway_callbacks_are_refused(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n")
+        .migration("beforeEachMigrateStatement.sql", "SELECT 1;\n")
+        .migration("beforeConnect__x.sql", "SELECT 1;\n");
+    p.godwit(&["migrate"])
+        .code(2)
+        .stderr_has("Flyway's `beforeEachMigrateStatement` callback is not supported")
+        .stderr_has("Flyway's `beforeConnect` callback is not supported: no SQL can run before the connection exists");
+    assert!(tables(&p).is_empty());
+}
+
 mod schemas {
     use godwit_test_support::{Kind, Project};
 
@@ -356,6 +504,23 @@ mod schemas {
     #[test]
     fn mysql_create_schemas_off() {
         create_schemas_off_refuses_a_missing_schema(Kind::MySql);
+    }
+
+    /// `createSchema` callbacks run before godwit creates a missing schema.
+    #[test]
+    fn postgres_create_schema_callback() {
+        let p = Project::new(Kind::Postgres);
+        p.migration("createSchema.sql", "CREATE TABLE public.cs_log (id INT);\n")
+            .migration("V1__a.sql", "CREATE TABLE a (id INT);\n");
+        p.godwit_env(&["migrate"], &[("GODWIT_SCHEMAS", "cs_app")])
+            .success();
+        assert_eq!(
+            p.db.query("SELECT table_schema::text FROM information_schema.tables WHERE table_name IN ('cs_log', 'a') ORDER BY table_name"),
+            [Some("cs_app".to_string()), Some("public".to_string())]
+        );
+        // The schema exists now: no callback on the next run.
+        p.godwit_env(&["migrate"], &[("GODWIT_SCHEMAS", "cs_app")])
+            .success();
     }
 
     /// `default_schema` holds the history table and comes first in `schemas`.
