@@ -78,6 +78,11 @@ impl Placeholders {
         self
     }
 
+    /// How placeholder `name` is written in a file: `${name}`, or in the configured syntax.
+    pub fn written(&self, name: &str) -> String {
+        format!("{}{name}{}", self.syntax.prefix, self.syntax.suffix)
+    }
+
     /// With `false`, no replacement at all (Flyway's `placeholderReplacement = false`): every
     /// line is kept as written and no placeholder is missing. `true` is the default.
     pub fn with_replacement(mut self, replace: bool) -> Self {

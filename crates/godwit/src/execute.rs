@@ -652,7 +652,10 @@ impl FileChecks {
                         .map(|(line, name)| {
                             problem(
                                 Some(line),
-                                format!("the placeholder `${{{name}}}` has no value"),
+                                format!(
+                                    "the placeholder `{}` has no value",
+                                    placeholders.written(&name)
+                                ),
                                 Some(missing_placeholder_hint(&name)),
                             )
                         })
@@ -839,7 +842,10 @@ impl Executor<'_> {
     /// when it is left at its default and does not exist, a Flyway history table beside it
     /// (`flyway_schema_history` in the same schema), which is then used instead of creating a
     /// second history table. Says so through [`Event::FoundFlywayHistory`].
-    async fn find_history_table(&self, db: &mut dyn Driver) -> Result<HistoryTable, Error> {
+    pub(crate) async fn find_history_table(
+        &self,
+        db: &mut dyn Driver,
+    ) -> Result<HistoryTable, Error> {
         let table = self.table()?;
         if !self.config.find_flyway_history || self.config.table != DEFAULT_HISTORY_TABLE {
             return Ok(table);
@@ -2592,7 +2598,7 @@ fn replaced_checksum(m: &Migration, p: &Placeholders) -> Result<i32, Vec<FilePro
         hint: Some(missing_placeholder_hint(name)),
         ..problem(
             Some(line),
-            format!("the placeholder `${{{name}}}` has no value"),
+            format!("the placeholder `{}` has no value", p.written(name)),
         )
     };
     let mut reader = m

@@ -627,4 +627,19 @@ impl Migrator {
         guard.finish();
         result
     }
+
+    /// The history table commands will use, as `schema.name` where a schema is configured:
+    /// the configured one, or an existing `flyway_schema_history` found instead of an absent
+    /// default (docs/design.md §2.8). Reads only whether the tables exist; reports no event.
+    pub async fn history_table(&self, db: &mut Database) -> Result<String, Error> {
+        let guard = db.start_run()?;
+        let mut executor = self.executor();
+        executor.observer = None;
+        let result = executor
+            .find_history_table(db.driver.as_mut())
+            .await
+            .map(|t| t.to_string());
+        guard.finish();
+        result
+    }
 }

@@ -41,12 +41,12 @@ fn flyway_ddl(p: &Project) -> Vec<String> {
 
 /// One row as Flyway inserts it: `(rank, version, description, type, script, checksum)`, by
 /// user `flyway`, successful.
-type Row<'a> = (i32, Option<&'a str>, &'a str, &'a str, &'a str, Option<i32>);
+pub(crate) type Row<'a> = (i32, Option<&'a str>, &'a str, &'a str, &'a str, Option<i32>);
 
 /// A database as Flyway leaves it: `objects` created by its migrations, its history table, the
 /// rank-0 row recording that Flyway created the schema, and `rows` written as Flyway writes them
 /// (booleans as the database spells them, `installed_on` left to its default).
-fn flyway_database(p: &Project, objects: &[&str], rows: &[Row<'_>]) {
+pub(crate) fn flyway_database(p: &Project, objects: &[&str], rows: &[Row<'_>]) {
     for sql in objects {
         p.db.exec(sql);
     }

@@ -177,6 +177,9 @@ fn placeholder_syntax_is_configurable(kind: Kind) {
         ("GODWIT_PLACEHOLDER_SUFFIX", "]"),
         ("GODWIT_PLACEHOLDERS_NAME", "t1"),
     ];
+    p.godwit_env(&["migrate"], &env[..2])
+        .code(2)
+        .stderr_has("the placeholder `#[name]` has no value");
     p.godwit_env(&["migrate"], &env).success();
     assert_eq!(
         p.db.query("SELECT note FROM t1"),
