@@ -79,7 +79,8 @@ pub struct Config {
     pub naming: Naming,
     /// States that validation lets pass, Flyway's `ignoreMigrationPatterns` (§4.6).
     pub ignore_migration_patterns: Vec<IgnorePattern>,
-    /// Run every pending migration in one transaction, where the database allows (§5.8).
+    /// Flyway's `group` (every pending migration in one transaction): not supported, so
+    /// `true` makes `migrate` and `undo` refuse to run (§5.8.8) rather than ignore it.
     pub group: bool,
     /// Record pending migrations as applied without running them (§5.8).
     pub skip_executing_migrations: bool,
