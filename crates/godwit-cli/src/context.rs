@@ -52,8 +52,9 @@ pub async fn open(
     connection_settings(settings, write)?;
     let locations = settings.cli.locations.clone();
     let cache_dir = settings.cli.checksum_cache.then(cache_dir).flatten();
+    let naming = settings.config.naming.clone();
     let discover = move || {
-        godwit::discover_cached(&locations, cache_dir.as_deref())
+        godwit::discover_with(&locations, cache_dir.as_deref(), &naming)
             .map(Migrator::new)
             .map_err(godwit::Error::Files)
     };
@@ -73,12 +74,10 @@ pub async fn open(
     };
     match (migrator, db) {
         (Ok(migrator), Ok(db)) => {
-            let mut migrator = migrator
+            let migrator = migrator
                 .with_config(settings.config.clone())
-                .with_interrupt(crate::signals::interrupt());
-            if let Some(o) = observer {
-                migrator = migrator.with_observer(o);
-            }
+                .with_interrupt(crate::signals::interrupt())
+                .with_observer(with_notices(observer));
             Ok((migrator, db))
         }
         (Err(e), Ok(db)) => {
@@ -130,6 +129,7 @@ pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliEr
     options.connect_timeout = settings.cli.connect_timeout;
     options.connect_retries = settings.cli.connect_retries;
     options.connect_retries_interval = settings.cli.connect_retries_interval;
+    options.init_sql = settings.cli.init_sql.clone();
     options.on_retry = Some(Arc::new(crate::output::connect_retry));
     options.lock_lease = settings.cli.lock_lease;
     // Ctrl-C while waiting for the database stops the wait: nothing has been done yet.
@@ -236,6 +236,44 @@ fn password(settings: &Settings) -> Result<Option<String>, CliError> {
         ));
     }
     Ok(Some(line.to_owned()))
+}
+
+/// The migration files of a command that does not need them but runs callbacks (`baseline`,
+/// `clean`, docs/design.md §5.9): read when they can be. When they cannot, a warning says that
+/// the callbacks do not run, and the command goes on (§19.19: a broken file never blocks it).
+/// Locations that do not exist hold no callbacks.
+pub fn callbacks_of(settings: &Settings) -> godwit::MigrationSet {
+    let locations: Vec<_> = settings
+        .cli
+        .locations
+        .iter()
+        .filter(|l| l.is_dir())
+        .cloned()
+        .collect();
+    match godwit::discover_with(&locations, None, &settings.config.naming) {
+        Ok(set) => set,
+        Err(problems) => {
+            let first = problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            crate::output::callbacks_unread_warning(problems.len(), &first);
+            godwit::MigrationSet::default()
+        }
+    }
+}
+
+/// The command's observer, plus the notices every command gives: that the history table found
+/// is Flyway's (docs/design.md §2.8).
+pub fn with_notices(observer: Option<godwit::Observer>) -> godwit::Observer {
+    Arc::new(move |event: &godwit::Event| {
+        if let godwit::Event::FoundFlywayHistory { table, instead_of } = event {
+            crate::output::found_flyway_history(table, instead_of);
+        }
+        if let Some(o) = &observer {
+            o(event);
+        }
+    })
 }
 
 /// An observer that forwards events to a closure (keeps the command code short).

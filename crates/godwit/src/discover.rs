@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::checksum_cache::{ChecksumCache, Stamp};
 use crate::model::{CallbackEvent, Migration, MigrationKind, Source, Version};
+use crate::naming::Naming;
 
 use crate::limits::{version_too_long, MAX_DESCRIPTION, MAX_SCRIPT};
 
@@ -34,61 +35,109 @@ pub enum ParsedName {
 
 /// Classifies a file name (no directory) by Flyway's conventions plus `D` for data migrations.
 pub fn parse_file_name(name: &str) -> ParsedName {
-    let Some(stem) = strip_sql_suffix(name) else {
+    parse_file_name_with(name, &Naming::default())
+}
+
+/// The prefix of data migrations, godwit's own kind: not configurable.
+const DATA_PREFIX: &str = "D";
+
+/// Classifies a file name (no directory) under the naming settings (docs/design.md §1.9).
+/// Under the default settings this is [`parse_file_name`]; with `validate_migration_naming`
+/// off, a name that does not parse is not a migration instead of an error.
+pub fn parse_file_name_with(name: &str, naming: &Naming) -> ParsedName {
+    match parse_name(name, naming) {
+        ParsedName::Invalid { .. } if !naming.validate_migration_naming => ParsedName::NotMigration,
+        parsed => parsed,
+    }
+}
+
+fn parse_name(name: &str, naming: &Naming) -> ParsedName {
+    let Some((stem, suffix)) = strip_sql_suffix(name, &naming.sql_migration_suffixes) else {
         return ParsedName::NotMigration;
     };
-    if let Some(parsed) = parse_callback(stem) {
+    let sep = naming.sql_migration_separator.as_str();
+    if let Some(parsed) = parse_callback(stem, sep) {
         return parsed;
     }
-    let mut chars = stem.chars();
-    let Some(first) = chars.next() else {
+    let mut prefixes = [
+        (
+            naming.sql_migration_prefix.as_str(),
+            MigrationKind::Versioned,
+        ),
+        (
+            naming.undo_sql_migration_prefix.as_str(),
+            MigrationKind::Undo,
+        ),
+        (
+            naming.baseline_migration_prefix.as_str(),
+            MigrationKind::Baseline,
+        ),
+        (DATA_PREFIX, MigrationKind::Data),
+        (
+            naming.repeatable_sql_migration_prefix.as_str(),
+            MigrationKind::Repeatable,
+        ),
+    ];
+    // The longest prefix first, so that `UNDO` wins over `U`.
+    prefixes.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+    let matched = prefixes.iter().find(|(prefix, _)| {
+        stem.strip_prefix(prefix)
+            .is_some_and(|rest| looks_versioned(rest, sep))
+    });
+    let Some(&(prefix, kind)) = matched else {
+        // The same prefix in another case (`v1__x.sql`) is a mistake, not another file.
+        for (prefix, _) in &prefixes {
+            let Some(head) = stem.get(..prefix.len()) else {
+                continue;
+            };
+            let rest = &stem[prefix.len()..];
+            if head != *prefix && head.eq_ignore_ascii_case(prefix) && looks_versioned(rest, sep) {
+                let must = if prefix.to_ascii_uppercase() == *prefix {
+                    "must be upper-case".to_owned()
+                } else {
+                    format!("must be written `{prefix}`")
+                };
+                return ParsedName::Invalid {
+                    reason: format!(
+                        "the prefix `{head}` {must}: rename it to `{prefix}{rest}{suffix}`"
+                    ),
+                };
+            }
+        }
         return ParsedName::NotMigration;
     };
-    let rest = chars.as_str();
-    let kind = match first {
-        'V' => MigrationKind::Versioned,
-        'U' => MigrationKind::Undo,
-        'B' => MigrationKind::Baseline,
-        'D' => MigrationKind::Data,
-        'R' => MigrationKind::Repeatable,
-        'v' | 'u' | 'b' | 'd' | 'r' if looks_versioned(rest) => {
-            return ParsedName::Invalid {
-                reason: format!(
-                    "the prefix `{first}` must be upper-case: rename it to `{}{rest}.sql`",
-                    first.to_ascii_uppercase()
-                ),
-            };
-        }
-        _ => return ParsedName::NotMigration,
-    };
+    let rest = &stem[prefix.len()..];
     if kind == MigrationKind::Repeatable {
-        return match rest.strip_prefix("__") {
+        return match rest.strip_prefix(sep) {
             Some(description) => ParsedName::Migration {
                 kind,
                 version: None,
                 description: description.replace('_', " "),
             },
-            None if looks_versioned(rest) => ParsedName::Invalid {
-                reason: "repeatable migrations have no version: name it `R__<description>.sql`"
-                    .into(),
+            None if looks_versioned(rest, sep) => ParsedName::Invalid {
+                reason: format!(
+                    "repeatable migrations have no version: name it `{prefix}{sep}<description>{suffix}`"
+                ),
             },
             None => ParsedName::NotMigration,
         };
     }
-    if !looks_versioned(rest) {
+    if !looks_versioned(rest, sep) {
         return ParsedName::NotMigration;
     }
-    let Some(sep) = rest.find("__") else {
+    let Some(at) = rest.find(sep) else {
         return ParsedName::Invalid {
             reason: format!(
-                "no `__` between the version and the description: name it `{first}<version>__<description>.sql`"
+                "no `{sep}` between the version and the description: name it `{prefix}<version>{sep}<description>{suffix}`"
             ),
         };
     };
-    let (version_text, description) = (&rest[..sep], &rest[sep + 2..]);
+    let (version_text, description) = (&rest[..at], &rest[at + sep.len()..]);
     if version_text.is_empty() {
         return ParsedName::Invalid {
-            reason: format!("it has no version: name it `{first}<version>__{description}.sql`"),
+            reason: format!(
+                "it has no version: name it `{prefix}<version>{sep}{description}{suffix}`"
+            ),
         };
     }
     match Version::parse(version_text) {
@@ -103,26 +152,35 @@ pub fn parse_file_name(name: &str) -> ParsedName {
     }
 }
 
-fn strip_sql_suffix(name: &str) -> Option<&str> {
-    let cut = name.len().checked_sub(4)?;
-    if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".sql") {
-        Some(&name[..cut])
-    } else {
-        None
-    }
+/// The name without its ending (the longest of `suffixes` it ends with, in any case), and the
+/// ending as written.
+fn strip_sql_suffix<'a>(name: &'a str, suffixes: &[String]) -> Option<(&'a str, &'a str)> {
+    suffixes
+        .iter()
+        .filter_map(|suffix| {
+            let cut = name.len().checked_sub(suffix.len())?;
+            (cut > 0 && name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(suffix))
+                .then(|| (&name[..cut], &name[cut..]))
+        })
+        .min_by_key(|(stem, _)| stem.len())
 }
 
-/// After the prefix letter: a digit, or `__` (a missing version), or `_` followed by a digit.
-fn looks_versioned(rest: &str) -> bool {
+/// After the prefix: a digit, or the separator (a missing version).
+fn looks_versioned(rest: &str, sep: &str) -> bool {
     let b = rest.as_bytes();
-    matches!(b.first(), Some(c) if c.is_ascii_digit()) || rest.starts_with("__")
+    matches!(b.first(), Some(c) if c.is_ascii_digit()) || rest.starts_with(sep)
 }
 
-fn parse_callback(stem: &str) -> Option<ParsedName> {
-    let (event, description) = match stem.split_once("__") {
+fn parse_callback(stem: &str, sep: &str) -> Option<ParsedName> {
+    let (event, description) = match stem.split_once(sep) {
         Some((e, d)) => (e, d),
         None => (stem, ""),
     };
+    if let Some(why) = CallbackEvent::refused(event) {
+        return Some(ParsedName::Invalid {
+            reason: format!("Flyway's `{event}` callback is not supported: {why}"),
+        });
+    }
     let event = CallbackEvent::from_name(event)?;
     Some(ParsedName::Migration {
         kind: MigrationKind::Callback(event),
@@ -205,6 +263,18 @@ impl MigrationSet {
         all.extend(more);
         *self = MigrationSet::new(all)?;
         Ok(())
+    }
+
+    /// The same set without its callbacks (`skip_default_callbacks`, docs/design.md §5.8).
+    pub(crate) fn without_callbacks(&self) -> MigrationSet {
+        MigrationSet {
+            migrations: self
+                .migrations
+                .iter()
+                .filter(|m| !matches!(m.kind, MigrationKind::Callback(_)))
+                .cloned()
+                .collect(),
+        }
     }
 
     /// Gives mutable access before planning, so the executor can record checksums taken after
@@ -309,6 +379,24 @@ pub fn discover_cached(
     locations: &[PathBuf],
     cache_dir: Option<&Path>,
 ) -> Result<MigrationSet, Vec<FileProblem>> {
+    discover_with(locations, cache_dir, &Naming::default())
+}
+
+/// [`discover_cached`] under naming settings other than the defaults (docs/design.md §1.9):
+/// Flyway's `sqlMigrationPrefix` and the others ([`crate::Config::naming`]).
+pub fn discover_with(
+    locations: &[PathBuf],
+    cache_dir: Option<&Path>,
+    naming: &Naming,
+) -> Result<MigrationSet, Vec<FileProblem>> {
+    if let Err(message) = naming.check() {
+        return Err(vec![FileProblem {
+            paths: locations.iter().map(|l| l.display().to_string()).collect(),
+            line: None,
+            message: format!("the naming settings cannot be used: {message}"),
+            hint: None,
+        }]);
+    }
     let mut problems = Vec::new();
     let mut migrations = Vec::new();
     let mut seen_files: HashSet<PathBuf> = HashSet::new();
@@ -371,7 +459,7 @@ pub fn discover_cached(
             None => ChecksumCache::default(),
         };
         let first = migrations.len();
-        for loaded in load_files(&cache, files) {
+        for loaded in load_files(&cache, naming, files) {
             match loaded {
                 Ok(Some((m, stamp))) => {
                     if let Some(stamp) = stamp {
@@ -420,8 +508,12 @@ fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// Reads and checksums files (`(script, path)` pairs), on a few threads when there are many
 /// (validating a project with thousands of applied files is mostly this). The results keep the
 /// order of `files`.
-fn load_files(cache: &ChecksumCache, files: Vec<(String, PathBuf)>) -> Vec<Loaded> {
-    let load = |file| load_file(cache, file);
+fn load_files(
+    cache: &ChecksumCache,
+    naming: &Naming,
+    files: Vec<(String, PathBuf)>,
+) -> Vec<Loaded> {
+    let load = |file| load_file(cache, naming, file);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if files.len() < 64 || threads < 2 {
         return files.into_iter().map(load).collect();
@@ -467,11 +559,11 @@ fn load_files(cache: &ChecksumCache, files: Vec<(String, PathBuf)>) -> Vec<Loade
 /// rather than found in the checksum cache.
 type Loaded = Result<Option<(Migration, Option<Stamp>)>, FileProblem>;
 
-fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded {
+fn load_file(cache: &ChecksumCache, naming: &Naming, (script, path): (String, PathBuf)) -> Loaded {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Ok(None);
     };
-    let (kind, version, description) = match parse_file_name(name) {
+    let (kind, version, description) = match parse_file_name_with(name, naming) {
         ParsedName::NotMigration => return Ok(None),
         ParsedName::Invalid { reason } => {
             return Err(FileProblem {
@@ -491,7 +583,8 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
     };
     let display_path = path.display().to_string();
     check_lengths(&display_path, version.as_ref(), &description, &script)?;
-    let migration = |checksum, script| Migration {
+    let conf = read_script_config(&path.with_file_name(format!("{name}.conf")))?;
+    let migration = |checksum, script, source| Migration {
         kind,
         version,
         description,
@@ -499,8 +592,23 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
         display_path: display_path.clone(),
         checksum,
         applied_checksum: checksum,
-        source: Source::File(path.clone()),
+        source,
+        execute_in_transaction: conf.execute_in_transaction,
+        placeholder_replacement: conf.placeholder_replacement,
     };
+    if let Some(encoding) = conf.encoding {
+        // Read whole and decoded once: every later reading uses the text (§1.10).
+        let text = decode_file(&path, &display_path, encoding)?;
+        let checksum = crate::model::checksum_str(&text);
+        if let Some(line) = nul_line(text.as_bytes()) {
+            return Err(nul_problem(&display_path, Some(line)));
+        }
+        return Ok(Some((
+            migration(checksum, script, Source::Text(text)),
+            None,
+        )));
+    }
+    let file_source = || Source::File(path.clone());
     let cached = cache
         .knows(&script)
         .then(|| std::fs::metadata(&path).ok())
@@ -508,7 +616,7 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
         .and_then(|meta| Stamp::of(&meta))
         .and_then(|stamp| cache.get(&script, &stamp));
     if let Some(checksum) = cached {
-        return Ok(Some((migration(checksum, script), None)));
+        return Ok(Some((migration(checksum, script, file_source()), None)));
     }
     let problem = |line, message| FileProblem {
         paths: vec![display_path.clone()],
@@ -537,7 +645,120 @@ fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded
         }
     })?;
     let stamp = meta.as_ref().and_then(Stamp::of);
-    Ok(Some((migration(checksum, script), stamp)))
+    Ok(Some((migration(checksum, script, file_source()), stamp)))
+}
+
+/// What a migration's `<name>.conf` file says (Flyway's script configuration, docs/design.md
+/// §1.10). All `None` when there is no such file.
+#[derive(Debug, Default)]
+struct ScriptConfig {
+    execute_in_transaction: Option<bool>,
+    placeholder_replacement: Option<bool>,
+    /// Set only for an encoding other than UTF-8.
+    encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// Reads `conf` (Java properties: `key=value` or `key: value`, `#` and `!` comments), when it
+/// exists. Flyway's keys `executeInTransaction`, `placeholderReplacement` and `encoding`; any
+/// other key is a problem naming its line, `shouldExecute` included (godwit has no expressions).
+fn read_script_config(conf: &Path) -> Result<ScriptConfig, FileProblem> {
+    let mut config = ScriptConfig::default();
+    let text = match std::fs::read_to_string(conf) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),
+        Err(e) => {
+            return Err(FileProblem {
+                paths: vec![conf.display().to_string()],
+                line: None,
+                message: format!("cannot read this script configuration: {e}"),
+                hint: None,
+            })
+        }
+    };
+    let problem = |line: usize, message: String, hint: &str| FileProblem {
+        paths: vec![conf.display().to_string()],
+        line: Some(line as u32 + 1),
+        message,
+        hint: Some(hint.to_string()),
+    };
+    let boolean = |line: usize, key: &str, value: &str| match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(problem(
+            line,
+            format!("`{key}` must be true or false, not `{value}`"),
+            "write `true` or `false`",
+        )),
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let Some(at) = line.find(['=', ':']) else {
+            return Err(problem(
+                n,
+                format!("`{line}` is not a setting"),
+                "write `key=value`, such as `executeInTransaction=false`",
+            ));
+        };
+        let (key, value) = (line[..at].trim(), line[at + 1..].trim());
+        match key {
+            "executeInTransaction" => {
+                config.execute_in_transaction = Some(boolean(n, key, value)?)
+            }
+            "placeholderReplacement" => {
+                config.placeholder_replacement = Some(boolean(n, key, value)?)
+            }
+            "encoding" => match encoding_rs::Encoding::for_label(value.as_bytes()) {
+                Some(encoding) if encoding == encoding_rs::UTF_8 => config.encoding = None,
+                Some(encoding) => config.encoding = Some(encoding),
+                None => {
+                    return Err(problem(
+                        n,
+                        format!("`{value}` is not an encoding godwit knows"),
+                        "use a name such as `UTF-8`, `ISO-8859-1`, `windows-1252` or `UTF-16`",
+                    ))
+                }
+            },
+            "shouldExecute" => {
+                return Err(problem(
+                    n,
+                    "`shouldExecute` is not supported: godwit does not evaluate Flyway's expressions".into(),
+                    "remove the line, and move the migration out of the locations where it must not run",
+                ))
+            }
+            other => {
+                return Err(problem(
+                    n,
+                    format!("`{other}` is not a script setting"),
+                    "a migration's `.conf` file may set `executeInTransaction`, `placeholderReplacement` and `encoding`",
+                ))
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// A file in another encoding than UTF-8, decoded (a byte-order mark decides, as Flyway lets
+/// one decide). Bytes that are not of the encoding are a problem.
+fn decode_file(
+    path: &Path,
+    display_path: &str,
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<Arc<str>, FileProblem> {
+    let problem = |message: String| FileProblem {
+        paths: vec![display_path.to_string()],
+        line: None,
+        message,
+        hint: Some("fix the `encoding` in the file's `.conf`, or the file".into()),
+    };
+    let bytes = std::fs::read(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    let (text, used, malformed) = encoding.decode(&bytes);
+    if malformed {
+        return Err(problem(format!("is not valid {} text", used.name())));
+    }
+    Ok(Arc::from(text.as_ref()))
 }
 
 /// A UTF-8 byte-order mark, which the checksum and the UTF-8 check skip at the start of a file.
@@ -684,6 +905,8 @@ fn migration_from_parts(
         checksum,
         applied_checksum: checksum,
         source,
+        execute_in_transaction: None,
+        placeholder_replacement: None,
     }))
 }
 
@@ -861,7 +1084,58 @@ mod tests {
                 "audit".into()
             )
         );
-        assert_eq!(parse_file_name("beforeClean.sql"), ParsedName::NotMigration);
+        assert_eq!(
+            migration("beforeClean.sql").0,
+            MigrationKind::Callback(CallbackEvent::BeforeClean)
+        );
+        assert!(matches!(
+            parse_file_name("afterEachMigrateStatement.sql"),
+            ParsedName::Invalid { .. }
+        ));
+        assert_eq!(
+            parse_file_name("beforeCleaning.sql"),
+            ParsedName::NotMigration
+        );
+    }
+
+    #[test]
+    fn naming_settings_change_the_names() {
+        let mut naming = Naming {
+            sql_migration_prefix: "M".into(),
+            undo_sql_migration_prefix: "UNDO".into(),
+            sql_migration_separator: "--".into(),
+            sql_migration_suffixes: vec![".ddl".into()],
+            ..Naming::default()
+        };
+        let parsed = |name| match parse_file_name_with(name, &naming) {
+            ParsedName::Migration {
+                kind,
+                version,
+                description,
+            } => Some((kind, version.map(|v| v.to_string()), description)),
+            _ => None,
+        };
+        assert_eq!(
+            parsed("M1--a_b.DDL"),
+            Some((MigrationKind::Versioned, Some("1".into()), "a b".into()))
+        );
+        assert_eq!(
+            parsed("UNDO1--a.ddl"),
+            Some((MigrationKind::Undo, Some("1".into()), "a".into()))
+        );
+        assert_eq!(parsed("V1__a.sql"), None);
+        assert_eq!(parsed("M1__a.sql"), None, "another ending");
+        assert!(matches!(
+            parse_file_name_with("M1__a.ddl", &naming),
+            ParsedName::Invalid { .. }
+        ));
+        naming.validate_migration_naming = false;
+        assert_eq!(
+            parse_file_name_with("M1__a.ddl", &naming),
+            ParsedName::NotMigration
+        );
+        naming.repeatable_sql_migration_prefix = "M".into();
+        assert!(naming.check().unwrap_err().contains("are both `M`"));
     }
 
     #[test]

@@ -20,11 +20,20 @@ use crate::driver::{
 };
 use crate::error::{Error, FailureCause, MigrationFailure};
 use crate::interrupt::Interrupt;
-use crate::model::{HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version};
+use crate::model::{
+    CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version,
+};
+use crate::naming::{CherryPick, IgnorePattern, Naming};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 use crate::rust_migration::{RustCode, RustContext};
 use crate::stored_undo::{self, NewStored, StoredUndo};
 use crate::timeouts::{self, StatementLimits};
+
+/// The history table's default name (the library's and the command-line tool's).
+pub(crate) const DEFAULT_HISTORY_TABLE: &str = "godwit_schema_history";
+
+/// The name of Flyway's history table, found when godwit's own does not exist (§2.8).
+pub(crate) const FLYWAY_HISTORY_TABLE: &str = "flyway_schema_history";
 
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
 /// files, environment and flags).
@@ -71,12 +80,41 @@ pub struct Config {
     /// table `<table>_undo` (default true), so that a release without the `U` file can go
     /// down through it (`docs/design.md` §21).
     pub store_undo: bool,
+    /// How migration files are named (docs/design.md §1.9); used by discovery.
+    pub naming: Naming,
+    /// States that validation lets pass, Flyway's `ignoreMigrationPatterns` (§4.6).
+    pub ignore_migration_patterns: Vec<IgnorePattern>,
+    /// Flyway's `group` (every pending migration in one transaction): not supported, so
+    /// `true` makes `migrate` and `undo` refuse to run (§5.8.8) rather than ignore it.
+    pub group: bool,
+    /// Record pending migrations as applied without running them (§5.8).
+    pub skip_executing_migrations: bool,
+    /// Only these migrations are considered by `migrate` (§5.8); empty: all of them.
+    pub cherry_pick: Vec<CherryPick>,
+    /// Create the managed schemas that do not exist (default true, §5.8).
+    pub create_schemas: bool,
+    /// The schema that holds the history table and that migrations run in; the first of
+    /// `schemas` when `None` (§5.8).
+    pub default_schema: Option<String>,
+    /// Replace `${name}` placeholders (default true, §15).
+    pub placeholder_replacement: bool,
+    /// What opens a placeholder (`${`, §15).
+    pub placeholder_prefix: String,
+    /// What closes a placeholder (`}`, §15).
+    pub placeholder_suffix: String,
+    /// The description of the marker `baseline` writes (`<< Baseline >>`, §2.4).
+    pub baseline_description: String,
+    /// Do not run the callbacks found in the locations (§5.8).
+    pub skip_default_callbacks: bool,
+    /// Use an existing `flyway_schema_history` when the history table is left at its default
+    /// and does not exist (default true, §2.8).
+    pub find_flyway_history: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            table: "godwit_schema_history".into(),
+            table: DEFAULT_HISTORY_TABLE.into(),
             schemas: Vec::new(),
             target: Target::Latest,
             out_of_order: false,
@@ -91,7 +129,33 @@ impl Default for Config {
             installed_by: None,
             placeholders: BTreeMap::new(),
             store_undo: true,
+            naming: Naming::default(),
+            ignore_migration_patterns: Vec::new(),
+            group: false,
+            skip_executing_migrations: false,
+            cherry_pick: Vec::new(),
+            create_schemas: true,
+            default_schema: None,
+            placeholder_replacement: true,
+            placeholder_prefix: "${".into(),
+            placeholder_suffix: "}".into(),
+            baseline_description: BASELINE_DESCRIPTION.into(),
+            skip_default_callbacks: false,
+            find_flyway_history: true,
         }
+    }
+}
+
+impl Config {
+    /// The configuration as the executor reads it: with `default_schema` set, that schema
+    /// comes first in `schemas` (where the history table lives and what
+    /// `${godwit:defaultSchema}` is), followed by the others (docs/design.md §5.8).
+    pub(crate) fn resolved(mut self) -> Config {
+        if let Some(schema) = self.default_schema.clone() {
+            self.schemas.retain(|s| *s != schema);
+            self.schemas.insert(0, schema);
+        }
+        self
     }
 }
 
@@ -106,6 +170,15 @@ pub enum Event {
     Planned {
         /// How many steps will run.
         steps: usize,
+    },
+    /// The history table is left at its default, which does not exist, and Flyway's
+    /// `flyway_schema_history` does: godwit uses that one (docs/design.md §2.8). Reported once
+    /// per command, before anything else.
+    FoundFlywayHistory {
+        /// The Flyway table used, as `schema.name` where a schema is configured.
+        table: String,
+        /// The default table, which does not exist.
+        instead_of: String,
     },
     /// The history table was created.
     CreatedHistory {
@@ -589,7 +662,10 @@ impl FileChecks {
                         .map(|(line, name)| {
                             problem(
                                 Some(line),
-                                format!("the placeholder `${{{name}}}` has no value"),
+                                format!(
+                                    "the placeholder `{}` has no value",
+                                    placeholders.written(&name)
+                                ),
                                 Some(missing_placeholder_hint(&name)),
                             )
                         })
@@ -629,7 +705,9 @@ impl FileChecks {
         } else {
             Statements::None
         };
-        if directive {
+        // `-- godwit:no-transaction`, or `executeInTransaction=false` in the file's `.conf`
+        // (docs/design.md §1.10).
+        if directive || m.execute_in_transaction == Some(false) {
             return Ok((TxMode::NoTransaction, limits, statements));
         }
         let with = |mode: TxMode| (mode, limits, statements);
@@ -772,10 +850,59 @@ impl Executor<'_> {
         HistoryTable::parse(&self.config.table, default_schema).map_err(Error::Config)
     }
 
+    /// The history table a command works on (docs/design.md §2.8): the configured one, or,
+    /// when it is left at its default and does not exist, a Flyway history table beside it
+    /// (`flyway_schema_history` in the same schema), which is then used instead of creating a
+    /// second history table. Says so through [`Event::FoundFlywayHistory`].
+    pub(crate) async fn find_history_table(
+        &self,
+        db: &mut dyn Driver,
+    ) -> Result<HistoryTable, Error> {
+        let table = self.table()?;
+        if !self.config.find_flyway_history || self.config.table != DEFAULT_HISTORY_TABLE {
+            return Ok(table);
+        }
+        if db
+            .history_exists(&table)
+            .await
+            .map_err(Error::from_driver)?
+        {
+            return Ok(table);
+        }
+        let flyway = HistoryTable {
+            schema: table.schema.clone(),
+            name: FLYWAY_HISTORY_TABLE.into(),
+        };
+        if !db
+            .history_exists(&flyway)
+            .await
+            .map_err(Error::from_driver)?
+        {
+            return Ok(table);
+        }
+        tracing::info!(table = %flyway, "using Flyway's history table");
+        self.emit(Event::FoundFlywayHistory {
+            table: flyway.to_string(),
+            instead_of: table.to_string(),
+        });
+        Ok(flyway)
+    }
+
+    /// The history table (see [`Executor::find_history_table`]), once the `afterConnect`
+    /// callbacks have run (§5.9): every command starts here.
+    async fn history_table(&self, db: &mut dyn Driver) -> Result<HistoryTable, Error> {
+        let table = self.find_history_table(db).await?;
+        self.run_callbacks(db, &table, CallbackEvent::AfterConnect, false)
+            .await?;
+        Ok(table)
+    }
+
     fn options(&self) -> Options {
         Options {
             target: self.config.target.clone(),
             out_of_order: self.config.out_of_order,
+            ignore: self.config.ignore_migration_patterns.clone(),
+            cherry_pick: self.config.cherry_pick.clone(),
         }
     }
 
@@ -925,7 +1052,11 @@ impl Executor<'_> {
         table: &HistoryTable,
         strict: bool,
     ) -> Result<MigrationSet, Error> {
-        let mut set = self.set.clone();
+        let mut set = if self.config.skip_default_callbacks {
+            self.set.without_callbacks()
+        } else {
+            self.set.clone()
+        };
         let base = self.placeholders(session, table);
         let mut problems = Vec::new();
         for m in set.iter_mut() {
@@ -947,7 +1078,12 @@ impl Executor<'_> {
     }
 
     fn placeholders(&self, session: &Session, table: &HistoryTable) -> Placeholders {
-        let mut p = Placeholders::new();
+        let mut p = Placeholders::new()
+            .with_syntax(
+                &self.config.placeholder_prefix,
+                &self.config.placeholder_suffix,
+            )
+            .with_replacement(self.config.placeholder_replacement);
         for (k, v) in &self.config.placeholders {
             p.insert(k.clone(), v.clone());
         }
@@ -965,8 +1101,98 @@ impl Executor<'_> {
         p
     }
 
+    /// Runs the callbacks of `event` outside `migrate`'s and `undo`'s plans (docs/design.md
+    /// §5.9): every file checked first as a run checks its files, then each in a transaction of
+    /// its own (unless it cannot run in one), in file-name order. A failure is the command's.
+    async fn run_callbacks(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        event: CallbackEvent,
+        dry_run: bool,
+    ) -> Result<(), Error> {
+        if self.config.skip_default_callbacks {
+            return Ok(());
+        }
+        let steps = crate::plan::callback_steps(self.set, event);
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let plan = Plan {
+            steps,
+            on_error: Vec::new(),
+            current: None,
+            pending: 0,
+            direction: crate::plan::Direction::Up,
+        };
+        let base = self.placeholders(db.session(), table);
+        let Checked { modes, texts } = self.check_plan(&plan, &base, db.dialect()).await?;
+        let ctx = StepContext {
+            table,
+            restore: None,
+            installed_by: "",
+            dry_run,
+            cancel: None,
+        };
+        for (index, step) in plan.steps.iter().enumerate() {
+            let (mode, limits) = modes[index];
+            let placeholders = with_filename(&base, &step.migration);
+            let run = StepRun {
+                step,
+                mode,
+                limits: &limits,
+                placeholders: &placeholders,
+                running_row: false,
+                next: None,
+                text: texts[index].as_ref(),
+                sidecar: &[],
+            };
+            self.run_step(db, &run, &ctx)
+                .await
+                .map_err(Error::Migration)?;
+        }
+        Ok(())
+    }
+
     pub async fn info(&self, db: &mut dyn Driver) -> Result<Info, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
+        self.run_callbacks(db, &table, CallbackEvent::BeforeInfo, false)
+            .await?;
+        let result = self.info_of(db, &table).await;
+        self.after(
+            db,
+            &table,
+            result,
+            [CallbackEvent::AfterInfo, CallbackEvent::AfterInfoError],
+            false,
+        )
+        .await
+    }
+
+    /// The callbacks after a command's work (§5.9): `after` when it succeeded, else `error`,
+    /// whose own failure is ignored; then the work's result.
+    async fn after<T>(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        result: Result<T, Error>,
+        [after, error]: [CallbackEvent; 2],
+        dry_run: bool,
+    ) -> Result<T, Error> {
+        match result {
+            Ok(value) => {
+                self.run_callbacks(db, table, after, dry_run).await?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.run_callbacks(db, table, error, dry_run).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn info_of(&self, db: &mut dyn Driver, table: &HistoryTable) -> Result<Info, Error> {
+        let table = table.clone();
         let history = self.read_history(db, &table).await?;
         let (_, stored) = match &history {
             Some(_) => self.read_stored(db, &table).await?,
@@ -988,7 +1214,30 @@ impl Executor<'_> {
     /// modes, transaction control, NUL bytes), so that a clean `validate` means `migrate` will
     /// not refuse a file.
     pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
+        self.run_callbacks(db, &table, CallbackEvent::BeforeValidate, false)
+            .await?;
+        let result = self.validate_of(db, &table).await;
+        let events = match &result {
+            Ok(problems) if problems.is_empty() => [
+                CallbackEvent::AfterValidate,
+                CallbackEvent::AfterValidateError,
+            ],
+            // Problems found: the error callbacks, and the problems are the result.
+            _ => [
+                CallbackEvent::AfterValidateError,
+                CallbackEvent::AfterValidateError,
+            ],
+        };
+        self.after(db, &table, result, events, false).await
+    }
+
+    async fn validate_of(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+    ) -> Result<Vec<Problem>, Error> {
+        let table = table.clone();
         let existing = self.read_history(db, &table).await?;
         let exists = existing.is_some();
         let (_, stored) = if exists {
@@ -1014,7 +1263,11 @@ impl Executor<'_> {
                 .map_err(Error::from_driver)?;
         let plan = if baseline {
             drop(catalog);
-            history.push(baseline_row(&self.config.baseline_version, ""));
+            history.push(baseline_row(
+                &self.config.baseline_version,
+                &self.config.baseline_description,
+                "",
+            ));
             Catalog::new(&set, &history).plan_migrate(&options)
         } else {
             catalog.plan_migrate(&options)
@@ -1028,7 +1281,7 @@ impl Executor<'_> {
     }
 
     pub async fn current(&self, db: &mut dyn Driver) -> Result<Option<Version>, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
         let history = self.read_history(db, &table).await?.unwrap_or_default();
         Ok(Applied::from_history(&history).current().cloned())
     }
@@ -1084,13 +1337,17 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<(), Error> {
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table()?;
+        let dry = sink.is_dry_run();
+        let table = self.history_table(&mut sink).await?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             self.check_fits(db, &table)?;
             crate::limits::check_baseline_version(version)?;
             with_lock!(self, db, &table, async {
+                self.run_callbacks(db, &table, CallbackEvent::BeforeBaseline, dry)
+                    .await?;
+                let result = async {
                 let existing = self.read_history(db, &table).await?;
                 let exists = existing.is_some();
                 if let Some(rows) = existing {
@@ -1107,7 +1364,7 @@ impl Executor<'_> {
                         });
                     }
                 }
-                let marker = baseline_row(version, &installed_by);
+                let marker = baseline_row(version, &self.config.baseline_description, &installed_by);
                 if exists {
                     db.note(&format!("baseline at version {version}"));
                     db.execute(&dialect::insert_history(db.dialect(), &table, &new_marker(&marker)))
@@ -1117,6 +1374,16 @@ impl Executor<'_> {
                     db.note(&format!("create the history table {table} and baseline at version {version}"));
                     self.create_history(db, &table, Some(&marker)).await
                 }
+            }
+                .await;
+                self.after(
+                    db,
+                    &table,
+                    result,
+                    [CallbackEvent::AfterBaseline, CallbackEvent::AfterBaselineError],
+                    dry,
+                )
+                .await
             })
         }
         .await;
@@ -1131,169 +1398,199 @@ impl Executor<'_> {
         mark_applied: Option<&Version>,
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<crate::plan::RepairAction>, Error> {
-        use crate::plan::RepairAction;
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table()?;
+        let dry = sink.is_dry_run();
+        let table = self.history_table(&mut sink).await?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             self.check_fits(db, &table)?;
             with_lock!(self, db, &table, async {
-                let history = self.read_history(db, &table).await?;
-                let set = self.prepared_set(db.session(), &table, false)?;
-                let actions = match (mark_applied, history) {
-                    (None, None) => return Ok(Vec::new()),
-                    (None, Some(history)) => {
-                        let (_, stored) = self.read_stored(db, &table).await?;
-                        Catalog::new(&set, &history).with_stored(&stored).plan_repair()
-                    }
-                    (Some(version), history) => {
-                        let exists = history.is_some();
-                        let history = history.unwrap_or_default();
-                        let action = Catalog::new(&set, &history).plan_mark_applied(version)?;
-                        if !exists {
-                            return Err(Error::Refused {
+                self.run_callbacks(db, &table, CallbackEvent::BeforeRepair, dry)
+                    .await?;
+                let result = self
+                    .repair_locked(db, &table, mark_applied, &installed_by)
+                    .await;
+                let after = match &result {
+                    Ok(_) => CallbackEvent::AfterRepair,
+                    Err(_) => CallbackEvent::AfterRepairError,
+                };
+                let callbacks = self.run_callbacks(db, &table, after, dry).await;
+                match (result, callbacks) {
+                    (Ok(actions), Ok(())) => Ok(actions),
+                    (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+                }
+            })
+        }
+        .await;
+        sink.finish(result)
+    }
+
+    /// `repair`'s work, under the lock (see [`Executor::repair`]).
+    async fn repair_locked(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        mark_applied: Option<&Version>,
+        installed_by: &str,
+    ) -> Result<Vec<crate::plan::RepairAction>, Error> {
+        use crate::plan::RepairAction;
+        let table = table.clone();
+        let installed_by = installed_by.to_owned();
+        let history = self.read_history(db, &table).await?;
+        let set = self.prepared_set(db.session(), &table, false)?;
+        let actions = match (mark_applied, history) {
+            (None, None) => return Ok(Vec::new()),
+            (None, Some(history)) => {
+                let (_, stored) = self.read_stored(db, &table).await?;
+                Catalog::new(&set, &history)
+                    .with_stored(&stored)
+                    .plan_repair()
+            }
+            (Some(version), history) => {
+                let exists = history.is_some();
+                let history = history.unwrap_or_default();
+                let action = Catalog::new(&set, &history).plan_mark_applied(version)?;
+                if !exists {
+                    return Err(Error::Refused {
                                 message: format!(
                                     "cannot mark V{version} as applied: there is no history table `{table}`, so godwit has not migrated this database yet"
                                 ),
                                 hint: "run `godwit migrate`; for a database whose schema is already there, `godwit baseline --baseline-version <version>` records where it stands".into(),
                             });
-                        }
-                        vec![reread_checksum(&set, action)?]
-                    }
-                };
-                if actions.is_empty() {
-                    return Ok(actions);
                 }
-                let dialect = db.dialect();
-                // The `U` files whose text is stored again, read before anything is written.
-                let mut texts: BTreeMap<String, String> = BTreeMap::new();
-                for action in &actions {
-                    if let RepairAction::StoreUndo { version, .. } = action {
-                        let file = set
-                            .of_kind(MigrationKind::Undo)
-                            .find(|u| u.version.as_ref().is_some_and(|v| v.as_str() == version))
-                            .cloned();
-                        if let Some(file) = file {
-                            let read = tokio::task::spawn_blocking(move || {
-                                read_text(&file).map_err(|e| Error::Files(vec![cannot_read(&file, &e)]))
-                            })
-                            .await
-                            .map_err(|e| Error::Io {
-                                what: "reading an undo script stopped".into(),
-                                source: std::io::Error::other(e),
-                            })??;
-                            texts.insert(version.clone(), read);
-                        }
-                    }
-                }
-                db.begin().await.map_err(Error::from_driver)?;
-                for action in &actions {
-                    db.note(&action.to_string());
-                    let sql = match action {
-                        RepairAction::ForgetStoredUndo { version, .. } => {
-                            stored_undo::forget_script(dialect, &table, version)
-                        }
-                        RepairAction::StoreUndo {
-                            version,
-                            description,
-                            script,
-                            breaking,
-                            ..
-                        } => {
-                            let text = texts.get(version).map(String::as_str).unwrap_or_default();
-                            let parsed = Version::parse(version).map_err(|e| Error::Config(e.to_string()))?;
-                            stored_undo::write(
-                                dialect,
-                                &table,
-                                &NewStored {
-                                    version: &parsed,
-                                    undo: Some((description, script, text)),
-                                    breaking: *breaking,
-                                },
-                            )
-                            .join("\n;\n")
-                        }
-                        RepairAction::RemoveFailed { installed_rank, .. } => {
-                            dialect::delete_history_row(dialect, &table, *installed_rank)
-                        }
-                        RepairAction::Realign {
-                            installed_rank,
-                            checksum,
-                            description,
-                            ..
-                        } => dialect::realign_history_row(
-                            dialect,
-                            &table,
-                            *installed_rank,
-                            *checksum,
-                            description,
-                        ),
-                        RepairAction::MarkApplied {
-                            installed_rank: Some(rank),
-                            checksum,
-                            description,
-                            ..
-                        } => dialect::mark_applied_history_row(
-                            dialect,
-                            &table,
-                            *rank,
-                            *checksum,
-                            description,
-                        ),
-                        RepairAction::MarkApplied {
-                            installed_rank: None,
-                            version,
-                            history_type,
-                            description,
-                            script,
-                            checksum,
-                            ..
-                        } => dialect::insert_history(
-                            dialect,
-                            &table,
-                            &NewRow {
-                                version: Some(version),
-                                description,
-                                kind: history_type,
-                                script,
-                                checksum: *checksum,
-                                installed_by: &installed_by,
-                                execution_time_ms: 0,
-                                success: true,
-                            },
-                        ),
-                        RepairAction::MarkDeleted {
-                            version,
-                            description,
-                            script,
-                            ..
-                        } => dialect::insert_history(
-                            dialect,
-                            &table,
-                            &NewRow {
-                                version: version.as_deref(),
-                                description,
-                                kind: &HistoryType::Delete,
-                                script,
-                                checksum: None,
-                                installed_by: &installed_by,
-                                execution_time_ms: 0,
-                                success: true,
-                            },
-                        ),
-                    };
-                    if let Err(e) = db.execute(&sql).await {
-                        let _ = db.rollback().await;
-                        return Err(Error::from_driver(e));
-                    }
-                }
-                db.commit().await.map_err(Error::from_driver)?;
-                Ok(actions)
-            })
+                vec![reread_checksum(&set, action)?]
+            }
+        };
+        if actions.is_empty() {
+            return Ok(actions);
         }
-        .await;
-        sink.finish(result)
+        let dialect = db.dialect();
+        // The `U` files whose text is stored again, read before anything is written.
+        let mut texts: BTreeMap<String, String> = BTreeMap::new();
+        for action in &actions {
+            if let RepairAction::StoreUndo { version, .. } = action {
+                let file = set
+                    .of_kind(MigrationKind::Undo)
+                    .find(|u| u.version.as_ref().is_some_and(|v| v.as_str() == version))
+                    .cloned();
+                if let Some(file) = file {
+                    let read = tokio::task::spawn_blocking(move || {
+                        read_text(&file).map_err(|e| Error::Files(vec![cannot_read(&file, &e)]))
+                    })
+                    .await
+                    .map_err(|e| Error::Io {
+                        what: "reading an undo script stopped".into(),
+                        source: std::io::Error::other(e),
+                    })??;
+                    texts.insert(version.clone(), read);
+                }
+            }
+        }
+        db.begin().await.map_err(Error::from_driver)?;
+        for action in &actions {
+            db.note(&action.to_string());
+            let sql = match action {
+                RepairAction::ForgetStoredUndo { version, .. } => {
+                    stored_undo::forget_script(dialect, &table, version)
+                }
+                RepairAction::StoreUndo {
+                    version,
+                    description,
+                    script,
+                    breaking,
+                    ..
+                } => {
+                    let text = texts.get(version).map(String::as_str).unwrap_or_default();
+                    let parsed =
+                        Version::parse(version).map_err(|e| Error::Config(e.to_string()))?;
+                    stored_undo::write(
+                        dialect,
+                        &table,
+                        &NewStored {
+                            version: &parsed,
+                            undo: Some((description, script, text)),
+                            breaking: *breaking,
+                        },
+                    )
+                    .join("\n;\n")
+                }
+                RepairAction::RemoveFailed { installed_rank, .. } => {
+                    dialect::delete_history_row(dialect, &table, *installed_rank)
+                }
+                RepairAction::Realign {
+                    installed_rank,
+                    checksum,
+                    description,
+                    ..
+                } => dialect::realign_history_row(
+                    dialect,
+                    &table,
+                    *installed_rank,
+                    *checksum,
+                    description,
+                ),
+                RepairAction::MarkApplied {
+                    installed_rank: Some(rank),
+                    checksum,
+                    description,
+                    ..
+                } => dialect::mark_applied_history_row(
+                    dialect,
+                    &table,
+                    *rank,
+                    *checksum,
+                    description,
+                ),
+                RepairAction::MarkApplied {
+                    installed_rank: None,
+                    version,
+                    history_type,
+                    description,
+                    script,
+                    checksum,
+                    ..
+                } => dialect::insert_history(
+                    dialect,
+                    &table,
+                    &NewRow {
+                        version: Some(version),
+                        description,
+                        kind: history_type,
+                        script,
+                        checksum: *checksum,
+                        installed_by: &installed_by,
+                        execution_time_ms: 0,
+                        success: true,
+                    },
+                ),
+                RepairAction::MarkDeleted {
+                    version,
+                    description,
+                    script,
+                    ..
+                } => dialect::insert_history(
+                    dialect,
+                    &table,
+                    &NewRow {
+                        version: version.as_deref(),
+                        description,
+                        kind: &HistoryType::Delete,
+                        script,
+                        checksum: None,
+                        installed_by: &installed_by,
+                        execution_time_ms: 0,
+                        success: true,
+                    },
+                ),
+            };
+            if let Err(e) = db.execute(&sql).await {
+                let _ = db.rollback().await;
+                return Err(Error::from_driver(e));
+            }
+        }
+        db.commit().await.map_err(Error::from_driver)?;
+        Ok(actions)
     }
 
     /// Drops every object in the managed schemas, the history table included.
@@ -1303,23 +1600,37 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<String>, Error> {
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table()?;
+        let dry = sink.is_dry_run();
+        let table = self.history_table(&mut sink).await?;
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             with_lock!(self, db, &table, async {
-                let mut statements =
-                    crate::driver::clean::drop_statements(db, &self.config.schemas)
-                        .await
-                        .map_err(Error::from_driver)?;
-                // The history table goes too, wherever it lives.
-                statements.push(format!(
-                    "DROP TABLE IF EXISTS {}",
-                    dialect::qualified(db.dialect(), &table)
-                ));
-                for sql in &statements {
-                    db.execute(sql).await.map_err(Error::from_driver)?;
+                self.run_callbacks(db, &table, CallbackEvent::BeforeClean, dry)
+                    .await?;
+                let result = async {
+                    let mut statements =
+                        crate::driver::clean::drop_statements(db, &self.config.schemas)
+                            .await
+                            .map_err(Error::from_driver)?;
+                    // The history table goes too, wherever it lives.
+                    statements.push(format!(
+                        "DROP TABLE IF EXISTS {}",
+                        dialect::qualified(db.dialect(), &table)
+                    ));
+                    for sql in &statements {
+                        db.execute(sql).await.map_err(Error::from_driver)?;
+                    }
+                    Ok(statements)
                 }
-                Ok(statements)
+                .await;
+                self.after(
+                    db,
+                    &table,
+                    result,
+                    [CallbackEvent::AfterClean, CallbackEvent::AfterCleanError],
+                    dry,
+                )
+                .await
             })
         }
         .await;
@@ -1330,6 +1641,13 @@ impl Executor<'_> {
     /// as written: an `installed_by` too long for its column, history-table and schema names
     /// too long for the dialect.
     fn check_fits(&self, db: &dyn Driver, table: &HistoryTable) -> Result<(), Error> {
+        let len = self.config.baseline_description.chars().count();
+        if len > crate::limits::MAX_DESCRIPTION {
+            return Err(Error::Config(format!(
+                "`baseline_description` is {len} characters long; the history table's `description` column holds {}: shorten it",
+                crate::limits::MAX_DESCRIPTION
+            )));
+        }
         crate::limits::check_run(
             db.dialect(),
             table,
@@ -1352,7 +1670,7 @@ impl Executor<'_> {
         kind: RunKind,
         dry_run: bool,
     ) -> Result<Report, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
         self.check_fits(db, &table)?;
         with_lock!(
             self,
@@ -1489,6 +1807,11 @@ impl Executor<'_> {
         kind: RunKind,
         dry_run: bool,
     ) -> Result<Report, Error> {
+        if self.config.group {
+            return Err(Error::Config(
+                "`group` (Flyway's `group`) is not supported: godwit applies each migration in a transaction of its own, so that a failure keeps the ones before it; remove the setting (docs/design.md §5.8)".into(),
+            ));
+        }
         let started = Instant::now();
         let dialect = db.dialect();
         let existing = self.read_history(db, table).await?;
@@ -1833,6 +2156,7 @@ impl Executor<'_> {
         crate::limits::check_baseline_version(&self.config.baseline_version)?;
         Ok(Some(baseline_row(
             &self.config.baseline_version,
+            &self.config.baseline_description,
             installed_by,
         )))
     }
@@ -1853,8 +2177,20 @@ impl Executor<'_> {
                 .iter()
                 .filter(|s| table.schema.as_ref() != Some(*s)),
         );
+        let mut announced = false;
         for schema in schemas {
             if !db.schema_exists(schema).await.map_err(Error::from_driver)? {
+                if !announced && self.config.create_schemas {
+                    // The `createSchema` callbacks, once, before the first schema is created.
+                    self.run_callbacks(db, table, CallbackEvent::CreateSchema, false)
+                        .await?;
+                    announced = true;
+                }
+                if !self.config.create_schemas {
+                    return Err(Error::Config(format!(
+                        "the schema `{schema}` does not exist, and `create_schemas` is off: create it, or turn `create_schemas` on (docs/design.md §5.8)"
+                    )));
+                }
                 match dialect::create_schema(dialect, schema) {
                     Some(sql) => db.execute(&sql).await.map_err(Error::from_driver)?,
                     None if table.schema.as_ref() == Some(schema) => {
@@ -2038,6 +2374,10 @@ impl Executor<'_> {
         let mut executed = 0usize;
         let interrupt = self.interrupt.as_ref();
         let work = async {
+            // Recorded as applied (or undone) without running (§5.8).
+            if self.config.skip_executing_migrations && recorded_type(step).is_some() {
+                return Ok(());
+            }
             if let Source::Rust(code) = &m.source {
                 return run_rust(db, code, &label, ctx.dry_run, &mut executed).await;
             }
@@ -2284,13 +2624,13 @@ fn step_failure(
 pub(crate) const BASELINE_DESCRIPTION: &str = "<< Baseline >>";
 
 /// The marker row of a baseline at `version`.
-fn baseline_row(version: &Version, installed_by: &str) -> HistoryRow {
+fn baseline_row(version: &Version, description: &str, installed_by: &str) -> HistoryRow {
     HistoryRow {
         installed_rank: 1,
         version: Some(version.to_string()),
-        description: BASELINE_DESCRIPTION.into(),
+        description: description.into(),
         kind: HistoryType::Baseline,
-        script: BASELINE_DESCRIPTION.into(),
+        script: description.into(),
         checksum: None,
         installed_by: installed_by.into(),
         installed_on: String::new(),
@@ -2518,7 +2858,11 @@ fn synthetic_row(installed_rank: i32, step: &Step, kind: HistoryType) -> History
 }
 
 fn with_filename(base: &Placeholders, m: &Migration) -> Placeholders {
-    let mut p = base.clone();
+    let mut p = match m.placeholder_replacement {
+        // The file's `.conf` decides (docs/design.md §1.10).
+        Some(replace) => base.clone().with_replacement(replace),
+        None => base.clone(),
+    };
     let name = m.script.rsplit('/').next().unwrap_or(&m.script);
     p.insert("godwit:filename", name.to_string());
     p
@@ -2536,7 +2880,7 @@ fn replaced_checksum(m: &Migration, p: &Placeholders) -> Result<i32, Vec<FilePro
         hint: Some(missing_placeholder_hint(name)),
         ..problem(
             Some(line),
-            format!("the placeholder `${{{name}}}` has no value"),
+            format!("the placeholder `{}` has no value", p.written(name)),
         )
     };
     let mut reader = m

@@ -77,6 +77,7 @@ mod execute;
 mod interrupt;
 mod limits;
 mod model;
+mod naming;
 mod plan;
 mod pool;
 mod rust_migration;
@@ -99,7 +100,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use dburl::{check_url, redact_url, UrlFacts, UrlProblem};
-pub use discover::{discover, discover_cached, FileProblem, MigrationSet};
+pub use discover::{discover, discover_cached, discover_with, FileProblem, MigrationSet};
 use driver::Driver;
 pub use driver::{dialect_of, ConnectOptions, ConnectRetry, Dialect, HistoryTable, Session};
 pub use error::{Category, Error, FailureCause, MigrationFailure};
@@ -127,6 +128,7 @@ pub use auto::{
 #[doc(hidden)]
 pub use embed::EmbeddedFile;
 pub use embed::EmbeddedMigrations;
+pub use naming::{CherryPick, IgnorePattern, Naming, PatternKind, PatternState};
 pub use pool::SqlxPool;
 pub use rust_migration::{BoxError, BoxFuture, RustContext, RustMigration};
 
@@ -218,6 +220,16 @@ impl Database {
                 scrub(&e.message),
                 redact_url(url)
             ))),
+            // The connection is up, but `init_sql` failed: the statement's error.
+            Err(e)
+                if e.kind == driver::DriverErrorKind::Statement
+                    && e.message.starts_with(driver::INIT_SQL_FAILED) =>
+            {
+                Err(Error::Database(driver::DriverError {
+                    message: scrub(&e.message),
+                    ..e
+                }))
+            }
             Err(e) => Err(Error::Connect {
                 url: redact_url(url),
                 message: scrub(&e.message),
@@ -391,7 +403,7 @@ impl Migrator {
     /// assert_eq!(migrator.config().table, "flyway_schema_history");
     /// ```
     pub fn with_config(mut self, config: Config) -> Migrator {
-        self.config = config;
+        self.config = config.resolved();
         self
     }
 
@@ -627,6 +639,21 @@ impl Migrator {
     pub async fn verify_undo(&self, scratch: &mut Database) -> Result<UndoVerification, Error> {
         let guard = scratch.start_run()?;
         let result = self.executor().verify_undo(scratch.driver.as_mut()).await;
+        guard.finish();
+        result
+    }
+
+    /// The history table commands will use, as `schema.name` where a schema is configured:
+    /// the configured one, or an existing `flyway_schema_history` found instead of an absent
+    /// default (docs/design.md §2.8). Reads only whether the tables exist; reports no event.
+    pub async fn history_table(&self, db: &mut Database) -> Result<String, Error> {
+        let guard = db.start_run()?;
+        let mut executor = self.executor();
+        executor.observer = None;
+        let result = executor
+            .find_history_table(db.driver.as_mut())
+            .await
+            .map(|t| t.to_string());
         guard.finish();
         result
     }

@@ -132,30 +132,130 @@ impl FromStr for Version {
     }
 }
 
-/// The events a callback script can be attached to.
+/// The events a callback script can be attached to: Flyway's SQL callback events that godwit has
+/// a moment for (docs/design.md §5.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum CallbackEvent {
-    /// Before a migrate starts (after the lock is taken).
+    /// `beforeMigrate`: Before a migrate starts (after the lock is taken).
     BeforeMigrate,
-    /// Before each migration of a migrate.
+    /// `beforeEachMigrate`: Before each migration of a migrate.
     BeforeEachMigrate,
-    /// After each migration of a migrate.
+    /// `afterEachMigrate`: After each migration of a migrate.
     AfterEachMigrate,
-    /// After a migrate succeeded.
+    /// `afterMigrate`: After a migrate succeeded.
     AfterMigrate,
-    /// After a migrate failed.
+    /// `afterMigrateError`: After a migrate failed.
     AfterMigrateError,
+    /// `afterEachMigrateError`: After the migration of a migrate that failed, before `afterMigrateError`.
+    AfterEachMigrateError,
+    /// `afterVersioned`: After the versioned (and baseline) migrations of a migrate, before its repeatables.
+    AfterVersioned,
+    /// `beforeRepeatables`: Before the repeatable migrations of a migrate.
+    BeforeRepeatables,
+    /// `afterMigrateApplied`: After a migrate that applied at least one migration succeeded, after `afterMigrate`.
+    AfterMigrateApplied,
+    /// `beforeUndo`: Before going down (`undo`, or `migrate` to a lower target).
+    BeforeUndo,
+    /// `beforeEachUndo`: Before each undo script.
+    BeforeEachUndo,
+    /// `afterEachUndo`: After each undo script.
+    AfterEachUndo,
+    /// `afterEachUndoError`: After the undo script that failed.
+    AfterEachUndoError,
+    /// `afterUndo`: After going down succeeded.
+    AfterUndo,
+    /// `afterUndoError`: After going down failed.
+    AfterUndoError,
+    /// `beforeValidate`: Before `validate` compares files and history.
+    BeforeValidate,
+    /// `afterValidate`: After `validate` found files and history in agreement.
+    AfterValidate,
+    /// `afterValidateError`: After `validate` found problems.
+    AfterValidateError,
+    /// `beforeInfo`: Before `info` reads the history.
+    BeforeInfo,
+    /// `afterInfo`: After `info` succeeded.
+    AfterInfo,
+    /// `afterInfoError`: After `info` failed.
+    AfterInfoError,
+    /// `beforeBaseline`: Before `baseline` writes its marker.
+    BeforeBaseline,
+    /// `afterBaseline`: After `baseline` succeeded.
+    AfterBaseline,
+    /// `afterBaselineError`: After `baseline` failed.
+    AfterBaselineError,
+    /// `beforeRepair`: Before `repair` changes the history.
+    BeforeRepair,
+    /// `afterRepair`: After `repair` succeeded.
+    AfterRepair,
+    /// `afterRepairError`: After `repair` failed.
+    AfterRepairError,
+    /// `beforeClean`: Before `clean` drops anything.
+    BeforeClean,
+    /// `afterClean`: After `clean` succeeded.
+    AfterClean,
+    /// `afterCleanError`: After `clean` failed.
+    AfterCleanError,
+    /// `createSchema`: Before a run creates the schemas that are missing.
+    CreateSchema,
+    /// `afterConnect`: At the start of every command that reads the migration files, once connected.
+    AfterConnect,
 }
+
+/// Flyway callback events godwit refuses by name rather than ignore (docs/design.md §5.9.4),
+/// with the reason.
+const REFUSED_EVENTS: [(&str, &str); 7] = [
+    (
+        "beforeConnect",
+        "no SQL can run before the connection exists: name it `afterConnect`",
+    ),
+    ("beforeEachMigrateStatement", STATEMENT_EVENTS),
+    ("afterEachMigrateStatement", STATEMENT_EVENTS),
+    ("afterEachMigrateStatementError", STATEMENT_EVENTS),
+    ("beforeEachUndoStatement", STATEMENT_EVENTS),
+    ("afterEachUndoStatement", STATEMENT_EVENTS),
+    ("afterEachUndoStatementError", STATEMENT_EVENTS),
+];
+
+const STATEMENT_EVENTS: &str =
+    "godwit has no callbacks around single statements: use `beforeEachMigrate` or `afterEachMigrate`";
 
 impl CallbackEvent {
     /// Every event, in the order they happen.
-    pub const ALL: [CallbackEvent; 5] = [
+    pub const ALL: [CallbackEvent; 32] = [
         CallbackEvent::BeforeMigrate,
         CallbackEvent::BeforeEachMigrate,
         CallbackEvent::AfterEachMigrate,
         CallbackEvent::AfterMigrate,
         CallbackEvent::AfterMigrateError,
+        CallbackEvent::AfterEachMigrateError,
+        CallbackEvent::AfterVersioned,
+        CallbackEvent::BeforeRepeatables,
+        CallbackEvent::AfterMigrateApplied,
+        CallbackEvent::BeforeUndo,
+        CallbackEvent::BeforeEachUndo,
+        CallbackEvent::AfterEachUndo,
+        CallbackEvent::AfterEachUndoError,
+        CallbackEvent::AfterUndo,
+        CallbackEvent::AfterUndoError,
+        CallbackEvent::BeforeValidate,
+        CallbackEvent::AfterValidate,
+        CallbackEvent::AfterValidateError,
+        CallbackEvent::BeforeInfo,
+        CallbackEvent::AfterInfo,
+        CallbackEvent::AfterInfoError,
+        CallbackEvent::BeforeBaseline,
+        CallbackEvent::AfterBaseline,
+        CallbackEvent::AfterBaselineError,
+        CallbackEvent::BeforeRepair,
+        CallbackEvent::AfterRepair,
+        CallbackEvent::AfterRepairError,
+        CallbackEvent::BeforeClean,
+        CallbackEvent::AfterClean,
+        CallbackEvent::AfterCleanError,
+        CallbackEvent::CreateSchema,
+        CallbackEvent::AfterConnect,
     ];
 
     /// The file-name stem of the event, as Flyway spells it.
@@ -166,12 +266,47 @@ impl CallbackEvent {
             CallbackEvent::AfterEachMigrate => "afterEachMigrate",
             CallbackEvent::AfterMigrate => "afterMigrate",
             CallbackEvent::AfterMigrateError => "afterMigrateError",
+            CallbackEvent::AfterEachMigrateError => "afterEachMigrateError",
+            CallbackEvent::AfterVersioned => "afterVersioned",
+            CallbackEvent::BeforeRepeatables => "beforeRepeatables",
+            CallbackEvent::AfterMigrateApplied => "afterMigrateApplied",
+            CallbackEvent::BeforeUndo => "beforeUndo",
+            CallbackEvent::BeforeEachUndo => "beforeEachUndo",
+            CallbackEvent::AfterEachUndo => "afterEachUndo",
+            CallbackEvent::AfterEachUndoError => "afterEachUndoError",
+            CallbackEvent::AfterUndo => "afterUndo",
+            CallbackEvent::AfterUndoError => "afterUndoError",
+            CallbackEvent::BeforeValidate => "beforeValidate",
+            CallbackEvent::AfterValidate => "afterValidate",
+            CallbackEvent::AfterValidateError => "afterValidateError",
+            CallbackEvent::BeforeInfo => "beforeInfo",
+            CallbackEvent::AfterInfo => "afterInfo",
+            CallbackEvent::AfterInfoError => "afterInfoError",
+            CallbackEvent::BeforeBaseline => "beforeBaseline",
+            CallbackEvent::AfterBaseline => "afterBaseline",
+            CallbackEvent::AfterBaselineError => "afterBaselineError",
+            CallbackEvent::BeforeRepair => "beforeRepair",
+            CallbackEvent::AfterRepair => "afterRepair",
+            CallbackEvent::AfterRepairError => "afterRepairError",
+            CallbackEvent::BeforeClean => "beforeClean",
+            CallbackEvent::AfterClean => "afterClean",
+            CallbackEvent::AfterCleanError => "afterCleanError",
+            CallbackEvent::CreateSchema => "createSchema",
+            CallbackEvent::AfterConnect => "afterConnect",
         }
     }
 
     /// The event a file-name stem names (`beforeMigrate`), if any.
     pub fn from_name(name: &str) -> Option<CallbackEvent> {
         CallbackEvent::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Why a Flyway event godwit does not run is refused, when `name` is one.
+    pub fn refused(name: &str) -> Option<&'static str> {
+        REFUSED_EVENTS
+            .iter()
+            .find(|(event, _)| *event == name)
+            .map(|(_, why)| *why)
     }
 }
 
@@ -292,6 +427,12 @@ pub struct Migration {
     pub applied_checksum: i32,
     /// Where its text (or code) comes from.
     pub source: Source,
+    /// `executeInTransaction` from the file's `<name>.conf` (Flyway's script configuration,
+    /// docs/design.md §1.10): `Some(false)` runs it outside a transaction.
+    pub execute_in_transaction: Option<bool>,
+    /// `placeholderReplacement` from the file's `<name>.conf`: overrides
+    /// `placeholder_replacement` for this file.
+    pub placeholder_replacement: Option<bool>,
 }
 
 impl Migration {
@@ -528,6 +669,19 @@ impl HistoryType {
         matches!(
             self,
             HistoryType::SqlBaseline | HistoryType::JdbcBaseline | HistoryType::ScriptBaseline
+        )
+    }
+
+    /// A row of a migration Flyway ran from code or a script godwit never reads (`JDBC`,
+    /// `JDBC_BASELINE`, `SCRIPT`, `SCRIPT_BASELINE`): its having no file is not a problem
+    /// (docs/design.md §2.7).
+    pub fn is_flyway_code(&self) -> bool {
+        matches!(
+            self,
+            HistoryType::Jdbc
+                | HistoryType::JdbcBaseline
+                | HistoryType::Script
+                | HistoryType::ScriptBaseline
         )
     }
 }

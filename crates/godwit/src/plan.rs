@@ -13,6 +13,7 @@ use crate::discover::MigrationSet;
 use crate::model::{
     CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version,
 };
+use crate::naming::{CherryPick, IgnorePattern, PatternState};
 use crate::stored_undo::StoredUndo;
 
 /// How far `migrate` should go.
@@ -56,6 +57,19 @@ impl fmt::Display for Target {
     }
 }
 
+/// The callback steps of `event` in `set`, in file name order (§5.3).
+pub(crate) fn callback_steps(set: &MigrationSet, event: CallbackEvent) -> Vec<Step> {
+    let mut found: Vec<&Arc<Migration>> = set.of_kind(MigrationKind::Callback(event)).collect();
+    found.sort_by(|a, b| file_name(&a.script).cmp(file_name(&b.script)));
+    found
+        .into_iter()
+        .map(|m| Step {
+            action: Action::Callback(event),
+            migration: m.clone(),
+        })
+        .collect()
+}
+
 /// The options that change what the planner decides.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -63,6 +77,37 @@ pub struct Options {
     pub target: Target,
     /// Allow applying a pending version older than the newest applied one.
     pub out_of_order: bool,
+    /// Validation problems to let pass (Flyway's `ignoreMigrationPatterns`, §4.6).
+    pub ignore: Vec<IgnorePattern>,
+    /// Only these versions and repeatables are applied (Flyway's `cherryPick`, §5.8); empty:
+    /// all of them.
+    pub cherry_pick: Vec<CherryPick>,
+}
+
+impl Options {
+    /// Whether a pattern lets a problem of this kind of migration in this state pass (§4.6).
+    fn ignores(&self, repeatable: bool, state: PatternState) -> bool {
+        self.ignore.iter().any(|p| p.covers(repeatable, state))
+    }
+
+    /// Whether `cherry_pick` lets a schema step run (§5.8).
+    fn picks(&self, step: &Step) -> bool {
+        if self.cherry_pick.is_empty() {
+            return true;
+        }
+        let m = &step.migration;
+        self.cherry_pick
+            .iter()
+            .any(|pick| match (pick, &m.version) {
+                (CherryPick::Version(v), Some(version)) => {
+                    m.kind != MigrationKind::Repeatable && v == version
+                }
+                (CherryPick::Repeatable(d), None) => {
+                    m.kind == MigrationKind::Repeatable && *d == m.description
+                }
+                _ => false,
+            })
+    }
 }
 
 /// The state of one migration, as `info` shows it.
@@ -504,6 +549,8 @@ impl<'a> Catalog<'a> {
                         checksum,
                         applied_checksum: checksum,
                         source: Source::Text(Arc::from(text.as_str())),
+                        execute_in_transaction: None,
+                        placeholder_replacement: None,
                     }))
                 }
                 _ => None,
@@ -706,7 +753,13 @@ impl<'a> Catalog<'a> {
                     if is_baseline && self.versioned.contains_key(version) {
                         continue;
                     }
-                    if self.is_future(version) || self.is_squashed(version) {
+                    if self.is_future(version)
+                        || self.is_squashed(version)
+                        || rec.applied.kind.is_flyway_code()
+                    {
+                        continue;
+                    }
+                    if options.ignores(false, PatternState::Missing) {
                         continue;
                     }
                     problems.push(Problem {
@@ -742,6 +795,7 @@ impl<'a> Catalog<'a> {
             let any_target = Options {
                 target: Target::Latest,
                 out_of_order: options.out_of_order,
+                ..Options::default()
             };
             for (version, file) in self.versioned.range(..newest.clone()) {
                 // Undone and deleted versions are pending again, not out of order (§20.1).
@@ -753,6 +807,7 @@ impl<'a> Catalog<'a> {
                 if never_applied
                     && self.unapplied_state(version, Some(newest), &any_target, None)
                         == State::Ignored
+                    && !options.ignores(false, PatternState::Ignored)
                 {
                     problems.push(Problem {
                         kind: ProblemKind::OutOfOrder,
@@ -799,7 +854,7 @@ impl<'a> Catalog<'a> {
                         .set
                         .of_kind(MigrationKind::Repeatable)
                         .any(|m| &m.description == description);
-                    if !exists {
+                    if !exists && !options.ignores(true, PatternState::Missing) {
                         problems.push(Problem {
                             kind: ProblemKind::Missing,
                             migration: label.clone(),
@@ -917,6 +972,8 @@ impl<'a> Catalog<'a> {
                                 State::Future
                             } else if self.is_squashed(&version) {
                                 State::Squashed
+                            } else if rec.applied.kind.is_flyway_code() {
+                                State::Success
                             } else {
                                 State::Missing
                             }
@@ -1112,20 +1169,7 @@ impl<'a> Catalog<'a> {
         self.check_failed()?;
         self.check_squashed_away()?;
         let mut steps = Vec::new();
-        let callbacks = |event: CallbackEvent| -> Vec<Step> {
-            let mut found: Vec<&Arc<Migration>> =
-                self.set.of_kind(MigrationKind::Callback(event)).collect();
-            // In file name order (`beforeMigrate.sql`, `beforeMigrate__10.sql`,
-            // `beforeMigrate__1_b.sql`), not by description, where `_` reads as a space.
-            found.sort_by(|a, b| file_name(&a.script).cmp(file_name(&b.script)));
-            found
-                .into_iter()
-                .map(|m| Step {
-                    action: Action::Callback(event),
-                    migration: m.clone(),
-                })
-                .collect()
-        };
+        let callbacks = |event: CallbackEvent| self.callbacks(event);
         steps.extend(callbacks(CallbackEvent::BeforeMigrate));
         let mut schema_steps = Vec::new();
         let baseline = self.baseline_for_empty(&options.target).cloned();
@@ -1166,11 +1210,22 @@ impl<'a> Catalog<'a> {
                 });
             }
         }
+        schema_steps.retain(|step| options.picks(step));
         let pending = schema_steps.len();
+        let mut repeatables_started = false;
         for step in schema_steps {
+            if step.action == Action::Repeat && !repeatables_started {
+                steps.extend(callbacks(CallbackEvent::AfterVersioned));
+                steps.extend(callbacks(CallbackEvent::BeforeRepeatables));
+                repeatables_started = true;
+            }
             steps.extend(callbacks(CallbackEvent::BeforeEachMigrate));
             steps.push(step);
             steps.extend(callbacks(CallbackEvent::AfterEachMigrate));
+        }
+        if !repeatables_started {
+            steps.extend(callbacks(CallbackEvent::AfterVersioned));
+            steps.extend(callbacks(CallbackEvent::BeforeRepeatables));
         }
         let reached = self.version_after(options);
         for m in self.set.of_kind(MigrationKind::Data) {
@@ -1184,13 +1239,25 @@ impl<'a> Catalog<'a> {
             }
         }
         steps.extend(callbacks(CallbackEvent::AfterMigrate));
+        if pending > 0 {
+            steps.extend(callbacks(CallbackEvent::AfterMigrateApplied));
+        }
+        let mut on_error = callbacks(CallbackEvent::AfterEachMigrateError);
+        on_error.extend(callbacks(CallbackEvent::AfterMigrateError));
         Ok(Plan {
             steps,
-            on_error: callbacks(CallbackEvent::AfterMigrateError),
+            on_error,
             current,
             pending,
             direction: Direction::Up,
         })
+    }
+
+    /// The callback steps of `event`, in file name order (`beforeMigrate.sql`,
+    /// `beforeMigrate__10.sql`, `beforeMigrate__1_b.sql`), not by description, where `_` reads
+    /// as a space (§5.3).
+    pub fn callbacks(&self, event: CallbackEvent) -> Vec<Step> {
+        callback_steps(self.set, event)
     }
 
     /// The plan for `undo`: the newest applied version, or down to `target`.
@@ -1273,9 +1340,18 @@ impl<'a> Catalog<'a> {
             return Err(PlanError::MissingUndo { versions: missing });
         }
         let pending = steps.len();
+        let mut with_callbacks = self.callbacks(CallbackEvent::BeforeUndo);
+        for step in steps {
+            with_callbacks.extend(self.callbacks(CallbackEvent::BeforeEachUndo));
+            with_callbacks.push(step);
+            with_callbacks.extend(self.callbacks(CallbackEvent::AfterEachUndo));
+        }
+        with_callbacks.extend(self.callbacks(CallbackEvent::AfterUndo));
+        let mut on_error = self.callbacks(CallbackEvent::AfterEachUndoError);
+        on_error.extend(self.callbacks(CallbackEvent::AfterUndoError));
         Ok(Plan {
-            steps,
-            on_error: Vec::new(),
+            steps: with_callbacks,
+            on_error,
             current,
             pending,
             direction: Direction::Down,
@@ -1646,7 +1722,9 @@ impl Catalog<'_> {
                         });
                     }
                 }
-                None if self.is_future(version) || self.is_squashed(version) => {}
+                None if self.is_future(version)
+                    || self.is_squashed(version)
+                    || rec.applied.kind.is_flyway_code() => {}
                 None => actions.push(RepairAction::MarkDeleted {
                     migration: Label::versioned(version),
                     version: Some(version.to_string()),

@@ -895,3 +895,62 @@ async fn an_older_image_below_the_floor_refuses_then_goes_down_with_stored_scrip
     assert!(tables.is_empty(), "{tables:?}");
     db.close().await.unwrap();
 }
+
+/// `auto_migrate` with the default configuration on a database Flyway has been migrating: it
+/// continues in `flyway_schema_history`, reports that through the observer, and creates no
+/// second history table (docs/design.md §2.8).
+#[tokio::test]
+async fn auto_migrate_continues_a_flyway_history() {
+    if std::env::var_os(godwit::AUTO_MIGRATE_VAR).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let v1 = "CREATE TABLE a (id INT);\n";
+    {
+        let mut c = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        // Flyway's DDL for SQLite, and the row it writes for V1.
+        let setup = format!(
+            "CREATE TABLE a (id INT);
+             CREATE TABLE \"main\".\"flyway_schema_history\" (\"installed_rank\" INT NOT NULL PRIMARY KEY, \"version\" VARCHAR(50), \"description\" VARCHAR(200) NOT NULL, \"type\" VARCHAR(20) NOT NULL, \"script\" VARCHAR(1000) NOT NULL, \"checksum\" INT, \"installed_by\" VARCHAR(100) NOT NULL, \"installed_on\" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f','now')), \"execution_time\" INT NOT NULL, \"success\" BOOLEAN NOT NULL);
+             CREATE INDEX \"main\".\"flyway_schema_history_s_idx\" ON \"flyway_schema_history\" (\"success\");
+             INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES (1, '1', 'a', 'SQL', 'V1__a.sql', {}, '', 3, 1);",
+            godwit::checksum_str(v1)
+        );
+        sqlx::raw_sql(&setup).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+    }
+    let found = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&found);
+    let migrator = Migrator::new(text_set(&[
+        ("V1__a.sql", v1),
+        ("V2__b.sql", "CREATE TABLE b (id INT);\n"),
+    ]))
+    .with_observer(Arc::new(move |e: &godwit::Event| {
+        if let godwit::Event::FoundFlywayHistory { table, .. } = e {
+            assert_eq!(table, "flyway_schema_history");
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    }));
+    let report = godwit::auto_migrate(url.as_str(), &migrator)
+        .await
+        .unwrap()
+        .expect("auto-migrate is on");
+    assert_eq!(report.migrations, 1);
+    assert_eq!(found.load(Ordering::SeqCst), 1);
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(tables, ["a", "b", "flyway_schema_history"]);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM flyway_schema_history")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(rows, 2);
+    c.close().await.unwrap();
+}

@@ -25,11 +25,13 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
             hint: "give --baseline-version a version such as `1` or `3.2`".into(),
         })?;
     }
-    // The files are not needed to record a baseline: an empty set keeps a broken file from
-    // blocking the adoption of a database.
-    let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
+    // The files are not needed to record a baseline, only its callbacks: a broken file does not
+    // block the adoption of a database (it is named in a warning, and no callback runs).
+    let migrator = godwit::Migrator::new(context::callbacks_of(settings))
         .with_config(config)
-        .with_observer(context::observer(move |e| progress.event(e)));
+        .with_observer(context::with_notices(Some(context::observer(move |e| {
+            progress.event(e)
+        }))));
     let mut db = context::connect(settings, !args.dry_run).await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let result = migrator.baseline(&mut db, None, sql.writer()).await;

@@ -32,9 +32,11 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
             hint: "run `godwit clean --yes` (or `--dry-run` to see what it would drop)".into(),
         });
     }
-    let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
+    let migrator = godwit::Migrator::new(context::callbacks_of(settings))
         .with_config(settings.config.clone())
-        .with_observer(context::observer(move |e| progress.event(e)));
+        .with_observer(context::with_notices(Some(context::observer(move |e| {
+            progress.event(e)
+        }))));
     let mut db = context::connect(settings, false).await?;
     let target = settings.cli.redacted_url().unwrap_or_default();
     let mut sql = DryRunSql::new(args.dry_run, out.json);

@@ -22,11 +22,16 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
         !args.dry_run,
     )
     .await?;
+    // The table the run will use: a Flyway table found instead of the default one (the line
+    // after this one says why).
+    let table = match migrator.history_table(&mut db).await {
+        Ok(table) if table != settings.config.table => table,
+        _ => context::history_table_name(&settings.config),
+    };
     out.message(&format!(
-        "Migrating {} ({}), history table {}",
+        "Migrating {} ({}), history table {table}",
         settings.cli.redacted_url().unwrap_or_default(),
         db.session().server_version,
-        context::history_table_name(&settings.config)
     ));
     if let Some(stop) =
         crate::commands::lint::gate(settings, &migrator, &mut db, out, "nothing was run").await?

@@ -122,7 +122,16 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
         .filter(|l| l.exists())
         .cloned()
         .collect();
-    let set = godwit::discover(&existing).map_err(godwit::Error::Files)?;
+    let naming = &settings.config.naming;
+    let set = godwit::discover_with(&existing, None, naming).map_err(godwit::Error::Files)?;
+    // Named as the naming settings say (docs/design.md §1.9); the first ending is the one used.
+    let (sep, suffix) = (
+        naming.sql_migration_separator.as_str(),
+        naming
+            .sql_migration_suffixes
+            .first()
+            .map_or(".sql", String::as_str),
+    );
     let versions: Vec<Version> = set
         .iter()
         .filter(|m| matches!(m.kind, MigrationKind::Versioned | MigrationKind::Baseline))
@@ -141,7 +150,10 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
     match args.kind {
         Kind::Repeatable => {
             files.push((
-                location.join(format!("R__{description}.sql")),
+                location.join(format!(
+                    "{}{sep}{description}{suffix}",
+                    naming.repeatable_sql_migration_prefix
+                )),
                 format!("{TEMPLATE_MARKER}\n-- Repeatable migration: {}\n-- Runs again whenever this file changes; write it to be re-runnable (CREATE OR REPLACE, DROP ... IF EXISTS).\n{TEMPLATE_NOTE}", description.replace('_', " ")),
             ));
         }
@@ -165,7 +177,7 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
                 ));
             }
             files.push((
-                location.join(format!("D{version}__{description}.sql")),
+                location.join(format!("D{version}{sep}{description}{suffix}")),
                 format!("{TEMPLATE_MARKER}\n-- Data migration: {}\n-- Runs on EVERY migrate once the database is at version {version} or later,\n-- so it must be idempotent (UPDATE ... WHERE new_col IS NULL, INSERT ... ON CONFLICT DO NOTHING).\n{TEMPLATE_NOTE}", description.replace('_', " ")),
             ));
         }
@@ -182,12 +194,18 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
                 ));
             }
             files.push((
-                location.join(format!("V{version}__{description}.sql")),
+                location.join(format!(
+                    "{}{version}{sep}{description}{suffix}",
+                    naming.sql_migration_prefix
+                )),
                 versioned_template(&description),
             ));
             if args.undo {
                 files.push((
-                    location.join(format!("U{version}__{description}.sql")),
+                    location.join(format!(
+                        "{}{version}{sep}{description}{suffix}",
+                        naming.undo_sql_migration_prefix
+                    )),
                     format!(
                         "{TEMPLATE_MARKER}\n-- Undo V{version}: reverse what V{version}__{description}.sql does.\n{TEMPLATE_NOTE}"
                     ),

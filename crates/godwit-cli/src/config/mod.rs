@@ -117,6 +117,8 @@ pub struct CliSettings {
     pub lint: godwit_lint::Level,
     /// Each lint rule's level, where the configuration names one.
     pub lint_rules: BTreeMap<godwit_lint::Rule, godwit_lint::Level>,
+    /// SQL run on the connection as soon as it is open (`init_sql`).
+    pub init_sql: Option<String>,
 }
 
 impl Default for CliSettings {
@@ -136,6 +138,7 @@ impl Default for CliSettings {
             connect_retries_interval: connect.connect_retries_interval,
             lint: godwit_lint::Level::Warn,
             lint_rules: BTreeMap::new(),
+            init_sql: connect.init_sql,
         }
     }
 }
@@ -167,6 +170,7 @@ impl fmt::Debug for CliSettings {
             .field("connect_retries_interval", &self.connect_retries_interval)
             .field("lint", &self.lint)
             .field("lint_rules", &self.lint_rules)
+            .field("init_sql", &self.init_sql)
             .finish()
     }
 }

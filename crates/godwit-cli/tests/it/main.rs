@@ -18,6 +18,8 @@ mod faults;
 mod fidelity;
 mod files;
 mod first_minutes;
+mod flyway_history;
+mod flyway_settings;
 #[cfg(unix)]
 mod galera;
 mod interrupted;

@@ -372,13 +372,41 @@ fn rollback_shown(kind: Kind, json: bool) {
     snapshot(&q, json, "verify_undo_forgotten_index", &["verify-undo"]);
 }
 
+/// A database Flyway migrated: the line saying its history table is used, in `info` and
+/// `migrate` (docs/design.md §2.8).
+fn flyway_history(kind: Kind) {
+    for json in [false, true] {
+        flyway_history_shown(kind, json);
+    }
+}
+
+fn flyway_history_shown(kind: Kind, json: bool) {
+    let p = project(kind);
+    let v1 = std::fs::read_to_string(p.path().join("migrations/V1__create_person.sql")).unwrap();
+    crate::flyway_history::flyway_database(
+        &p,
+        &["CREATE TABLE person (id INT PRIMARY KEY, name VARCHAR(100))"],
+        &[(
+            1,
+            Some("1"),
+            "create person",
+            "SQL",
+            "V1__create_person.sql",
+            Some(godwit::checksum_str(&v1)),
+        )],
+    );
+    snapshot(&p, json, "flyway_info", &["info"]);
+    snapshot(&p, json, "flyway_migrate", &["migrate"]);
+}
+
 on_every_database!(
     lifecycle,
     failed_migration,
     baseline,
     refused_before_connecting,
     connection,
-    rollback
+    rollback,
+    flyway_history
 );
 
 /// `new` writes the next file (the same on every database).
