@@ -78,6 +78,9 @@ enum Command {
     Completions(commands::completions::Args),
     /// Print the manual page (or write every page into a directory with --dir)
     Man(commands::man::Args),
+    /// Run Flyway's command line: `godwit flyway -url=jdbc:… -locations=filesystem:sql migrate`
+    /// (Flyway's settings, files and FLYWAY_* variables; exit 0 or 1, as Flyway)
+    Flyway(commands::flyway::Args),
 }
 
 /// `godwit --version`: the version, and what the binary was built from (build.rs).
@@ -182,10 +185,17 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, out: &Output) -> ExitStatus {
-    if matches!(cli.command, Command::Migrate(_) | Command::Undo(_)) {
+    if matches!(
+        cli.command,
+        Command::Migrate(_) | Command::Undo(_) | Command::Flyway(_)
+    ) {
         signals::stop_cleanly();
     }
     signals::listen();
+    // Flyway's command line reads its own settings and ends with Flyway's exit codes.
+    if let Command::Flyway(args) = &cli.command {
+        return commands::flyway::run(&cli.config, args, cli.json).await;
+    }
     // These need no settings: a broken configuration file must not stop them.
     let early = match &cli.command {
         Command::Init(args) => Some(commands::init::run(&cli.config, args, out).await),
@@ -219,7 +229,9 @@ async fn run(cli: Cli, out: &Output) -> ExitStatus {
         Command::New(args) => commands::new::run(&settings, &args, out).await,
         Command::Wait => commands::wait::run(&settings, out).await,
         // Handled above, before the settings were loaded.
-        Command::Init(_) | Command::Completions(_) | Command::Man(_) => Ok(ExitStatus::Ok),
+        Command::Init(_) | Command::Completions(_) | Command::Man(_) | Command::Flyway(_) => {
+            Ok(ExitStatus::Ok)
+        }
     };
     if output::stdout_closed() {
         // The reader of stdout went away (`| head`): nothing more is wanted, end quietly.

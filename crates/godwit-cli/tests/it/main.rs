@@ -18,6 +18,7 @@ mod faults;
 mod fidelity;
 mod files;
 mod first_minutes;
+mod flyway;
 #[cfg(unix)]
 mod galera;
 mod interrupted;
