@@ -263,6 +263,7 @@ fn godwit_flyway_exits_with_flyways_codes(kind: Kind) {
 #[test]
 fn unreachable_database_is_exit_one() {
     let p = Project::new(Kind::Postgres);
+    p.file("sql/V1__a.sql", "SELECT 1;\n");
     let env = [
         ("FLYWAY_URL", "jdbc:postgresql://127.0.0.1:1/nothing?user=x"),
         ("FLYWAY_CONNECT_RETRIES", "0"),
@@ -290,7 +291,7 @@ fn unsupported_settings_are_refused_with_their_message() {
             "flyway.callbacks=com.example.Audit",
             "`flyway.callbacks` is a Flyway setting godwit does not support",
         ),
-        ("flyway.jarDirs=jars", "Java migrations"),
+        ("flyway.jarDirs=jars", "Java classes have no counterpart"),
         (
             "flyway.encoding=ISO-8859-1",
             "`flyway.encoding` is set to \"ISO-8859-1\", which godwit does not support",
