@@ -52,8 +52,9 @@ pub async fn open(
     connection_settings(settings, write)?;
     let locations = settings.cli.locations.clone();
     let cache_dir = settings.cli.checksum_cache.then(cache_dir).flatten();
+    let naming = settings.config.naming.clone();
     let discover = move || {
-        godwit::discover_cached(&locations, cache_dir.as_deref())
+        godwit::discover_with(&locations, cache_dir.as_deref(), &naming)
             .map(Migrator::new)
             .map_err(godwit::Error::Files)
     };
@@ -73,12 +74,10 @@ pub async fn open(
     };
     match (migrator, db) {
         (Ok(migrator), Ok(db)) => {
-            let mut migrator = migrator
+            let migrator = migrator
                 .with_config(settings.config.clone())
-                .with_interrupt(crate::signals::interrupt());
-            if let Some(o) = observer {
-                migrator = migrator.with_observer(o);
-            }
+                .with_interrupt(crate::signals::interrupt())
+                .with_observer(with_notices(observer));
             Ok((migrator, db))
         }
         (Err(e), Ok(db)) => {
@@ -231,6 +230,19 @@ fn password(settings: &Settings) -> Result<Option<String>, CliError> {
         ));
     }
     Ok(Some(line.to_owned()))
+}
+
+/// The command's observer, plus the notices every command gives: that the history table found
+/// is Flyway's (docs/design.md §2.8).
+pub fn with_notices(observer: Option<godwit::Observer>) -> godwit::Observer {
+    Arc::new(move |event: &godwit::Event| {
+        if let godwit::Event::FoundFlywayHistory { table, instead_of } = event {
+            crate::output::found_flyway_history(table, instead_of);
+        }
+        if let Some(o) = &observer {
+            o(event);
+        }
+    })
 }
 
 /// An observer that forwards events to a closure (keeps the command code short).

@@ -187,6 +187,8 @@ impl Progress {
         }
         match event {
             godwit::Event::NoStatements { .. } => {}
+            // Printed for every command by `context::open`'s observer.
+            godwit::Event::FoundFlywayHistory { .. } => {}
             godwit::Event::WaitingForLock => {
                 eprintln!("{DIM}Waiting for another godwit process to release the migration lock...{DIM:#}")
             }
@@ -285,6 +287,17 @@ impl Progress {
 
 /// The warning for a migration that holds no statement (empty, or only comments) and runs all
 /// the same.
+/// The one line saying that the history table is Flyway's (docs/design.md §2.8): godwit's own
+/// does not exist and `table` was not set. Not with `-q`.
+pub fn found_flyway_history(table: &str, instead_of: &str) {
+    if quiet() || stdout_closed() {
+        return;
+    }
+    eprintln!(
+        "{DIM}Using Flyway's history table {table}: {instead_of} does not exist (set `table` to choose){DIM:#}"
+    );
+}
+
 pub fn no_statements_warning(migration: &godwit::Label, path: &str, dry_run: bool) {
     let outcome = match (migration.kind(), dry_run) {
         (MigrationKind::Undo, false) => "it runs all the same and is recorded as undone",

@@ -20,6 +20,27 @@ use crate::lines::LineReader;
 #[derive(Clone, Default)]
 pub struct Placeholders {
     values: Arc<HashMap<String, String>>,
+    syntax: Syntax,
+}
+
+/// How placeholders are written: `${name}` unless configured otherwise (Flyway's
+/// `placeholderPrefix` and `placeholderSuffix`), or not at all (`placeholderReplacement`
+/// off: nothing is replaced and nothing is missing).
+#[derive(Clone)]
+struct Syntax {
+    prefix: Arc<str>,
+    suffix: Arc<str>,
+    enabled: bool,
+}
+
+impl Default for Syntax {
+    fn default() -> Self {
+        Syntax {
+            prefix: "${".into(),
+            suffix: "}".into(),
+            enabled: true,
+        }
+    }
 }
 
 impl Placeholders {
@@ -45,6 +66,25 @@ impl Placeholders {
         self.values.is_empty()
     }
 
+    /// Placeholders written `<prefix>name<suffix>` instead of `${name}` (Flyway's
+    /// `placeholderPrefix` and `placeholderSuffix`). Empty texts keep the defaults.
+    pub fn with_syntax(mut self, prefix: &str, suffix: &str) -> Self {
+        if !prefix.is_empty() {
+            self.syntax.prefix = prefix.into();
+        }
+        if !suffix.is_empty() {
+            self.syntax.suffix = suffix.into();
+        }
+        self
+    }
+
+    /// No replacement at all (Flyway's `placeholderReplacement = false`): every line is kept as
+    /// written and no placeholder is missing.
+    pub fn disabled(mut self) -> Self {
+        self.syntax.enabled = false;
+        self
+    }
+
     /// Replaces every `${name}` in one line by its value.
     ///
     /// The line is borrowed back untouched when it contains no placeholder, which is the
@@ -57,7 +97,7 @@ impl Placeholders {
     /// The name, as written, of the first placeholder that has no value.
     pub fn replace_line<'a>(&self, line: &'a str) -> Result<Cow<'a, str>, String> {
         let bytes = line.as_bytes();
-        let Some(mut found) = find_placeholder(bytes, 0) else {
+        let Some(mut found) = find_placeholder(bytes, 0, &self.syntax) else {
             return Ok(Cow::Borrowed(line));
         };
         let mut out = String::with_capacity(line.len() + 32);
@@ -67,7 +107,7 @@ impl Placeholders {
             out.push_str(line.get(copied..found.start).unwrap_or_default());
             out.push_str(value);
             copied = found.end;
-            match find_placeholder(bytes, found.end) {
+            match find_placeholder(bytes, found.end, &self.syntax) {
                 Some(next) => found = next,
                 None => break,
             }
@@ -79,7 +119,7 @@ impl Placeholders {
     /// The value of a placeholder found in `line`, or its name when it has no value.
     fn value_of(&self, line: &str, found: Found) -> Result<&str, String> {
         let name = line
-            .get(found.name_start..found.end - 1)
+            .get(found.name_start..found.name_end)
             .unwrap_or_default();
         self.get(name).ok_or_else(|| name.to_owned())
     }
@@ -116,10 +156,10 @@ pub fn missing_placeholders<R: BufRead>(
     let mut missing = Vec::new();
     while lines.read_line(&mut line)? {
         let mut from = 0;
-        while let Some(found) = find_placeholder(&line, from) {
+        while let Some(found) = find_placeholder(&line, from, &placeholders.syntax) {
             from = found.end;
             let name = line
-                .get(found.name_start..found.end - 1)
+                .get(found.name_start..found.name_end)
                 .unwrap_or_default();
             // Names only contain ASCII characters, so this conversion cannot fail.
             let name = String::from_utf8_lossy(name);
@@ -134,38 +174,52 @@ pub fn missing_placeholders<R: BufRead>(
 /// Where a well-formed `${name}` sits in a line.
 #[derive(Debug, Clone, Copy)]
 struct Found {
-    /// Index of the `$`.
+    /// Index of the prefix's first byte.
     start: usize,
     /// Index of the first character of the name.
     name_start: usize,
-    /// Index just after the closing `}`.
+    /// Index just after the name.
+    name_end: usize,
+    /// Index just after the suffix.
     end: usize,
 }
 
-/// Finds the first well-formed `${name}` at or after `from`.
+/// Finds the first well-formed `${name}` (in the configured syntax) at or after `from`.
 ///
-/// Every index returned points at an ASCII byte or the end of the line, so slicing a `str` with
-/// them never falls inside a multi-byte character.
-fn find_placeholder(line: &[u8], mut from: usize) -> Option<Found> {
+/// Every index returned points at an ASCII byte, the start of the prefix or suffix, or the end
+/// of the line, so slicing a `str` with them never falls inside a multi-byte character.
+fn find_placeholder(line: &[u8], mut from: usize, syntax: &Syntax) -> Option<Found> {
+    if !syntax.enabled {
+        return None;
+    }
+    let prefix = syntax.prefix.as_bytes();
+    let suffix = syntax.suffix.as_bytes();
+    let (&first, prefix_rest) = prefix.split_first()?;
     loop {
         let rest = line.get(from..)?;
-        let dollar =
-            from + memchr::memchr_iter(b'$', rest).find(|&at| rest.get(at + 1) == Some(&b'{'))?;
-        let name_start = dollar + 2;
-        let name_len = line
-            .get(name_start..)?
-            .iter()
-            .take_while(|&&b| is_name_byte(b))
-            .count();
-        let close = name_start + name_len;
-        if name_len > 0 && line.get(close) == Some(&b'}') {
+        let start = from
+            + memchr::memchr_iter(first, rest).find(|&at| {
+                rest.get(at + 1..)
+                    .is_some_and(|r| r.starts_with(prefix_rest))
+            })?;
+        let name_start = start + prefix.len();
+        let mut at = name_start;
+        let name_end = loop {
+            match line.get(at..) {
+                Some(tail) if at > name_start && tail.starts_with(suffix) => break Some(at),
+                Some([b, ..]) if is_name_byte(*b) => at += 1,
+                _ => break None,
+            }
+        };
+        if let Some(name_end) = name_end {
             return Some(Found {
-                start: dollar,
+                start,
                 name_start,
-                end: close + 1,
+                name_end,
+                end: name_end + suffix.len(),
             });
         }
-        from = dollar + 1;
+        from = start + 1;
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::checksum_cache::{ChecksumCache, Stamp};
 use crate::model::{CallbackEvent, Migration, MigrationKind, Source, Version};
+use crate::naming::Naming;
 
 use crate::limits::{version_too_long, MAX_DESCRIPTION, MAX_SCRIPT};
 
@@ -34,61 +35,109 @@ pub enum ParsedName {
 
 /// Classifies a file name (no directory) by Flyway's conventions plus `D` for data migrations.
 pub fn parse_file_name(name: &str) -> ParsedName {
-    let Some(stem) = strip_sql_suffix(name) else {
+    parse_file_name_with(name, &Naming::default())
+}
+
+/// The prefix of data migrations, godwit's own kind: not configurable.
+const DATA_PREFIX: &str = "D";
+
+/// Classifies a file name (no directory) under the naming settings (docs/design.md §1.9).
+/// Under the default settings this is [`parse_file_name`]; with `validate_migration_naming`
+/// off, a name that does not parse is not a migration instead of an error.
+pub fn parse_file_name_with(name: &str, naming: &Naming) -> ParsedName {
+    match parse_name(name, naming) {
+        ParsedName::Invalid { .. } if !naming.validate_migration_naming => ParsedName::NotMigration,
+        parsed => parsed,
+    }
+}
+
+fn parse_name(name: &str, naming: &Naming) -> ParsedName {
+    let Some((stem, suffix)) = strip_sql_suffix(name, &naming.sql_migration_suffixes) else {
         return ParsedName::NotMigration;
     };
-    if let Some(parsed) = parse_callback(stem) {
+    let sep = naming.sql_migration_separator.as_str();
+    if let Some(parsed) = parse_callback(stem, sep) {
         return parsed;
     }
-    let mut chars = stem.chars();
-    let Some(first) = chars.next() else {
+    let mut prefixes = [
+        (
+            naming.sql_migration_prefix.as_str(),
+            MigrationKind::Versioned,
+        ),
+        (
+            naming.undo_sql_migration_prefix.as_str(),
+            MigrationKind::Undo,
+        ),
+        (
+            naming.baseline_migration_prefix.as_str(),
+            MigrationKind::Baseline,
+        ),
+        (DATA_PREFIX, MigrationKind::Data),
+        (
+            naming.repeatable_sql_migration_prefix.as_str(),
+            MigrationKind::Repeatable,
+        ),
+    ];
+    // The longest prefix first, so that `UNDO` wins over `U`.
+    prefixes.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+    let matched = prefixes.iter().find(|(prefix, _)| {
+        stem.strip_prefix(prefix)
+            .is_some_and(|rest| looks_versioned(rest, sep))
+    });
+    let Some(&(prefix, kind)) = matched else {
+        // The same prefix in another case (`v1__x.sql`) is a mistake, not another file.
+        for (prefix, _) in &prefixes {
+            let Some(head) = stem.get(..prefix.len()) else {
+                continue;
+            };
+            let rest = &stem[prefix.len()..];
+            if head != *prefix && head.eq_ignore_ascii_case(prefix) && looks_versioned(rest, sep) {
+                let must = if prefix.to_ascii_uppercase() == *prefix {
+                    "must be upper-case".to_owned()
+                } else {
+                    format!("must be written `{prefix}`")
+                };
+                return ParsedName::Invalid {
+                    reason: format!(
+                        "the prefix `{head}` {must}: rename it to `{prefix}{rest}{suffix}`"
+                    ),
+                };
+            }
+        }
         return ParsedName::NotMigration;
     };
-    let rest = chars.as_str();
-    let kind = match first {
-        'V' => MigrationKind::Versioned,
-        'U' => MigrationKind::Undo,
-        'B' => MigrationKind::Baseline,
-        'D' => MigrationKind::Data,
-        'R' => MigrationKind::Repeatable,
-        'v' | 'u' | 'b' | 'd' | 'r' if looks_versioned(rest) => {
-            return ParsedName::Invalid {
-                reason: format!(
-                    "the prefix `{first}` must be upper-case: rename it to `{}{rest}.sql`",
-                    first.to_ascii_uppercase()
-                ),
-            };
-        }
-        _ => return ParsedName::NotMigration,
-    };
+    let rest = &stem[prefix.len()..];
     if kind == MigrationKind::Repeatable {
-        return match rest.strip_prefix("__") {
+        return match rest.strip_prefix(sep) {
             Some(description) => ParsedName::Migration {
                 kind,
                 version: None,
                 description: description.replace('_', " "),
             },
-            None if looks_versioned(rest) => ParsedName::Invalid {
-                reason: "repeatable migrations have no version: name it `R__<description>.sql`"
-                    .into(),
+            None if looks_versioned(rest, sep) => ParsedName::Invalid {
+                reason: format!(
+                    "repeatable migrations have no version: name it `{prefix}{sep}<description>{suffix}`"
+                ),
             },
             None => ParsedName::NotMigration,
         };
     }
-    if !looks_versioned(rest) {
+    if !looks_versioned(rest, sep) {
         return ParsedName::NotMigration;
     }
-    let Some(sep) = rest.find("__") else {
+    let Some(at) = rest.find(sep) else {
         return ParsedName::Invalid {
             reason: format!(
-                "no `__` between the version and the description: name it `{first}<version>__<description>.sql`"
+                "no `{sep}` between the version and the description: name it `{prefix}<version>{sep}<description>{suffix}`"
             ),
         };
     };
-    let (version_text, description) = (&rest[..sep], &rest[sep + 2..]);
+    let (version_text, description) = (&rest[..at], &rest[at + sep.len()..]);
     if version_text.is_empty() {
         return ParsedName::Invalid {
-            reason: format!("it has no version: name it `{first}<version>__{description}.sql`"),
+            reason: format!(
+                "it has no version: name it `{prefix}<version>{sep}{description}{suffix}`"
+            ),
         };
     }
     match Version::parse(version_text) {
@@ -103,23 +152,27 @@ pub fn parse_file_name(name: &str) -> ParsedName {
     }
 }
 
-fn strip_sql_suffix(name: &str) -> Option<&str> {
-    let cut = name.len().checked_sub(4)?;
-    if name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(".sql") {
-        Some(&name[..cut])
-    } else {
-        None
-    }
+/// The name without its ending (the longest of `suffixes` it ends with, in any case), and the
+/// ending as written.
+fn strip_sql_suffix<'a>(name: &'a str, suffixes: &[String]) -> Option<(&'a str, &'a str)> {
+    suffixes
+        .iter()
+        .filter_map(|suffix| {
+            let cut = name.len().checked_sub(suffix.len())?;
+            (cut > 0 && name.is_char_boundary(cut) && name[cut..].eq_ignore_ascii_case(suffix))
+                .then(|| (&name[..cut], &name[cut..]))
+        })
+        .min_by_key(|(stem, _)| stem.len())
 }
 
-/// After the prefix letter: a digit, or `__` (a missing version), or `_` followed by a digit.
-fn looks_versioned(rest: &str) -> bool {
+/// After the prefix: a digit, or the separator (a missing version).
+fn looks_versioned(rest: &str, sep: &str) -> bool {
     let b = rest.as_bytes();
-    matches!(b.first(), Some(c) if c.is_ascii_digit()) || rest.starts_with("__")
+    matches!(b.first(), Some(c) if c.is_ascii_digit()) || rest.starts_with(sep)
 }
 
-fn parse_callback(stem: &str) -> Option<ParsedName> {
-    let (event, description) = match stem.split_once("__") {
+fn parse_callback(stem: &str, sep: &str) -> Option<ParsedName> {
+    let (event, description) = match stem.split_once(sep) {
         Some((e, d)) => (e, d),
         None => (stem, ""),
     };
@@ -205,6 +258,18 @@ impl MigrationSet {
         all.extend(more);
         *self = MigrationSet::new(all)?;
         Ok(())
+    }
+
+    /// The same set without its callbacks (`skip_default_callbacks`, docs/design.md §5.8).
+    pub(crate) fn without_callbacks(&self) -> MigrationSet {
+        MigrationSet {
+            migrations: self
+                .migrations
+                .iter()
+                .filter(|m| !matches!(m.kind, MigrationKind::Callback(_)))
+                .cloned()
+                .collect(),
+        }
     }
 
     /// Gives mutable access before planning, so the executor can record checksums taken after
@@ -309,6 +374,24 @@ pub fn discover_cached(
     locations: &[PathBuf],
     cache_dir: Option<&Path>,
 ) -> Result<MigrationSet, Vec<FileProblem>> {
+    discover_with(locations, cache_dir, &Naming::default())
+}
+
+/// [`discover_cached`] under naming settings other than the defaults (docs/design.md §1.9):
+/// Flyway's `sqlMigrationPrefix` and the others ([`crate::Config::naming`]).
+pub fn discover_with(
+    locations: &[PathBuf],
+    cache_dir: Option<&Path>,
+    naming: &Naming,
+) -> Result<MigrationSet, Vec<FileProblem>> {
+    if let Err(message) = naming.check() {
+        return Err(vec![FileProblem {
+            paths: locations.iter().map(|l| l.display().to_string()).collect(),
+            line: None,
+            message: format!("the naming settings cannot be used: {message}"),
+            hint: None,
+        }]);
+    }
     let mut problems = Vec::new();
     let mut migrations = Vec::new();
     let mut seen_files: HashSet<PathBuf> = HashSet::new();
@@ -371,7 +454,7 @@ pub fn discover_cached(
             None => ChecksumCache::default(),
         };
         let first = migrations.len();
-        for loaded in load_files(&cache, files) {
+        for loaded in load_files(&cache, naming, files) {
             match loaded {
                 Ok(Some((m, stamp))) => {
                     if let Some(stamp) = stamp {
@@ -420,8 +503,12 @@ fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// Reads and checksums files (`(script, path)` pairs), on a few threads when there are many
 /// (validating a project with thousands of applied files is mostly this). The results keep the
 /// order of `files`.
-fn load_files(cache: &ChecksumCache, files: Vec<(String, PathBuf)>) -> Vec<Loaded> {
-    let load = |file| load_file(cache, file);
+fn load_files(
+    cache: &ChecksumCache,
+    naming: &Naming,
+    files: Vec<(String, PathBuf)>,
+) -> Vec<Loaded> {
+    let load = |file| load_file(cache, naming, file);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     if files.len() < 64 || threads < 2 {
         return files.into_iter().map(load).collect();
@@ -467,11 +554,11 @@ fn load_files(cache: &ChecksumCache, files: Vec<(String, PathBuf)>) -> Vec<Loade
 /// rather than found in the checksum cache.
 type Loaded = Result<Option<(Migration, Option<Stamp>)>, FileProblem>;
 
-fn load_file(cache: &ChecksumCache, (script, path): (String, PathBuf)) -> Loaded {
+fn load_file(cache: &ChecksumCache, naming: &Naming, (script, path): (String, PathBuf)) -> Loaded {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Ok(None);
     };
-    let (kind, version, description) = match parse_file_name(name) {
+    let (kind, version, description) = match parse_file_name_with(name, naming) {
         ParsedName::NotMigration => return Ok(None),
         ParsedName::Invalid { reason } => {
             return Err(FileProblem {

@@ -21,9 +21,16 @@ use crate::driver::{
 use crate::error::{Error, FailureCause, MigrationFailure};
 use crate::interrupt::Interrupt;
 use crate::model::{HistoryRow, HistoryType, Label, Migration, MigrationKind, Source, Version};
+use crate::naming::{CherryPick, IgnorePattern, Naming};
 use crate::plan::{Action, Applied, Catalog, InfoRow, Options, Plan, Problem, Step, Target};
 use crate::rust_migration::{RustCode, RustContext};
 use crate::timeouts::{self, StatementLimits};
+
+/// The history table's default name (the library's and the command-line tool's).
+pub(crate) const DEFAULT_HISTORY_TABLE: &str = "godwit_schema_history";
+
+/// The name of Flyway's history table, found when godwit's own does not exist (§2.8).
+pub(crate) const FLYWAY_HISTORY_TABLE: &str = "flyway_schema_history";
 
 /// Everything that changes how godwit runs, as the library sees it (the CLI builds it from
 /// files, environment and flags).
@@ -66,12 +73,42 @@ pub struct Config {
     pub installed_by: Option<String>,
     /// Values for `${name}` placeholders in migrations.
     pub placeholders: BTreeMap<String, String>,
+    /// How migration files are named (docs/design.md §1.9); used by discovery.
+    pub naming: Naming,
+    /// States that validation lets pass, Flyway's `ignoreMigrationPatterns` (§4.6).
+    pub ignore_migration_patterns: Vec<IgnorePattern>,
+    /// Run every pending migration in one transaction, where the database allows (§5.8).
+    pub group: bool,
+    /// Record pending migrations as applied without running them (§5.8).
+    pub skip_executing_migrations: bool,
+    /// Only these migrations are considered by `migrate` (§5.8); empty: all of them.
+    pub cherry_pick: Vec<CherryPick>,
+    /// Create the managed schemas that do not exist (default true, §5.8).
+    pub create_schemas: bool,
+    /// The schema that holds the history table and that migrations run in; the first of
+    /// `schemas` when `None` (§5.8).
+    pub default_schema: Option<String>,
+    /// SQL run on every connection before anything else (§5.8).
+    pub init_sql: Option<String>,
+    /// Replace `${name}` placeholders (default true, §15).
+    pub placeholder_replacement: bool,
+    /// What opens a placeholder (`${`, §15).
+    pub placeholder_prefix: String,
+    /// What closes a placeholder (`}`, §15).
+    pub placeholder_suffix: String,
+    /// The description of the marker `baseline` writes (`<< Baseline >>`, §2.4).
+    pub baseline_description: String,
+    /// Do not run the callbacks found in the locations (§5.8).
+    pub skip_default_callbacks: bool,
+    /// Use an existing `flyway_schema_history` when the history table is left at its default
+    /// and does not exist (default true, §2.8).
+    pub find_flyway_history: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            table: "godwit_schema_history".into(),
+            table: DEFAULT_HISTORY_TABLE.into(),
             schemas: Vec::new(),
             target: Target::Latest,
             out_of_order: false,
@@ -85,7 +122,34 @@ impl Default for Config {
             mixed: false,
             installed_by: None,
             placeholders: BTreeMap::new(),
+            naming: Naming::default(),
+            ignore_migration_patterns: Vec::new(),
+            group: false,
+            skip_executing_migrations: false,
+            cherry_pick: Vec::new(),
+            create_schemas: true,
+            default_schema: None,
+            init_sql: None,
+            placeholder_replacement: true,
+            placeholder_prefix: "${".into(),
+            placeholder_suffix: "}".into(),
+            baseline_description: BASELINE_DESCRIPTION.into(),
+            skip_default_callbacks: false,
+            find_flyway_history: true,
         }
+    }
+}
+
+impl Config {
+    /// The configuration as the executor reads it: with `default_schema` set, that schema
+    /// comes first in `schemas` (where the history table lives and what
+    /// `${godwit:defaultSchema}` is), followed by the others (docs/design.md §5.8).
+    pub(crate) fn resolved(mut self) -> Config {
+        if let Some(schema) = self.default_schema.clone() {
+            self.schemas.retain(|s| *s != schema);
+            self.schemas.insert(0, schema);
+        }
+        self
     }
 }
 
@@ -100,6 +164,15 @@ pub enum Event {
     Planned {
         /// How many steps will run.
         steps: usize,
+    },
+    /// The history table is left at its default, which does not exist, and Flyway's
+    /// `flyway_schema_history` does: godwit uses that one (docs/design.md §2.8). Reported once
+    /// per command, before anything else.
+    FoundFlywayHistory {
+        /// The Flyway table used, as `schema.name` where a schema is configured.
+        table: String,
+        /// The default table, which does not exist.
+        instead_of: String,
     },
     /// The history table was created.
     CreatedHistory {
@@ -761,10 +834,47 @@ impl Executor<'_> {
         HistoryTable::parse(&self.config.table, default_schema).map_err(Error::Config)
     }
 
+    /// The history table a command works on (docs/design.md §2.8): the configured one, or,
+    /// when it is left at its default and does not exist, a Flyway history table beside it
+    /// (`flyway_schema_history` in the same schema), which is then used instead of creating a
+    /// second history table. Says so through [`Event::FoundFlywayHistory`].
+    async fn history_table(&self, db: &mut dyn Driver) -> Result<HistoryTable, Error> {
+        let table = self.table()?;
+        if !self.config.find_flyway_history || self.config.table != DEFAULT_HISTORY_TABLE {
+            return Ok(table);
+        }
+        if db
+            .history_exists(&table)
+            .await
+            .map_err(Error::from_driver)?
+        {
+            return Ok(table);
+        }
+        let flyway = HistoryTable {
+            schema: table.schema.clone(),
+            name: FLYWAY_HISTORY_TABLE.into(),
+        };
+        if !db
+            .history_exists(&flyway)
+            .await
+            .map_err(Error::from_driver)?
+        {
+            return Ok(table);
+        }
+        tracing::info!(table = %flyway, "using Flyway's history table");
+        self.emit(Event::FoundFlywayHistory {
+            table: flyway.to_string(),
+            instead_of: table.to_string(),
+        });
+        Ok(flyway)
+    }
+
     fn options(&self) -> Options {
         Options {
             target: self.config.target.clone(),
             out_of_order: self.config.out_of_order,
+            ignore: self.config.ignore_migration_patterns.clone(),
+            cherry_pick: self.config.cherry_pick.clone(),
         }
     }
 
@@ -796,7 +906,11 @@ impl Executor<'_> {
         table: &HistoryTable,
         strict: bool,
     ) -> Result<MigrationSet, Error> {
-        let mut set = self.set.clone();
+        let mut set = if self.config.skip_default_callbacks {
+            self.set.without_callbacks()
+        } else {
+            self.set.clone()
+        };
         let base = self.placeholders(session, table);
         let mut problems = Vec::new();
         for m in set.iter_mut() {
@@ -818,7 +932,13 @@ impl Executor<'_> {
     }
 
     fn placeholders(&self, session: &Session, table: &HistoryTable) -> Placeholders {
-        let mut p = Placeholders::new();
+        let mut p = Placeholders::new().with_syntax(
+            &self.config.placeholder_prefix,
+            &self.config.placeholder_suffix,
+        );
+        if !self.config.placeholder_replacement {
+            p = p.disabled();
+        }
         for (k, v) in &self.config.placeholders {
             p.insert(k.clone(), v.clone());
         }
@@ -837,7 +957,7 @@ impl Executor<'_> {
     }
 
     pub async fn info(&self, db: &mut dyn Driver) -> Result<Info, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
         let history = self.read_history(db, &table).await?.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, true)?;
         let catalog = Catalog::new(&set, &history);
@@ -853,7 +973,7 @@ impl Executor<'_> {
     /// modes, transaction control, NUL bytes), so that a clean `validate` means `migrate` will
     /// not refuse a file.
     pub async fn validate(&self, db: &mut dyn Driver) -> Result<Vec<Problem>, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
         let existing = self.read_history(db, &table).await?;
         let exists = existing.is_some();
         let mut history = existing.unwrap_or_default();
@@ -874,7 +994,11 @@ impl Executor<'_> {
                 .map_err(Error::from_driver)?;
         let plan = if baseline {
             drop(catalog);
-            history.push(baseline_row(&self.config.baseline_version, ""));
+            history.push(baseline_row(
+                &self.config.baseline_version,
+                &self.config.baseline_description,
+                "",
+            ));
             Catalog::new(&set, &history).plan_migrate(&options)
         } else {
             catalog.plan_migrate(&options)
@@ -888,7 +1012,7 @@ impl Executor<'_> {
     }
 
     pub async fn current(&self, db: &mut dyn Driver) -> Result<Option<Version>, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
         let history = self.read_history(db, &table).await?.unwrap_or_default();
         Ok(Applied::from_history(&history).current().cloned())
     }
@@ -944,7 +1068,7 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<(), Error> {
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table()?;
+        let table = self.history_table(&mut sink).await?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
@@ -967,7 +1091,7 @@ impl Executor<'_> {
                         });
                     }
                 }
-                let marker = baseline_row(version, &installed_by);
+                let marker = baseline_row(version, &self.config.baseline_description, &installed_by);
                 if exists {
                     db.note(&format!("baseline at version {version}"));
                     db.execute(&dialect::insert_history(db.dialect(), &table, &new_marker(&marker)))
@@ -993,7 +1117,7 @@ impl Executor<'_> {
     ) -> Result<Vec<crate::plan::RepairAction>, Error> {
         use crate::plan::RepairAction;
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table()?;
+        let table = self.history_table(&mut sink).await?;
         let installed_by = self.installed_by(sink.session());
         let result = async {
             let db: &mut dyn Driver = &mut sink;
@@ -1116,7 +1240,7 @@ impl Executor<'_> {
         dry_run: Option<&mut (dyn Write + Send)>,
     ) -> Result<Vec<String>, Error> {
         let mut sink = Sink::new(db, dry_run);
-        let table = self.table()?;
+        let table = self.history_table(&mut sink).await?;
         let result = async {
             let db: &mut dyn Driver = &mut sink;
             with_lock!(self, db, &table, async {
@@ -1143,6 +1267,13 @@ impl Executor<'_> {
     /// as written: an `installed_by` too long for its column, history-table and schema names
     /// too long for the dialect.
     fn check_fits(&self, db: &dyn Driver, table: &HistoryTable) -> Result<(), Error> {
+        let len = self.config.baseline_description.chars().count();
+        if len > crate::limits::MAX_DESCRIPTION {
+            return Err(Error::Config(format!(
+                "`baseline_description` is {len} characters long; the history table's `description` column holds {}: shorten it",
+                crate::limits::MAX_DESCRIPTION
+            )));
+        }
         crate::limits::check_run(
             db.dialect(),
             table,
@@ -1165,7 +1296,7 @@ impl Executor<'_> {
         kind: RunKind,
         dry_run: bool,
     ) -> Result<Report, Error> {
-        let table = self.table()?;
+        let table = self.history_table(db).await?;
         self.check_fits(db, &table)?;
         with_lock!(
             self,
@@ -1611,6 +1742,7 @@ impl Executor<'_> {
         crate::limits::check_baseline_version(&self.config.baseline_version)?;
         Ok(Some(baseline_row(
             &self.config.baseline_version,
+            &self.config.baseline_description,
             installed_by,
         )))
     }
@@ -1633,6 +1765,11 @@ impl Executor<'_> {
         );
         for schema in schemas {
             if !db.schema_exists(schema).await.map_err(Error::from_driver)? {
+                if !self.config.create_schemas {
+                    return Err(Error::Config(format!(
+                        "the schema `{schema}` does not exist, and `create_schemas` is off: create it, or turn `create_schemas` on (docs/design.md §5.8)"
+                    )));
+                }
                 match dialect::create_schema(dialect, schema) {
                     Some(sql) => db.execute(&sql).await.map_err(Error::from_driver)?,
                     None if table.schema.as_ref() == Some(schema) => {
@@ -2060,13 +2197,13 @@ fn step_failure(
 pub(crate) const BASELINE_DESCRIPTION: &str = "<< Baseline >>";
 
 /// The marker row of a baseline at `version`.
-fn baseline_row(version: &Version, installed_by: &str) -> HistoryRow {
+fn baseline_row(version: &Version, description: &str, installed_by: &str) -> HistoryRow {
     HistoryRow {
         installed_rank: 1,
         version: Some(version.to_string()),
-        description: BASELINE_DESCRIPTION.into(),
+        description: description.into(),
         kind: HistoryType::Baseline,
-        script: BASELINE_DESCRIPTION.into(),
+        script: description.into(),
         checksum: None,
         installed_by: installed_by.into(),
         installed_on: String::new(),

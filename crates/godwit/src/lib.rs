@@ -77,6 +77,7 @@ mod execute;
 mod interrupt;
 mod limits;
 mod model;
+mod naming;
 mod plan;
 mod pool;
 mod rust_migration;
@@ -98,7 +99,7 @@ use std::sync::Arc;
 
 pub use dburl::{check_url, redact_url, UrlFacts, UrlProblem};
 pub use dburl::{is_jdbc_url, jdbc_to_url, native_url, with_user};
-pub use discover::{discover, discover_cached, FileProblem, MigrationSet};
+pub use discover::{discover, discover_cached, discover_with, FileProblem, MigrationSet};
 use driver::Driver;
 pub use driver::{dialect_of, ConnectOptions, ConnectRetry, Dialect, HistoryTable, Session};
 pub use error::{Category, Error, FailureCause, MigrationFailure};
@@ -124,6 +125,7 @@ pub use auto::{
 #[doc(hidden)]
 pub use embed::EmbeddedFile;
 pub use embed::EmbeddedMigrations;
+pub use naming::{CherryPick, IgnorePattern, Naming, PatternKind, PatternState};
 pub use pool::SqlxPool;
 pub use rust_migration::{BoxError, BoxFuture, RustContext, RustMigration};
 
@@ -392,7 +394,7 @@ impl Migrator {
     /// assert_eq!(migrator.config().table, "flyway_schema_history");
     /// ```
     pub fn with_config(mut self, config: Config) -> Migrator {
-        self.config = config;
+        self.config = config.resolved();
         self
     }
 

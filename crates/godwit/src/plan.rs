@@ -13,6 +13,7 @@ use crate::discover::MigrationSet;
 use crate::model::{
     CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Version,
 };
+use crate::naming::{CherryPick, IgnorePattern, PatternState};
 
 /// How far `migrate` should go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -62,6 +63,37 @@ pub struct Options {
     pub target: Target,
     /// Allow applying a pending version older than the newest applied one.
     pub out_of_order: bool,
+    /// Validation problems to let pass (Flyway's `ignoreMigrationPatterns`, §4.6).
+    pub ignore: Vec<IgnorePattern>,
+    /// Only these versions and repeatables are applied (Flyway's `cherryPick`, §5.8); empty:
+    /// all of them.
+    pub cherry_pick: Vec<CherryPick>,
+}
+
+impl Options {
+    /// Whether a pattern lets a problem of this kind of migration in this state pass (§4.6).
+    fn ignores(&self, repeatable: bool, state: PatternState) -> bool {
+        self.ignore.iter().any(|p| p.covers(repeatable, state))
+    }
+
+    /// Whether `cherry_pick` lets a schema step run (§5.8).
+    fn picks(&self, step: &Step) -> bool {
+        if self.cherry_pick.is_empty() {
+            return true;
+        }
+        let m = &step.migration;
+        self.cherry_pick
+            .iter()
+            .any(|pick| match (pick, &m.version) {
+                (CherryPick::Version(v), Some(version)) => {
+                    m.kind != MigrationKind::Repeatable && v == version
+                }
+                (CherryPick::Repeatable(d), None) => {
+                    m.kind == MigrationKind::Repeatable && *d == m.description
+                }
+                _ => false,
+            })
+    }
 }
 
 /// The state of one migration, as `info` shows it.
@@ -542,6 +574,9 @@ impl<'a> Catalog<'a> {
                     if self.is_future(version) || self.is_squashed(version) {
                         continue;
                     }
+                    if options.ignores(false, PatternState::Missing) {
+                        continue;
+                    }
                     problems.push(Problem {
                         kind: ProblemKind::Missing,
                         migration: label.clone(),
@@ -560,6 +595,7 @@ impl<'a> Catalog<'a> {
             let any_target = Options {
                 target: Target::Latest,
                 out_of_order: options.out_of_order,
+                ..Options::default()
             };
             for (version, file) in self.versioned.range(..newest.clone()) {
                 // Undone and deleted versions are pending again, not out of order (§20.1).
@@ -571,6 +607,7 @@ impl<'a> Catalog<'a> {
                 if never_applied
                     && self.unapplied_state(version, Some(newest), &any_target, None)
                         == State::Ignored
+                    && !options.ignores(false, PatternState::Ignored)
                 {
                     problems.push(Problem {
                         kind: ProblemKind::OutOfOrder,
@@ -617,7 +654,7 @@ impl<'a> Catalog<'a> {
                         .set
                         .of_kind(MigrationKind::Repeatable)
                         .any(|m| &m.description == description);
-                    if !exists {
+                    if !exists && !options.ignores(true, PatternState::Missing) {
                         problems.push(Problem {
                             kind: ProblemKind::Missing,
                             migration: label.clone(),
@@ -967,6 +1004,7 @@ impl<'a> Catalog<'a> {
                 });
             }
         }
+        schema_steps.retain(|step| options.picks(step));
         let pending = schema_steps.len();
         for step in schema_steps {
             steps.extend(callbacks(CallbackEvent::BeforeEachMigrate));

@@ -322,9 +322,23 @@ fn parse_options(text: &str) -> Result<Result<Options, String>, String> {
                     _ => return Err(format!("out_of_order is `true` or `false`, not `{value}`")),
                 }
             }
+            "ignore" => {
+                for pattern in value.split(',') {
+                    options
+                        .ignore
+                        .push(godwit::IgnorePattern::parse(pattern).map_err(|e| e.to_string())?);
+                }
+            }
+            "cherry_pick" => {
+                for pick in value.split(',') {
+                    options
+                        .cherry_pick
+                        .push(godwit::CherryPick::parse(pick).map_err(|e| e.to_string())?);
+                }
+            }
             _ => {
                 return Err(format!(
-                    "unknown option `{key}`; known: target, out_of_order"
+                    "unknown option `{key}`; known: target, out_of_order, ignore, cherry_pick"
                 ))
             }
         }

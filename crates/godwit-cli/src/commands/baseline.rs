@@ -29,7 +29,9 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
     // blocking the adoption of a database.
     let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
         .with_config(config)
-        .with_observer(context::observer(move |e| progress.event(e)));
+        .with_observer(context::with_notices(Some(context::observer(move |e| {
+            progress.event(e)
+        }))));
     let mut db = context::connect(settings, !args.dry_run).await?;
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let result = migrator.baseline(&mut db, None, sql.writer()).await;

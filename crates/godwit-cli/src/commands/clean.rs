@@ -34,7 +34,9 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
     }
     let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
         .with_config(settings.config.clone())
-        .with_observer(context::observer(move |e| progress.event(e)));
+        .with_observer(context::with_notices(Some(context::observer(move |e| {
+            progress.event(e)
+        }))));
     let mut db = context::connect(settings, false).await?;
     let target = settings.cli.redacted_url().unwrap_or_default();
     let mut sql = DryRunSql::new(args.dry_run, out.json);

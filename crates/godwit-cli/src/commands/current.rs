@@ -8,8 +8,9 @@ use crate::output::Output;
 pub async fn run(settings: &Settings, out: &Output) -> Result<ExitStatus, CliError> {
     // The current version comes from the history alone: files are not needed, and a broken
     // file must not keep a rollback script from learning where the database is.
-    let migrator =
-        godwit::Migrator::new(godwit::MigrationSet::default()).with_config(settings.config.clone());
+    let migrator = godwit::Migrator::new(godwit::MigrationSet::default())
+        .with_config(settings.config.clone())
+        .with_observer(context::with_notices(None));
     let mut db = context::connect(settings, false).await?;
     let current = migrator.current(&mut db).await;
     let _ = db.close().await;

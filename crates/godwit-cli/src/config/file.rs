@@ -310,7 +310,10 @@ fn set_from_toml(
         }
         Slot::Url => settings.cli.url = Some(resolve_sqlite_url(&text(value)?, base)),
         Slot::OptText(field) => *field(settings) = Some(text(value)?),
-        Slot::Table => settings.config.table = check_table(text(value)?)?,
+        Slot::Table => {
+            settings.config.table = check_table(text(value)?)?;
+            settings.config.find_flyway_history = false;
+        }
         Slot::Target => settings.config.target = parse_target(&version_text(key.key, value, raw)?)?,
         Slot::BaselineVersion => {
             settings.config.baseline_version =
@@ -389,6 +392,8 @@ fn set_from_toml(
             })
         }
         Slot::Placeholders => {}
+        Slot::Text(field) => *field(settings) = text(value)?,
+        Slot::ParsedList(store) => store(settings, &list(value)?).map_err(Problem::new)?,
     }
     Ok(())
 }

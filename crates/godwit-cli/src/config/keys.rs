@@ -41,6 +41,11 @@ pub(super) enum Slot {
     Count(fn(&mut Settings) -> &mut u32),
     /// The `[placeholders]` table.
     Placeholders,
+    /// A non-empty string that has a default.
+    Text(fn(&mut Settings) -> &mut String),
+    /// A list of entries, each parsed into the setting's type by the function, which stores
+    /// them (an error names the entry).
+    ParsedList(fn(&mut Settings, &[String]) -> Result<(), String>),
 }
 
 impl Slot {
@@ -49,10 +54,12 @@ impl Slot {
     pub(super) fn type_name(self) -> &'static str {
         match self {
             Slot::Url => "string (URL)",
-            Slot::OptText(_) | Slot::Table | Slot::Password => "string",
+            Slot::OptText(_) | Slot::Table | Slot::Password | Slot::Text(_) => "string",
             Slot::PasswordFile => "string (path)",
             Slot::Target | Slot::BaselineVersion => "string or integer",
-            Slot::Paths(_) | Slot::List(_) => "array of strings, or one string",
+            Slot::Paths(_) | Slot::List(_) | Slot::ParsedList(_) => {
+                "array of strings, or one string"
+            }
             Slot::Bool(_) => "boolean",
             Slot::Duration(_) | Slot::OptDuration(_) => "duration string, or integer seconds",
             Slot::Count(_) => "integer",
@@ -516,6 +523,245 @@ keys! {
         example: "[placeholders]\nowner = \"app\"\nretention_days = 30",
         slot: Slot::Placeholders,
     },
+    {
+        key: "sql_migration_prefix",
+        env: &["GODWIT_SQL_MIGRATION_PREFIX"],
+        flag: None,
+        default: "`V`",
+        default_toml: Some("\"V\""),
+        summary: "The prefix of versioned migrations (Flyway's `sqlMigrationPrefix`).",
+        details: "`V1__init.sql` by default. Compared with its case, like the other prefixes; \
+                  each kind of migration needs a prefix of its own. See docs/design.md §1.9.",
+        example: "sql_migration_prefix = \"M\"",
+        slot: Slot::Text(|s| &mut s.config.naming.sql_migration_prefix),
+    },
+    {
+        key: "sql_migration_separator",
+        env: &["GODWIT_SQL_MIGRATION_SEPARATOR"],
+        flag: None,
+        default: "`__`",
+        default_toml: Some("\"__\""),
+        summary: "What separates a migration's version from its description (Flyway's \
+                  `sqlMigrationSeparator`).",
+        details: "Also what separates a repeatable's prefix, or a callback's event, from the \
+                  description.",
+        example: "sql_migration_separator = \"--\"",
+        slot: Slot::Text(|s| &mut s.config.naming.sql_migration_separator),
+    },
+    {
+        key: "sql_migration_suffixes",
+        env: &["GODWIT_SQL_MIGRATION_SUFFIXES"],
+        flag: None,
+        default: "`[\".sql\"]`",
+        default_toml: Some("[\".sql\"]"),
+        summary: "The file endings of migrations (Flyway's `sqlMigrationSuffixes`).",
+        details: "Compared without regard to case. Files with another ending are not \
+                  migrations.",
+        example: "sql_migration_suffixes = [\".sql\", \".pgsql\"]",
+        slot: Slot::List(|s| &mut s.config.naming.sql_migration_suffixes),
+    },
+    {
+        key: "repeatable_sql_migration_prefix",
+        env: &["GODWIT_REPEATABLE_SQL_MIGRATION_PREFIX"],
+        flag: None,
+        default: "`R`",
+        default_toml: Some("\"R\""),
+        summary: "The prefix of repeatable migrations (Flyway's `repeatableSqlMigrationPrefix`).",
+        details: "`R__views.sql` by default.",
+        example: "repeatable_sql_migration_prefix = \"RR\"",
+        slot: Slot::Text(|s| &mut s.config.naming.repeatable_sql_migration_prefix),
+    },
+    {
+        key: "undo_sql_migration_prefix",
+        env: &["GODWIT_UNDO_SQL_MIGRATION_PREFIX"],
+        flag: None,
+        default: "`U`",
+        default_toml: Some("\"U\""),
+        summary: "The prefix of undo scripts (Flyway's `undoSqlMigrationPrefix`).",
+        details: "`U3__add_email.sql` undoes `V3__add_email.sql` by default.",
+        example: "undo_sql_migration_prefix = \"UNDO\"",
+        slot: Slot::Text(|s| &mut s.config.naming.undo_sql_migration_prefix),
+    },
+    {
+        key: "baseline_migration_prefix",
+        env: &["GODWIT_BASELINE_MIGRATION_PREFIX"],
+        flag: None,
+        default: "`B`",
+        default_toml: Some("\"B\""),
+        summary: "The prefix of baseline migrations (Flyway's `baselineMigrationPrefix`).",
+        details: "`B5__squashed.sql` by default.",
+        example: "baseline_migration_prefix = \"S\"",
+        slot: Slot::Text(|s| &mut s.config.naming.baseline_migration_prefix),
+    },
+    {
+        key: "validate_migration_naming",
+        env: &["GODWIT_VALIDATE_MIGRATION_NAMING"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Refuse files whose name starts like a migration but does not parse \
+                  (Flyway's `validateMigrationNaming`).",
+        details: "On (godwit's default), `V1_init.sql` or `v2__x.sql` is an error (exit 2). \
+                  Off (Flyway's default), such files are ignored, as Flyway ignores them.",
+        example: "validate_migration_naming = false",
+        slot: Slot::Bool(|s| &mut s.config.naming.validate_migration_naming),
+    },
+    {
+        key: "ignore_migration_patterns",
+        env: &["GODWIT_IGNORE_MIGRATION_PATTERNS"],
+        flag: None,
+        default: "none",
+        default_toml: Some("[]"),
+        summary: "Validation problems to let pass, as `<type>:<state>` (Flyway's \
+                  `ignoreMigrationPatterns`).",
+        details: "Type `*`, `versioned` or `repeatable`; state `*`, `missing`, `pending`, \
+                  `ignored` or `future`. `*:missing` lets applied migrations whose files are \
+                  gone pass validation; `versioned:ignored` lets versions below the current one \
+                  that never ran pass (they still do not run without `out_of_order`). See \
+                  docs/design.md §4.6.",
+        example: "ignore_migration_patterns = [\"*:missing\", \"repeatable:ignored\"]",
+        slot: Slot::ParsedList(|s, entries| {
+            s.config.ignore_migration_patterns = entries
+                .iter()
+                .map(|e| godwit::IgnorePattern::parse(e))
+                .collect::<Result<_, _>>()?;
+            Ok(())
+        }),
+    },
+    {
+        key: "group",
+        env: &["GODWIT_GROUP"],
+        flag: None,
+        default: "`false`",
+        default_toml: Some("false"),
+        summary: "Apply every pending migration in one transaction (Flyway's `group`).",
+        details: "Where the database can roll DDL back (PostgreSQL, SQLite) a failure then \
+                  leaves none of the run's migrations applied. See docs/design.md §5.8.",
+        example: "group = true",
+        slot: Slot::Bool(|s| &mut s.config.group),
+    },
+    {
+        key: "skip_executing_migrations",
+        env: &["GODWIT_SKIP_EXECUTING_MIGRATIONS"],
+        flag: None,
+        default: "`false`",
+        default_toml: Some("false"),
+        summary: "Record pending migrations as applied without running them (Flyway's \
+                  `skipExecutingMigrations`).",
+        details: "For a database whose schema was changed by other means. Callbacks still run. \
+                  See docs/design.md §5.8.",
+        example: "skip_executing_migrations = true",
+        slot: Slot::Bool(|s| &mut s.config.skip_executing_migrations),
+    },
+    {
+        key: "cherry_pick",
+        env: &["GODWIT_CHERRY_PICK"],
+        flag: None,
+        default: "none: every migration",
+        default_toml: Some("[]"),
+        summary: "The only migrations `migrate` applies: versions, or repeatables' \
+                  descriptions (Flyway's `cherryPick`).",
+        details: "An entry that reads as a version (`2`, `1.1`) names a versioned migration; \
+                  any other names a repeatable by its description. See docs/design.md §5.8.",
+        example: "cherry_pick = [\"2.1\", \"refresh views\"]",
+        slot: Slot::ParsedList(|s, entries| {
+            s.config.cherry_pick = entries
+                .iter()
+                .map(|e| godwit::CherryPick::parse(e))
+                .collect::<Result<_, _>>()?;
+            Ok(())
+        }),
+    },
+    {
+        key: "create_schemas",
+        env: &["GODWIT_CREATE_SCHEMAS"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Create the managed schemas that do not exist (Flyway's `createSchemas`).",
+        details: "Off, a missing schema is an error instead. See docs/design.md §5.8.",
+        example: "create_schemas = false",
+        slot: Slot::Bool(|s| &mut s.config.create_schemas),
+    },
+    {
+        key: "default_schema",
+        env: &["GODWIT_DEFAULT_SCHEMA"],
+        flag: None,
+        default: "the first of `schemas`",
+        default_toml: None,
+        summary: "The schema that holds the history table (Flyway's `defaultSchema`).",
+        details: "Also `${godwit:defaultSchema}`. See docs/design.md §5.8.",
+        example: "default_schema = \"app\"",
+        slot: Slot::OptText(|s| &mut s.config.default_schema),
+    },
+    {
+        key: "init_sql",
+        env: &["GODWIT_INIT_SQL"],
+        flag: None,
+        default: "none",
+        default_toml: None,
+        summary: "SQL run on the connection before anything else (Flyway's `initSql`).",
+        details: "For session settings such as `SET ROLE deploy`. See docs/design.md §5.8.",
+        example: "init_sql = \"SET ROLE deploy\"",
+        slot: Slot::OptText(|s| &mut s.config.init_sql),
+    },
+    {
+        key: "placeholder_replacement",
+        env: &["GODWIT_PLACEHOLDER_REPLACEMENT"],
+        flag: None,
+        default: "`true`",
+        default_toml: Some("true"),
+        summary: "Replace placeholders in migrations (Flyway's `placeholderReplacement`).",
+        details: "Off, `${…}` is sent to the database as written.",
+        example: "placeholder_replacement = false",
+        slot: Slot::Bool(|s| &mut s.config.placeholder_replacement),
+    },
+    {
+        key: "placeholder_prefix",
+        env: &["GODWIT_PLACEHOLDER_PREFIX"],
+        flag: None,
+        default: "`${`",
+        default_toml: Some("\"${\""),
+        summary: "What opens a placeholder (Flyway's `placeholderPrefix`).",
+        details: "With `placeholder_suffix`, what godwit looks for in migrations.",
+        example: "placeholder_prefix = \"#[\"",
+        slot: Slot::Text(|s| &mut s.config.placeholder_prefix),
+    },
+    {
+        key: "placeholder_suffix",
+        env: &["GODWIT_PLACEHOLDER_SUFFIX"],
+        flag: None,
+        default: "`}`",
+        default_toml: Some("\"}\""),
+        summary: "What closes a placeholder (Flyway's `placeholderSuffix`).",
+        details: "See `placeholder_prefix`.",
+        example: "placeholder_suffix = \"]\"",
+        slot: Slot::Text(|s| &mut s.config.placeholder_suffix),
+    },
+    {
+        key: "baseline_description",
+        env: &["GODWIT_BASELINE_DESCRIPTION"],
+        flag: None,
+        default: "`<< Baseline >>`",
+        default_toml: Some("\"<< Baseline >>\""),
+        summary: "The description of the row a baseline writes (Flyway's \
+                  `baselineDescription`).",
+        details: "Written by `godwit baseline` and `baseline_on_migrate`.",
+        example: "baseline_description = \"<< Flyway Baseline >>\"",
+        slot: Slot::Text(|s| &mut s.config.baseline_description),
+    },
+    {
+        key: "skip_default_callbacks",
+        env: &["GODWIT_SKIP_DEFAULT_CALLBACKS"],
+        flag: None,
+        default: "`false`",
+        default_toml: Some("false"),
+        summary: "Do not run the callback files found in the locations (Flyway's \
+                  `skipDefaultCallbacks`).",
+        details: "`beforeMigrate.sql` and the other callbacks are then left alone.",
+        example: "skip_default_callbacks = true",
+        slot: Slot::Bool(|s| &mut s.config.skip_default_callbacks),
+    },
 }
 
 /// Finds the key declared under `name`.
@@ -568,7 +814,6 @@ pub(super) fn suggest_key(written: &str) -> Option<&'static str> {
         return Some(found.key);
     }
     let aliases = [
-        ("default_schema", "schemas"),
         ("schema", "schemas"),
         ("location", "locations"),
         ("placeholder", "placeholders"),

@@ -84,7 +84,10 @@ pub(super) fn set_from_env(settings: &mut Settings, key: &Key, value: &str) -> R
         }
         Slot::Url => settings.cli.url = Some(non_empty(value)?),
         Slot::OptText(field) => *field(settings) = Some(non_empty(value)?),
-        Slot::Table => settings.config.table = check_table(non_empty(value)?)?,
+        Slot::Table => {
+            settings.config.table = check_table(non_empty(value)?)?;
+            settings.config.find_flyway_history = false;
+        }
         Slot::Target => settings.config.target = parse_target(&non_empty(value)?)?,
         Slot::BaselineVersion => {
             settings.config.baseline_version = parse_baseline_version(&non_empty(value)?)?
@@ -98,6 +101,8 @@ pub(super) fn set_from_env(settings: &mut Settings, key: &Key, value: &str) -> R
         Slot::OptDuration(field) => *field(settings) = Some(parse_statement_limit(value)?),
         Slot::Count(field) => *field(settings) = parse_count(value)?,
         Slot::Placeholders => {}
+        Slot::Text(field) => *field(settings) = non_empty(value)?,
+        Slot::ParsedList(store) => store(settings, &split_list(value)).map_err(Problem::new)?,
     }
     Ok(())
 }
@@ -166,6 +171,7 @@ fn apply_flags(settings: &mut Settings, args: &ConfigArgs) -> Result<(), ConfigE
         settings.config.table = non_empty(table)
             .and_then(check_table)
             .map_err(|p| invalid(flag("--table"), "table", p))?;
+        settings.config.find_flyway_history = false;
     }
     if !args.schemas.is_empty() {
         settings.config.schemas = args.schemas.iter().flat_map(|s| split_list(s)).collect();

@@ -138,6 +138,12 @@ fn documented_defaults_match_settings_default() {
         if let Some(default) = doc.default_toml {
             let text = format!("{} = {default}", doc.key);
             apply_file(&mut settings, Path::new("default.toml"), &text).unwrap();
+            if doc.key == "table" {
+                // Setting the table, even to its default, is choosing it: godwit then does not
+                // look for Flyway's history table instead (docs/design.md §2.8).
+                assert!(!settings.config.find_flyway_history);
+                settings.config.find_flyway_history = true;
+            }
             assert_eq!(
                 settings,
                 Settings::default(),
@@ -425,6 +431,193 @@ fn cases() -> Vec<Case> {
             toml: |t| format!("[placeholders]\np = \"{t}\""),
             flag_args: |t| vec!["--placeholder".into(), format!("p={t}")],
             get: |s| s.config.placeholders.get("p").cloned().unwrap_or_default(),
+        },
+        Case {
+            key: "sql_migration_prefix",
+            env: Some("GODWIT_SQL_MIGRATION_PREFIX"),
+            flag: false,
+            token: |layer, _| format!("M{layer}"),
+            toml: |t| format!("sql_migration_prefix = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.naming.sql_migration_prefix.clone(),
+        },
+        Case {
+            key: "sql_migration_separator",
+            env: Some("GODWIT_SQL_MIGRATION_SEPARATOR"),
+            flag: false,
+            token: |layer, _| format!("-{layer}"),
+            toml: |t| format!("sql_migration_separator = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.naming.sql_migration_separator.clone(),
+        },
+        Case {
+            key: "sql_migration_suffixes",
+            env: Some("GODWIT_SQL_MIGRATION_SUFFIXES"),
+            flag: false,
+            token: |layer, _| format!(".s{layer}"),
+            toml: |t| format!("sql_migration_suffixes = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.naming.sql_migration_suffixes.join(","),
+        },
+        Case {
+            key: "repeatable_sql_migration_prefix",
+            env: Some("GODWIT_REPEATABLE_SQL_MIGRATION_PREFIX"),
+            flag: false,
+            token: |layer, _| format!("RR{layer}"),
+            toml: |t| format!("repeatable_sql_migration_prefix = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.naming.repeatable_sql_migration_prefix.clone(),
+        },
+        Case {
+            key: "undo_sql_migration_prefix",
+            env: Some("GODWIT_UNDO_SQL_MIGRATION_PREFIX"),
+            flag: false,
+            token: |layer, _| format!("UU{layer}"),
+            toml: |t| format!("undo_sql_migration_prefix = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.naming.undo_sql_migration_prefix.clone(),
+        },
+        Case {
+            key: "baseline_migration_prefix",
+            env: Some("GODWIT_BASELINE_MIGRATION_PREFIX"),
+            flag: false,
+            token: |layer, _| format!("BB{layer}"),
+            toml: |t| format!("baseline_migration_prefix = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.naming.baseline_migration_prefix.clone(),
+        },
+        Case {
+            key: "validate_migration_naming",
+            env: Some("GODWIT_VALIDATE_MIGRATION_NAMING"),
+            flag: false,
+            token: top_false,
+            toml: |t| format!("validate_migration_naming = {t}"),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.naming.validate_migration_naming.to_string(),
+        },
+        Case {
+            key: "ignore_migration_patterns",
+            env: Some("GODWIT_IGNORE_MIGRATION_PATTERNS"),
+            flag: false,
+            token: |layer, _| {
+                ["*:missing", "versioned:future", "repeatable:ignored"][layer % 3].into()
+            },
+            toml: |t| format!("ignore_migration_patterns = [\"{t}\"]"),
+            flag_args: |_| Vec::new(),
+            get: |s| {
+                s.config
+                    .ignore_migration_patterns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        },
+        Case {
+            key: "group",
+            env: Some("GODWIT_GROUP"),
+            flag: false,
+            token: top_true,
+            toml: |t| format!("group = {t}"),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.group.to_string(),
+        },
+        Case {
+            key: "skip_executing_migrations",
+            env: Some("GODWIT_SKIP_EXECUTING_MIGRATIONS"),
+            flag: false,
+            token: top_true,
+            toml: |t| format!("skip_executing_migrations = {t}"),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.skip_executing_migrations.to_string(),
+        },
+        Case {
+            key: "cherry_pick",
+            env: Some("GODWIT_CHERRY_PICK"),
+            flag: false,
+            token: |layer, _| format!("{}", layer + 1),
+            toml: |t| format!("cherry_pick = [\"{t}\"]"),
+            flag_args: |_| Vec::new(),
+            get: |s| {
+                s.config
+                    .cherry_pick
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        },
+        Case {
+            key: "create_schemas",
+            env: Some("GODWIT_CREATE_SCHEMAS"),
+            flag: false,
+            token: top_false,
+            toml: |t| format!("create_schemas = {t}"),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.create_schemas.to_string(),
+        },
+        Case {
+            key: "default_schema",
+            env: Some("GODWIT_DEFAULT_SCHEMA"),
+            flag: false,
+            token: |layer, _| format!("s{layer}"),
+            toml: |t| format!("default_schema = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.default_schema.clone().unwrap_or_default(),
+        },
+        Case {
+            key: "init_sql",
+            env: Some("GODWIT_INIT_SQL"),
+            flag: false,
+            token: |layer, _| format!("SELECT {layer}"),
+            toml: |t| format!("init_sql = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.init_sql.clone().unwrap_or_default(),
+        },
+        Case {
+            key: "placeholder_replacement",
+            env: Some("GODWIT_PLACEHOLDER_REPLACEMENT"),
+            flag: false,
+            token: top_false,
+            toml: |t| format!("placeholder_replacement = {t}"),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.placeholder_replacement.to_string(),
+        },
+        Case {
+            key: "placeholder_prefix",
+            env: Some("GODWIT_PLACEHOLDER_PREFIX"),
+            flag: false,
+            token: |layer, _| format!("#{layer}"),
+            toml: |t| format!("placeholder_prefix = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.placeholder_prefix.clone(),
+        },
+        Case {
+            key: "placeholder_suffix",
+            env: Some("GODWIT_PLACEHOLDER_SUFFIX"),
+            flag: false,
+            token: |layer, _| format!("]{layer}"),
+            toml: |t| format!("placeholder_suffix = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.placeholder_suffix.clone(),
+        },
+        Case {
+            key: "baseline_description",
+            env: Some("GODWIT_BASELINE_DESCRIPTION"),
+            flag: false,
+            token: |layer, _| format!("base {layer}"),
+            toml: |t| format!("baseline_description = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.baseline_description.clone(),
+        },
+        Case {
+            key: "skip_default_callbacks",
+            env: Some("GODWIT_SKIP_DEFAULT_CALLBACKS"),
+            flag: false,
+            token: top_true,
+            toml: |t| format!("skip_default_callbacks = {t}"),
+            flag_args: |_| Vec::new(),
+            get: |s| s.config.skip_default_callbacks.to_string(),
         },
     ]
 }
@@ -731,7 +924,7 @@ fn unknown_key_suggestions() {
         ("CLEAN_DISABLED", "clean_disabled"),
         ("location", "locations"),
         ("schema", "schemas"),
-        ("defaultSchema", "schemas"),
+        ("defaultSchema", "default_schema"),
         ("tagret", "target"),
         ("installedBy", "installed_by"),
         ("placeholder", "placeholders"),

@@ -306,6 +306,20 @@ mod tests {
         assert_eq!(suggest("locatons"), Some("locations"));
     }
 
+    /// Every godwit key a Flyway setting maps onto exists.
+    #[test]
+    fn every_mapped_key_exists() {
+        for setting in SETTINGS {
+            if let Mapping::Key(name) = setting.mapping {
+                assert!(
+                    super::super::super::keys::key(name).is_some(),
+                    "`{}` maps onto `{name}`, which is no key",
+                    setting.name
+                );
+            }
+        }
+    }
+
     /// docs/flyway.md names every setting of the table (the lead reconciles its status column).
     #[test]
     fn every_setting_is_documented() {
