@@ -11,6 +11,7 @@ on_every_database!(
     flyway_toml_project_runs_through_plain_godwit,
     flyway_variables_alone_run_a_project,
     godwit_flyway_exits_with_flyways_codes,
+    flyway_naming_placeholders_and_callbacks_apply,
 );
 
 /// The test database's URL in JDBC form, with the user as a separate setting (Flyway's
@@ -257,6 +258,57 @@ fn godwit_flyway_exits_with_flyways_codes(kind: Kind) {
     call(as_strs(&with(&["clean"])))
         .code(1)
         .stderr_has("clean is disabled");
+}
+
+/// Custom prefixes, placeholder delimiters and SQL callbacks, set the Flyway way.
+fn flyway_naming_placeholders_and_callbacks_apply(kind: Kind) {
+    let p = Project::new(kind);
+    let (url, user) = jdbc(&p);
+    let mut conf = format!(
+        "flyway.url={url}\nflyway.sqlMigrationPrefix=M\nflyway.repeatableSqlMigrationPrefix=RR\n\
+         flyway.placeholderPrefix=#[\nflyway.placeholderSuffix=]\nflyway.placeholders.owner=hash_owner\n"
+    );
+    if let Some(user) = &user {
+        conf.push_str(&format!("flyway.user={user}\n"));
+    }
+    p.file("flyway.conf", &conf);
+    p.file(
+        "sql/M1__create_person.sql",
+        "CREATE TABLE person (id INT PRIMARY KEY, name VARCHAR(100), owner VARCHAR(50));\n",
+    );
+    p.file(
+        "sql/M2__add_people.sql",
+        "INSERT INTO person VALUES (1, 'Ada', '#[owner]');\n",
+    );
+    p.file(
+        "sql/RR__person_view.sql",
+        "DROP VIEW IF EXISTS person_names;\nCREATE VIEW person_names AS SELECT name FROM person;\n",
+    );
+    p.file(
+        "sql/beforeMigrate.sql",
+        "CREATE TABLE IF NOT EXISTS cb_log (event VARCHAR(40));\nINSERT INTO cb_log VALUES ('beforeMigrate');\n",
+    );
+    p.file(
+        "sql/afterMigrate.sql",
+        "INSERT INTO cb_log VALUES ('afterMigrate');\n",
+    );
+    godwit_flyway_env(&p, &["flyway", "migrate"], &[]).success();
+    assert_eq!(
+        p.db.query("SELECT owner FROM person"),
+        [Some("hash_owner".into())]
+    );
+    assert_eq!(
+        flyway_history(&p),
+        [
+            "M1__create_person.sql",
+            "M2__add_people.sql",
+            "RR__person_view.sql"
+        ]
+    );
+    assert_eq!(
+        p.db.query("SELECT event FROM cb_log"),
+        [Some("beforeMigrate".into()), Some("afterMigrate".into())]
+    );
 }
 
 /// An unreachable database is 1 under `godwit flyway` (3 for godwit's own commands).
