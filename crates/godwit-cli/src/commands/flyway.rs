@@ -40,6 +40,8 @@ struct Parsed {
     settings: Vec<(String, String)>,
     verbose: bool,
     quiet: bool,
+    /// `-?`, `-h`, `--help` or `help`: print the usage and run nothing.
+    help: bool,
 }
 
 /// What cannot be run, and what to do instead.
@@ -49,6 +51,17 @@ struct Refusal {
     hint: String,
 }
 
+const USAGE: &str = "Usage: godwit flyway [-name=value ...] command [command ...]
+
+Flyway's command line, run by godwit. Commands, run in the order given:
+  migrate, info, validate, baseline, repair, clean, undo
+Settings are Flyway's, e.g. -url=jdbc:postgresql://localhost/app -user=app
+-locations=filesystem:sql -placeholders.owner=app -configFiles=flyway.conf -environment=ci
+-outputType=json; they are read with flyway.conf / flyway.toml and the FLYWAY_* variables.
+Switches: -X (more output), -q (less), -n (godwit never asks).
+Exit codes: 0 when every command succeeded, 1 otherwise.
+Every setting and what godwit does with it: docs/flyway.md";
+
 const COMMANDS: &str = "migrate, info, validate, baseline, repair, clean or undo";
 
 fn parse(args: &[String]) -> Result<Parsed, Refusal> {
@@ -57,6 +70,7 @@ fn parse(args: &[String]) -> Result<Parsed, Refusal> {
         if let Some(option) = arg.strip_prefix('-') {
             let option = option.strip_prefix('-').unwrap_or(option);
             match option {
+                "?" | "h" | "help" => parsed.help = true,
                 "X" => parsed.verbose = true,
                 "q" => parsed.quiet = true,
                 // godwit never asks a question.
@@ -80,6 +94,10 @@ fn parse(args: &[String]) -> Result<Parsed, Refusal> {
             continue;
         }
         let command = match arg.as_str() {
+            "help" => {
+                parsed.help = true;
+                continue;
+            }
             "migrate" => FlywayCommand::Migrate,
             "info" => FlywayCommand::Info,
             "validate" => FlywayCommand::Validate,
@@ -105,7 +123,7 @@ fn parse(args: &[String]) -> Result<Parsed, Refusal> {
         };
         parsed.commands.push(command);
     }
-    if parsed.commands.is_empty() {
+    if parsed.commands.is_empty() && !parsed.help {
         return Err(Refusal {
             message: "no Flyway command given".into(),
             hint: format!("end the arguments with {COMMANDS}, e.g. godwit flyway -url=… migrate"),
@@ -131,6 +149,10 @@ pub async fn run(config_args: &ConfigArgs, args: &Args, json: bool) -> ExitStatu
             return ExitStatus::Failed;
         }
     };
+    if parsed.help {
+        println!("{USAGE}");
+        return ExitStatus::Ok;
+    }
     if parsed.verbose {
         output::set_verbosity(output::Verbosity::Verbose);
     } else if parsed.quiet {
