@@ -375,6 +375,12 @@ fn apply(settings: &mut Settings, entry: &Entry, command: bool) -> Result<(), Co
     };
     let value = entry.value.as_str();
     match setting.mapping {
+        // `flyway.user=` and `flyway.password=` left empty (as templates have them) set nothing:
+        // an empty password is no password to JDBC.
+        Mapping::Key(name @ ("user" | "password")) if value.is_empty() => match name {
+            "user" => settings.cli.user = None,
+            _ => settings.cli.password = None,
+        },
         Mapping::Key(name) => {
             let Some(key) = keys::key(name) else {
                 return Err(fail(unsupported(&format!(

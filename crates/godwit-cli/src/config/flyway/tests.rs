@@ -296,6 +296,18 @@ fn conf_variables_are_expanded_or_refused() {
 }
 
 #[test]
+fn an_empty_user_or_password_sets_none() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "project/flyway.conf",
+        "flyway.url=jdbc:sqlite:a.db\nflyway.user=\nflyway.password=\n",
+    );
+    let s = fixture.load();
+    assert_eq!(s.cli.user, None);
+    assert_eq!(s.cli.password, None);
+}
+
+#[test]
 fn a_key_without_the_flyway_prefix_is_refused() {
     let fixture = Fixture::new();
     fixture.write("project/flyway.conf", "url=jdbc:sqlite:a.db\n");
