@@ -118,6 +118,7 @@ pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliEr
     options.connect_timeout = settings.cli.connect_timeout;
     options.connect_retries = settings.cli.connect_retries;
     options.connect_retries_interval = settings.cli.connect_retries_interval;
+    options.init_sql = settings.cli.init_sql.clone();
     options.on_retry = Some(Arc::new(crate::output::connect_retry));
     options.lock_lease = settings.cli.lock_lease;
     // Ctrl-C while waiting for the database stops the wait: nothing has been done yet.

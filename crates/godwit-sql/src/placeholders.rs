@@ -78,10 +78,10 @@ impl Placeholders {
         self
     }
 
-    /// No replacement at all (Flyway's `placeholderReplacement = false`): every line is kept as
-    /// written and no placeholder is missing.
-    pub fn disabled(mut self) -> Self {
-        self.syntax.enabled = false;
+    /// With `false`, no replacement at all (Flyway's `placeholderReplacement = false`): every
+    /// line is kept as written and no placeholder is missing. `true` is the default.
+    pub fn with_replacement(mut self, replace: bool) -> Self {
+        self.syntax.enabled = replace;
         self
     }
 

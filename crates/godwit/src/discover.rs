@@ -578,7 +578,8 @@ fn load_file(cache: &ChecksumCache, naming: &Naming, (script, path): (String, Pa
     };
     let display_path = path.display().to_string();
     check_lengths(&display_path, version.as_ref(), &description, &script)?;
-    let migration = |checksum, script| Migration {
+    let conf = read_script_config(&path.with_file_name(format!("{name}.conf")))?;
+    let migration = |checksum, script, source| Migration {
         kind,
         version,
         description,
@@ -586,8 +587,23 @@ fn load_file(cache: &ChecksumCache, naming: &Naming, (script, path): (String, Pa
         display_path: display_path.clone(),
         checksum,
         applied_checksum: checksum,
-        source: Source::File(path.clone()),
+        source,
+        execute_in_transaction: conf.execute_in_transaction,
+        placeholder_replacement: conf.placeholder_replacement,
     };
+    if let Some(encoding) = conf.encoding {
+        // Read whole and decoded once: every later reading uses the text (§1.10).
+        let text = decode_file(&path, &display_path, encoding)?;
+        let checksum = crate::model::checksum_str(&text);
+        if let Some(line) = nul_line(text.as_bytes()) {
+            return Err(nul_problem(&display_path, Some(line)));
+        }
+        return Ok(Some((
+            migration(checksum, script, Source::Text(text)),
+            None,
+        )));
+    }
+    let file_source = || Source::File(path.clone());
     let cached = cache
         .knows(&script)
         .then(|| std::fs::metadata(&path).ok())
@@ -595,7 +611,7 @@ fn load_file(cache: &ChecksumCache, naming: &Naming, (script, path): (String, Pa
         .and_then(|meta| Stamp::of(&meta))
         .and_then(|stamp| cache.get(&script, &stamp));
     if let Some(checksum) = cached {
-        return Ok(Some((migration(checksum, script), None)));
+        return Ok(Some((migration(checksum, script, file_source()), None)));
     }
     let problem = |line, message| FileProblem {
         paths: vec![display_path.clone()],
@@ -624,7 +640,120 @@ fn load_file(cache: &ChecksumCache, naming: &Naming, (script, path): (String, Pa
         }
     })?;
     let stamp = meta.as_ref().and_then(Stamp::of);
-    Ok(Some((migration(checksum, script), stamp)))
+    Ok(Some((migration(checksum, script, file_source()), stamp)))
+}
+
+/// What a migration's `<name>.conf` file says (Flyway's script configuration, docs/design.md
+/// §1.10). All `None` when there is no such file.
+#[derive(Debug, Default)]
+struct ScriptConfig {
+    execute_in_transaction: Option<bool>,
+    placeholder_replacement: Option<bool>,
+    /// Set only for an encoding other than UTF-8.
+    encoding: Option<&'static encoding_rs::Encoding>,
+}
+
+/// Reads `conf` (Java properties: `key=value` or `key: value`, `#` and `!` comments), when it
+/// exists. Flyway's keys `executeInTransaction`, `placeholderReplacement` and `encoding`; any
+/// other key is a problem naming its line, `shouldExecute` included (godwit has no expressions).
+fn read_script_config(conf: &Path) -> Result<ScriptConfig, FileProblem> {
+    let mut config = ScriptConfig::default();
+    let text = match std::fs::read_to_string(conf) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),
+        Err(e) => {
+            return Err(FileProblem {
+                paths: vec![conf.display().to_string()],
+                line: None,
+                message: format!("cannot read this script configuration: {e}"),
+                hint: None,
+            })
+        }
+    };
+    let problem = |line: usize, message: String, hint: &str| FileProblem {
+        paths: vec![conf.display().to_string()],
+        line: Some(line as u32 + 1),
+        message,
+        hint: Some(hint.to_string()),
+    };
+    let boolean = |line: usize, key: &str, value: &str| match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(problem(
+            line,
+            format!("`{key}` must be true or false, not `{value}`"),
+            "write `true` or `false`",
+        )),
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let Some(at) = line.find(['=', ':']) else {
+            return Err(problem(
+                n,
+                format!("`{line}` is not a setting"),
+                "write `key=value`, such as `executeInTransaction=false`",
+            ));
+        };
+        let (key, value) = (line[..at].trim(), line[at + 1..].trim());
+        match key {
+            "executeInTransaction" => {
+                config.execute_in_transaction = Some(boolean(n, key, value)?)
+            }
+            "placeholderReplacement" => {
+                config.placeholder_replacement = Some(boolean(n, key, value)?)
+            }
+            "encoding" => match encoding_rs::Encoding::for_label(value.as_bytes()) {
+                Some(encoding) if encoding == encoding_rs::UTF_8 => config.encoding = None,
+                Some(encoding) => config.encoding = Some(encoding),
+                None => {
+                    return Err(problem(
+                        n,
+                        format!("`{value}` is not an encoding godwit knows"),
+                        "use a name such as `UTF-8`, `ISO-8859-1`, `windows-1252` or `UTF-16`",
+                    ))
+                }
+            },
+            "shouldExecute" => {
+                return Err(problem(
+                    n,
+                    "`shouldExecute` is not supported: godwit does not evaluate Flyway's expressions".into(),
+                    "remove the line, and move the migration out of the locations where it must not run",
+                ))
+            }
+            other => {
+                return Err(problem(
+                    n,
+                    format!("`{other}` is not a script setting"),
+                    "a migration's `.conf` file may set `executeInTransaction`, `placeholderReplacement` and `encoding`",
+                ))
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// A file in another encoding than UTF-8, decoded (a byte-order mark decides, as Flyway lets
+/// one decide). Bytes that are not of the encoding are a problem.
+fn decode_file(
+    path: &Path,
+    display_path: &str,
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<Arc<str>, FileProblem> {
+    let problem = |message: String| FileProblem {
+        paths: vec![display_path.to_string()],
+        line: None,
+        message,
+        hint: Some("fix the `encoding` in the file's `.conf`, or the file".into()),
+    };
+    let bytes = std::fs::read(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    let (text, used, malformed) = encoding.decode(&bytes);
+    if malformed {
+        return Err(problem(format!("is not valid {} text", used.name())));
+    }
+    Ok(Arc::from(text.as_ref()))
 }
 
 /// A UTF-8 byte-order mark, which the checksum and the UTF-8 check skip at the start of a file.
@@ -771,6 +900,8 @@ fn migration_from_parts(
         checksum,
         applied_checksum: checksum,
         source,
+        execute_in_transaction: None,
+        placeholder_replacement: None,
     }))
 }
 

@@ -88,8 +88,6 @@ pub struct Config {
     /// The schema that holds the history table and that migrations run in; the first of
     /// `schemas` when `None` (§5.8).
     pub default_schema: Option<String>,
-    /// SQL run on every connection before anything else (§5.8).
-    pub init_sql: Option<String>,
     /// Replace `${name}` placeholders (default true, §15).
     pub placeholder_replacement: bool,
     /// What opens a placeholder (`${`, §15).
@@ -129,7 +127,6 @@ impl Default for Config {
             cherry_pick: Vec::new(),
             create_schemas: true,
             default_schema: None,
-            init_sql: None,
             placeholder_replacement: true,
             placeholder_prefix: "${".into(),
             placeholder_suffix: "}".into(),
@@ -693,7 +690,9 @@ impl FileChecks {
         } else {
             Statements::None
         };
-        if directive {
+        // `-- godwit:no-transaction`, or `executeInTransaction=false` in the file's `.conf`
+        // (docs/design.md §1.10).
+        if directive || m.execute_in_transaction == Some(false) {
             return Ok((TxMode::NoTransaction, limits, statements));
         }
         let with = |mode: TxMode| (mode, limits, statements);
@@ -932,13 +931,12 @@ impl Executor<'_> {
     }
 
     fn placeholders(&self, session: &Session, table: &HistoryTable) -> Placeholders {
-        let mut p = Placeholders::new().with_syntax(
-            &self.config.placeholder_prefix,
-            &self.config.placeholder_suffix,
-        );
-        if !self.config.placeholder_replacement {
-            p = p.disabled();
-        }
+        let mut p = Placeholders::new()
+            .with_syntax(
+                &self.config.placeholder_prefix,
+                &self.config.placeholder_suffix,
+            )
+            .with_replacement(self.config.placeholder_replacement);
         for (k, v) in &self.config.placeholders {
             p.insert(k.clone(), v.clone());
         }
@@ -1433,6 +1431,11 @@ impl Executor<'_> {
         kind: RunKind,
         dry_run: bool,
     ) -> Result<Report, Error> {
+        if self.config.group {
+            return Err(Error::Config(
+                "`group` (Flyway's `group`) is not supported: godwit applies each migration in a transaction of its own, so that a failure keeps the ones before it; remove the setting (docs/design.md §5.8)".into(),
+            ));
+        }
         let started = Instant::now();
         let dialect = db.dialect();
         let existing = self.read_history(db, table).await?;
@@ -1953,6 +1956,10 @@ impl Executor<'_> {
         let mut executed = 0usize;
         let interrupt = self.interrupt.as_ref();
         let work = async {
+            // Recorded as applied (or undone) without running (§5.8).
+            if self.config.skip_executing_migrations && recorded_type(step).is_some() {
+                return Ok(());
+            }
             if let Source::Rust(code) = &m.source {
                 return run_rust(db, code, &label, ctx.dry_run, &mut executed).await;
             }
@@ -2378,7 +2385,11 @@ fn synthetic_row(installed_rank: i32, step: &Step, kind: HistoryType) -> History
 }
 
 fn with_filename(base: &Placeholders, m: &Migration) -> Placeholders {
-    let mut p = base.clone();
+    let mut p = match m.placeholder_replacement {
+        // The file's `.conf` decides (docs/design.md §1.10).
+        Some(replace) => base.clone().with_replacement(replace),
+        None => base.clone(),
+    };
     let name = m.script.rsplit('/').next().unwrap_or(&m.script);
     p.insert("godwit:filename", name.to_string());
     p

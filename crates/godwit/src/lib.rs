@@ -221,6 +221,16 @@ impl Database {
                 scrub(&e.message),
                 redact_url(url)
             ))),
+            // The connection is up, but `init_sql` failed: the statement's error.
+            Err(e)
+                if e.kind == driver::DriverErrorKind::Statement
+                    && e.message.starts_with(driver::INIT_SQL_FAILED) =>
+            {
+                Err(Error::Database(driver::DriverError {
+                    message: scrub(&e.message),
+                    ..e
+                }))
+            }
             Err(e) => Err(Error::Connect {
                 url: redact_url(url),
                 message: scrub(&e.message),

@@ -292,6 +292,12 @@ pub struct Migration {
     pub applied_checksum: i32,
     /// Where its text (or code) comes from.
     pub source: Source,
+    /// `executeInTransaction` from the file's `<name>.conf` (Flyway's script configuration,
+    /// docs/design.md §1.10): `Some(false)` runs it outside a transaction.
+    pub execute_in_transaction: Option<bool>,
+    /// `placeholderReplacement` from the file's `<name>.conf`: overrides
+    /// `placeholder_replacement` for this file.
+    pub placeholder_replacement: Option<bool>,
 }
 
 impl Migration {
@@ -528,6 +534,19 @@ impl HistoryType {
         matches!(
             self,
             HistoryType::SqlBaseline | HistoryType::JdbcBaseline | HistoryType::ScriptBaseline
+        )
+    }
+
+    /// A row of a migration Flyway ran from code or a script godwit never reads (`JDBC`,
+    /// `JDBC_BASELINE`, `SCRIPT`, `SCRIPT_BASELINE`): its having no file is not a problem
+    /// (docs/design.md §2.7).
+    pub fn is_flyway_code(&self) -> bool {
+        matches!(
+            self,
+            HistoryType::Jdbc
+                | HistoryType::JdbcBaseline
+                | HistoryType::Script
+                | HistoryType::ScriptBaseline
         )
     }
 }

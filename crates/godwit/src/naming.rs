@@ -2,13 +2,13 @@
 //! the file-name conventions ([`Naming`], Flyway's `sqlMigrationPrefix` and friends), the states
 //! validation lets pass ([`IgnorePattern`], Flyway's `ignoreMigrationPatterns`) and the
 //! migrations a run is limited to ([`CherryPick`], Flyway's `cherryPick`). Each is parsed once,
-//! here, from the text a setting holds (docs/design.md §21).
+//! here, from the text a setting holds (docs/design.md §1.9, §4.6, §5.8).
 
 use std::fmt;
 
 use crate::model::Version;
 
-/// How migration files are named (docs/design.md §21.1). The defaults are Flyway's and
+/// How migration files are named (docs/design.md §1.9). The defaults are Flyway's and
 /// godwit's: `V1__a.sql`, `U1__a.sql`, `B1__a.sql`, `R__a.sql`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -119,7 +119,7 @@ pub enum PatternState {
 }
 
 /// One of Flyway's `ignoreMigrationPatterns`: `<kind>:<state>`, such as `*:missing`,
-/// `repeatable:ignored` or `versioned:future` (docs/design.md §21.2).
+/// `repeatable:ignored` or `versioned:future` (docs/design.md §4.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IgnorePattern {
     /// The kind it applies to.
@@ -191,7 +191,7 @@ impl fmt::Display for IgnorePattern {
     }
 }
 
-/// One entry of `cherry_pick`: a version, or a repeatable's description (docs/design.md §21.3).
+/// One entry of `cherry_pick`: a version, or a repeatable's description (docs/design.md §5.8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CherryPick {
     /// A versioned (or baseline) migration's version.

@@ -571,7 +571,10 @@ impl<'a> Catalog<'a> {
                     if is_baseline && self.versioned.contains_key(version) {
                         continue;
                     }
-                    if self.is_future(version) || self.is_squashed(version) {
+                    if self.is_future(version)
+                        || self.is_squashed(version)
+                        || rec.applied.kind.is_flyway_code()
+                    {
                         continue;
                     }
                     if options.ignores(false, PatternState::Missing) {
@@ -772,6 +775,8 @@ impl<'a> Catalog<'a> {
                                 State::Future
                             } else if self.is_squashed(&version) {
                                 State::Squashed
+                            } else if rec.applied.kind.is_flyway_code() {
+                                State::Success
                             } else {
                                 State::Missing
                             }
@@ -1416,7 +1421,9 @@ impl Catalog<'_> {
                         });
                     }
                 }
-                None if self.is_future(version) || self.is_squashed(version) => {}
+                None if self.is_future(version)
+                    || self.is_squashed(version)
+                    || rec.applied.kind.is_flyway_code() => {}
                 None => actions.push(RepairAction::MarkDeleted {
                     migration: Label::versioned(version),
                     version: Some(version.to_string()),

@@ -202,6 +202,8 @@ impl RustMigration {
                 run: self.run,
                 transactional: self.transactional,
             })),
+            execute_in_transaction: None,
+            placeholder_replacement: None,
         })
     }
 }

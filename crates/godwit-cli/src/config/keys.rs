@@ -634,9 +634,11 @@ keys! {
         flag: None,
         default: "`false`",
         default_toml: Some("false"),
-        summary: "Apply every pending migration in one transaction (Flyway's `group`).",
-        details: "Where the database can roll DDL back (PostgreSQL, SQLite) a failure then \
-                  leaves none of the run's migrations applied. See docs/design.md §5.8.",
+        summary: "Flyway's `group`: every pending migration in one transaction. Not supported: \
+                  `true` is refused.",
+        details: "godwit applies each migration in a transaction of its own, so that a \
+                  failure keeps the migrations before it; `migrate` and `undo` refuse \
+                  `group = true` (exit 2) rather than ignore it. See docs/design.md §5.8.",
         example: "group = true",
         slot: Slot::Bool(|s| &mut s.config.group),
     },
@@ -648,8 +650,11 @@ keys! {
         default_toml: Some("false"),
         summary: "Record pending migrations as applied without running them (Flyway's \
                   `skipExecutingMigrations`).",
-        details: "For a database whose schema was changed by other means. Callbacks still run. \
-                  See docs/design.md §5.8.",
+        details: "For a database whose schema was changed by other means: each pending \
+                  versioned, baseline and repeatable migration (and, going down, undo script) \
+                  gets its history row, with an execution time of 0, and none of its SQL runs. \
+                  Callbacks and data migrations still run; the files are checked as usual. See \
+                  docs/design.md §5.8.",
         example: "skip_executing_migrations = true",
         slot: Slot::Bool(|s| &mut s.config.skip_executing_migrations),
     },
@@ -701,9 +706,12 @@ keys! {
         default: "none",
         default_toml: None,
         summary: "SQL run on the connection before anything else (Flyway's `initSql`).",
-        details: "For session settings such as `SET ROLE deploy`. See docs/design.md §5.8.",
+        details: "For session settings such as `SET ROLE deploy`: run once on each new \
+                  connection, before godwit reads the session (its user, role and search path), so \
+                  what it sets holds for every migration and every history write. A failure is \
+                  the command's failure (exit 1), naming `init_sql`. See docs/design.md §5.8.",
         example: "init_sql = \"SET ROLE deploy\"",
-        slot: Slot::OptText(|s| &mut s.config.init_sql),
+        slot: Slot::OptText(|s| &mut s.cli.init_sql),
     },
     {
         key: "placeholder_replacement",

@@ -118,6 +118,8 @@ pub struct CliSettings {
     pub connect_retries: u32,
     /// The longest wait between two connection attempts.
     pub connect_retries_interval: Duration,
+    /// SQL run on the connection as soon as it is open (`init_sql`).
+    pub init_sql: Option<String>,
 }
 
 impl Default for CliSettings {
@@ -136,6 +138,7 @@ impl Default for CliSettings {
             connect_timeout: connect.connect_timeout,
             connect_retries: connect.connect_retries,
             connect_retries_interval: connect.connect_retries_interval,
+            init_sql: connect.init_sql,
         }
     }
 }
@@ -166,6 +169,7 @@ impl fmt::Debug for CliSettings {
             .field("connect_timeout", &self.connect_timeout)
             .field("connect_retries", &self.connect_retries)
             .field("connect_retries_interval", &self.connect_retries_interval)
+            .field("init_sql", &self.init_sql)
             .finish()
     }
 }

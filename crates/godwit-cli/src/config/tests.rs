@@ -572,7 +572,7 @@ fn cases() -> Vec<Case> {
             token: |layer, _| format!("SELECT {layer}"),
             toml: |t| format!("init_sql = \"{t}\""),
             flag_args: |_| Vec::new(),
-            get: |s| s.config.init_sql.clone().unwrap_or_default(),
+            get: |s| s.cli.init_sql.clone().unwrap_or_default(),
         },
         Case {
             key: "placeholder_replacement",

@@ -19,6 +19,8 @@ mod fidelity;
 mod files;
 mod first_minutes;
 mod flyway;
+mod flyway_history;
+mod flyway_settings;
 #[cfg(unix)]
 mod galera;
 mod interrupted;

@@ -639,6 +639,22 @@ pub struct ConnectOptions {
     /// local to one node; it is taken there with a default expiry when the server says it is
     /// such a node (`wsrep_on`), unless set. Ignored on SQLite.
     pub lock_lease: Option<Duration>,
+    /// SQL run on the connection as soon as it is open, before godwit reads the session
+    /// (Flyway's `initSql`, docs/design.md §5.8): a role or session setting it sets is the
+    /// session godwit works in and gives back to itself before each history write.
+    pub init_sql: Option<String>,
+}
+
+/// How the error of `init_sql` begins: [`init_sql_failed`].
+pub(crate) const INIT_SQL_FAILED: &str = "`init_sql` failed: ";
+
+/// An error of `init_sql`, named as such: a statement's failure (exit 1), not a connection's.
+pub(crate) fn init_sql_failed(e: DriverError) -> DriverError {
+    DriverError {
+        kind: DriverErrorKind::Statement,
+        message: format!("{INIT_SQL_FAILED}{}", e.message),
+        ..e
+    }
 }
 
 /// Called before each connection retry: see [`ConnectOptions::on_retry`].
@@ -668,6 +684,7 @@ impl fmt::Debug for ConnectOptions {
             .field("connect_retries", &self.connect_retries)
             .field("connect_retries_interval", &self.connect_retries_interval)
             .field("lock_lease", &self.lock_lease)
+            .field("init_sql", &self.init_sql)
             .finish_non_exhaustive()
     }
 }
@@ -683,6 +700,7 @@ impl Default for ConnectOptions {
             connect_retries_interval: Duration::from_secs(120),
             on_retry: None,
             lock_lease: None,
+            init_sql: None,
         }
     }
 }

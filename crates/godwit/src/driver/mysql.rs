@@ -136,7 +136,7 @@ impl MySqlDriver {
             Some(password) => opts.password(password),
             None => opts,
         };
-        let conn = super::connect_retrying(
+        let mut conn = super::connect_retrying(
             options,
             || opts.connect(),
             |e| {
@@ -150,6 +150,11 @@ impl MySqlDriver {
             },
         )
         .await?;
+        if let Some(sql) = &options.init_sql {
+            conn.execute(sqlx::raw_sql(sql))
+                .await
+                .map_err(|e| super::init_sql_failed(mysql_error(e)))?;
+        }
         let mut driver = MySqlDriver::with_session(Conn::Owned(conn), OWN_SESSION_QUERY)
             .await
             .map_err(connection_error)?;

@@ -123,9 +123,14 @@ impl PgDriver {
         } else {
             opts
         };
-        let conn =
+        let mut conn =
             super::connect_retrying(options, || opts.connect(), |e| pg_connection_error(e, url))
                 .await?;
+        if let Some(sql) = &options.init_sql {
+            conn.execute(sqlx::raw_sql(sql))
+                .await
+                .map_err(|e| super::init_sql_failed(pg_error(e)))?;
+        }
         let mut driver = PgDriver::with_session(Conn::Owned(conn), options.lock_lease)
             .await
             .map_err(|e| pg_connection_error(e, url))?;

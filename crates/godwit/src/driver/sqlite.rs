@@ -131,6 +131,11 @@ impl SqliteDriver {
             opts
         };
         let mut conn = opts.connect().await.map_err(connection_error)?;
+        if let Some(sql) = &options.init_sql {
+            conn.execute(sqlx::raw_sql(sql))
+                .await
+                .map_err(|e| super::init_sql_failed(sqlite_error(e)))?;
+        }
         let version: String = sqlx::query_scalar("SELECT sqlite_version()")
             .fetch_one(&mut conn)
             .await
