@@ -260,7 +260,8 @@ fn godwit_flyway_exits_with_flyways_codes(kind: Kind) {
         .stderr_has("clean is disabled");
 }
 
-/// Custom prefixes, placeholder delimiters and SQL callbacks, set the Flyway way.
+/// Custom prefixes, placeholder delimiters, SQL callbacks (also in the `event__description`
+/// form) and `.sql.conf` files, set the Flyway way.
 fn flyway_naming_placeholders_and_callbacks_apply(kind: Kind) {
     let p = Project::new(kind);
     let (url, user) = jdbc(&p);
@@ -292,6 +293,22 @@ fn flyway_naming_placeholders_and_callbacks_apply(kind: Kind) {
         "sql/afterMigrate.sql",
         "INSERT INTO cb_log VALUES ('afterMigrate');\n",
     );
+    p.file(
+        "sql/beforeEachMigrate__count.sql",
+        "INSERT INTO cb_log VALUES ('beforeEachMigrate');\n",
+    );
+    // Per-script configuration, as Flyway reads it: one file outside a transaction, one in
+    // another encoding (its comment is Latin-1).
+    p.file(
+        "sql/M2__add_people.sql.conf",
+        "executeInTransaction=false\n",
+    );
+    p.file("sql/M1__create_person.sql.conf", "encoding=ISO-8859-1\n");
+    let mut latin1 = b"-- caf\xe9\n".to_vec();
+    latin1.extend_from_slice(
+        b"CREATE TABLE person (id INT PRIMARY KEY, name VARCHAR(100), owner VARCHAR(50));\n",
+    );
+    std::fs::write(p.path().join("sql/M1__create_person.sql"), latin1).unwrap();
     godwit_flyway_env(&p, &["flyway", "migrate"], &[]).success();
     assert_eq!(
         p.db.query("SELECT owner FROM person"),
@@ -305,10 +322,24 @@ fn flyway_naming_placeholders_and_callbacks_apply(kind: Kind) {
             "RR__person_view.sql"
         ]
     );
+    let events: Vec<String> =
+        p.db.query("SELECT event FROM cb_log")
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
     assert_eq!(
-        p.db.query("SELECT event FROM cb_log"),
-        [Some("beforeMigrate".into()), Some("afterMigrate".into())]
+        events,
+        [
+            "beforeMigrate",
+            "beforeEachMigrate",
+            "beforeEachMigrate",
+            "beforeEachMigrate",
+            "afterMigrate"
+        ]
     );
+    // The same files validate through plain godwit: the checksums were taken as Flyway takes
+    // them.
+    godwit_flyway_env(&p, &["validate"], &[]).success();
 }
 
 /// An unreachable database is 1 under `godwit flyway` (3 for godwit's own commands).
