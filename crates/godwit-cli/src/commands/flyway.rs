@@ -5,6 +5,8 @@
 //! order given, each as the godwit command of the same name; the exit code is Flyway's: 0 when
 //! every command succeeded, 1 otherwise (docs/flyway.md).
 
+use std::io::Write as _;
+
 use crate::config::{self, ConfigArgs, FlywayCommandLine};
 use crate::exit::ExitStatus;
 use crate::output::{self, Output};
@@ -150,7 +152,8 @@ pub async fn run(config_args: &ConfigArgs, args: &Args, json: bool) -> ExitStatu
         }
     };
     if parsed.help {
-        println!("{USAGE}");
+        // A closed stdout (`| head`) is no error.
+        let _ = writeln!(std::io::stdout().lock(), "{USAGE}");
         return ExitStatus::Ok;
     }
     if parsed.verbose {
@@ -176,6 +179,17 @@ pub async fn run(config_args: &ConfigArgs, args: &Args, json: bool) -> ExitStatu
     };
     let json = quick_json || config::flyway_wants_json(&config_args).unwrap_or(false);
     let out = Output::new(json);
+    if settings.cli.url.is_none() {
+        out.error_text(
+            "no database URL is configured",
+            Some(
+                "give it as -url=jdbc:postgresql://host:5432/app (or jdbc:mysql://, jdbc:mariadb://, \
+                 jdbc:sqlite:), in FLYWAY_URL, or as flyway.url in flyway.conf (url in \
+                 [environments.<name>] of flyway.toml)",
+            ),
+        );
+        return ExitStatus::Failed;
+    }
     for command in parsed.commands {
         let result = match command {
             FlywayCommand::Migrate => {

@@ -219,25 +219,19 @@ fn godwit_flyway_exits_with_flyways_codes(kind: Kind) {
     if let Some(user) = user {
         args.push(format!("-user={user}"));
     }
-    let with = |extra: &[&str]| -> Vec<String> {
-        let mut all = args.clone();
-        all.extend(extra.iter().map(|s| s.to_string()));
-        all
-    };
-    let as_strs = |v: &[String]| -> Vec<String> { v.to_vec() };
-    let call = |v: Vec<String>| {
-        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
-        godwit_flyway_env(&p, &refs, &[])
+    let call = |extra: &[&str]| {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend_from_slice(extra);
+        godwit_flyway_env(&p, &all, &[])
     };
     p.file("sql/V1__ok.sql", "CREATE TABLE ok_table (id INT);\n");
     p.file("sql/V2__broken.sql", "CREATE TABLE broken (id INT;\n");
     // A failed migration: 1 (godwit migrate says 1 too).
-    call(as_strs(&with(&["migrate"]))).code(1);
+    call(&["migrate"]).code(1);
     // Bad configuration: 1 under godwit flyway, 2 for godwit's commands.
-    call(as_strs(&with(&["-tablespace=fast", "migrate"])))
+    call(&["-tablespace=fast", "migrate"])
         .code(1)
         .stderr_has("-tablespace is a Flyway setting godwit does not support");
-    // The migration that failed is still pending after the refusal: nothing ran.
     godwit_flyway_env(
         &p,
         &["info"],
@@ -247,17 +241,21 @@ fn godwit_flyway_exits_with_flyways_codes(kind: Kind) {
     .stderr_has(
         "environment variable FLYWAY_TABLESPACE is a Flyway setting godwit does not support",
     );
-    // An unknown command, and no command.
-    call(as_strs(&with(&["migrat"])))
+    // An unknown command, no command, no URL.
+    call(&["migrat"])
         .code(1)
         .stderr_has("unknown Flyway command `migrat`");
-    call(as_strs(&with(&[])))
+    call(&[]).code(1).stderr_has("no Flyway command");
+    godwit_flyway_env(&p, &["flyway", "info"], &[])
         .code(1)
-        .stderr_has("no Flyway command");
+        .stderr_has("no database URL is configured")
+        .stderr_has("FLYWAY_URL");
     // clean is disabled by default, as in Flyway: 1.
-    call(as_strs(&with(&["clean"])))
-        .code(1)
-        .stderr_has("clean is disabled");
+    call(&["clean"]).code(1).stderr_has("clean is disabled");
+    // Fixed, the commands run in order and the run succeeds: 0.
+    p.file("sql/V2__broken.sql", "CREATE TABLE broken (id INT);\n");
+    call(&["repair", "migrate", "validate"]).success();
+    assert_eq!(flyway_history(&p), ["V1__ok.sql", "V2__broken.sql"]);
 }
 
 /// Custom prefixes, placeholder delimiters, SQL callbacks (also in the `event__description`
