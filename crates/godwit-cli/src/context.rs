@@ -135,7 +135,7 @@ pub async fn connect(settings: &Settings, write: bool) -> Result<Database, CliEr
     // Ctrl-C while waiting for the database stops the wait: nothing has been done yet.
     let interrupt = crate::signals::interrupt();
     tokio::select! {
-        db = Database::connect_with(url, &options) => Ok(db?),
+        db = Database::connect_with(&url, &options) => Ok(db?),
         () = interrupt.triggered() => Err(CliError::StoppedConnecting),
     }
 }
@@ -154,8 +154,14 @@ fn refuse(message: String, hint: impl Into<String>) -> CliError {
 fn connection_settings(
     settings: &Settings,
     write: bool,
-) -> Result<(&str, Option<String>), CliError> {
+) -> Result<(String, Option<String>), CliError> {
     let url = settings.cli.require_url()?;
+    // A user given apart from the URL (`user`, Flyway's `user`) goes into it.
+    let url = match &settings.cli.user {
+        Some(user) => godwit::with_user(url, user).map_err(|p| refuse(p.message, p.hint))?,
+        None => url.to_owned(),
+    };
+    let url = url.as_str();
     let facts = godwit::check_url(url).map_err(|p| refuse(p.message, p.hint))?;
     let redacted = godwit::redact_url(url);
     let password = password(settings)?;
@@ -196,7 +202,7 @@ fn connection_settings(
             "name a file, e.g. sqlite://data/app.db; to see what would run without changing anything, use --dry-run",
         ));
     }
-    Ok((url, password))
+    Ok((url.to_owned(), password))
 }
 
 /// The password of the `password` or `password_file` setting; the file's trailing newline is

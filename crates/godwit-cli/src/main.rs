@@ -83,6 +83,9 @@ enum Command {
     Lint(commands::lint::Args),
     /// Check every undo script on a scratch database: apply, undo, compare the schema, apply again
     VerifyUndo(commands::verify_undo::Args),
+    /// Run Flyway's command line: `godwit flyway -url=jdbc:… -locations=filesystem:sql migrate`
+    /// (Flyway's settings, files and FLYWAY_* variables; exit 0 or 1, as Flyway)
+    Flyway(commands::flyway::Args),
 }
 
 /// `godwit --version`: the version, and what the binary was built from (build.rs).
@@ -189,11 +192,15 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, out: &Output) -> ExitStatus {
     if matches!(
         cli.command,
-        Command::Migrate(_) | Command::Undo(_) | Command::VerifyUndo(_)
+        Command::Migrate(_) | Command::Undo(_) | Command::VerifyUndo(_) | Command::Flyway(_)
     ) {
         signals::stop_cleanly();
     }
     signals::listen();
+    // Flyway's command line reads its own settings and ends with Flyway's exit codes.
+    if let Command::Flyway(args) = &cli.command {
+        return commands::flyway::run(&cli.config, args, cli.json).await;
+    }
     // These need no settings: a broken configuration file must not stop them.
     let early = match &cli.command {
         Command::Init(args) => Some(commands::init::run(&cli.config, args, out).await),
@@ -229,7 +236,9 @@ async fn run(cli: Cli, out: &Output) -> ExitStatus {
         Command::Lint(args) => commands::lint::run(&settings, &args, out).await,
         Command::VerifyUndo(args) => commands::verify_undo::run(&settings, &args, out).await,
         // Handled above, before the settings were loaded.
-        Command::Init(_) | Command::Completions(_) | Command::Man(_) => Ok(ExitStatus::Ok),
+        Command::Init(_) | Command::Completions(_) | Command::Man(_) | Command::Flyway(_) => {
+            Ok(ExitStatus::Ok)
+        }
     };
     if output::stdout_closed() {
         // The reader of stdout went away (`| head`): nothing more is wanted, end quietly.

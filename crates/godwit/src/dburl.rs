@@ -16,6 +16,10 @@
 
 use crate::driver::Dialect;
 
+mod jdbc;
+
+pub use jdbc::{is_jdbc_url, jdbc_to_url, native_url};
+
 /// The text that replaces a secret.
 const MASK: &str = "***";
 
@@ -223,6 +227,11 @@ fn redact_tail(tail: &str, secrets: &mut Vec<String>) -> String {
 /// The redacted URL and the secrets it held.
 fn redact(url: &str) -> (String, Vec<String>) {
     let mut secrets = Vec::new();
+    if let Some(inner) = url.get(5..).filter(|_| jdbc::is_jdbc_url(url)) {
+        // A JDBC URL: the URL after `jdbc:` holds the secrets.
+        let (out, secrets) = redact(inner);
+        return (format!("{}{out}", &url[..5]), secrets);
+    }
     let Some((scheme, rest)) = split_scheme(url) else {
         // Not a URL: it may be anything, a password included.
         if url.contains(['@', ':']) {
@@ -542,6 +551,10 @@ fn shown_name(name: &str) -> String {
 /// (so that no part of a password is read as a host, port or database), only the parameters the
 /// database understands, with values it accepts. Problems name no secret.
 pub fn check_url(url: &str) -> Result<UrlFacts, UrlProblem> {
+    if jdbc::is_jdbc_url(url) {
+        // A JDBC URL names what the URL it converts to names.
+        return check_url(&jdbc::jdbc_to_url(url)?);
+    }
     let redacted = redact_url(url);
     let Some((scheme, rest)) = split_scheme(url) else {
         return Err(problem(
@@ -616,6 +629,49 @@ pub fn check_url(url: &str) -> Result<UrlFacts, UrlProblem> {
         names_database,
         in_memory: false,
     })
+}
+
+/// The URL with `user` as its user name (percent-encoded), for a user given apart from the URL
+/// (Flyway's `user` setting). A JDBC URL is converted first. Refused: a URL that already names
+/// another user, and an SQLite URL (SQLite has no users).
+pub fn with_user(url: &str, user: &str) -> Result<String, UrlProblem> {
+    let native = native_url(url)?;
+    let facts = check_url(&native)?;
+    let redacted = redact_url(&native);
+    if facts.dialect == Dialect::Sqlite {
+        return Err(problem(
+            format!("a user is set, but the SQLite database `{redacted}` has none"),
+            "remove the user setting: SQLite databases are files, protected by the file's permissions",
+        ));
+    }
+    let mut parsed = url::Url::parse(&native)
+        .map_err(|e| problem(format!("`{redacted}` is not a valid URL: {e}"), ENCODE_HINT))?;
+    let named = percent_decode(parsed.username());
+    let param = parsed
+        .query_pairs()
+        .find(|(name, _)| name == "user")
+        .map(|(_, value)| value.into_owned());
+    match named_user(&named, param.as_deref()) {
+        Some(existing) if existing == user => return Ok(native.into_owned()),
+        Some(_) => {
+            return Err(problem(
+                format!("the user is given twice, differently: in the URL `{redacted}` and in a user setting"),
+                "keep one of them: remove the user from the URL, or the user setting",
+            ))
+        }
+        None => {}
+    }
+    parsed.set_username(user).map_err(|()| {
+        problem(
+            format!("`{redacted}` cannot carry a user"),
+            "write it as scheme://user@host:port/database",
+        )
+    })?;
+    Ok(parsed.into())
+}
+
+fn named_user<'a>(userinfo: &'a str, param: Option<&'a str>) -> Option<&'a str> {
+    (!userinfo.is_empty()).then_some(userinfo).or(param)
 }
 
 fn database_name(dialect: Dialect) -> &'static str {
@@ -1064,5 +1120,45 @@ mod tests {
                 "case {case}: {url} -> {scrubbed}"
             );
         }
+    }
+
+    #[test]
+    fn a_user_given_apart_goes_into_the_url() {
+        assert_eq!(
+            with_user("postgres://h/db", "app").unwrap(),
+            "postgres://app@h/db"
+        );
+        assert_eq!(
+            with_user("jdbc:mysql://h/db", "r@ot").unwrap(),
+            "mysql://r%40ot@h/db"
+        );
+        assert_eq!(
+            with_user("postgres://app@h/db", "app").unwrap(),
+            "postgres://app@h/db"
+        );
+        let p = with_user("postgres://other:pw@h/db", "app").unwrap_err();
+        assert!(p.message.contains("given twice"), "{p}");
+        assert!(!p.to_string().contains("pw@"), "{p}");
+        let p = with_user("sqlite:a.db", "app").unwrap_err();
+        assert!(p.message.contains("SQLite"), "{p}");
+    }
+
+    #[test]
+    fn jdbc_urls_are_redacted_and_checked() {
+        assert_eq!(
+            redact_url("jdbc:postgresql://h/db?user=u&password=s3cret"),
+            "jdbc:postgresql://h/db?user=u&password=***"
+        );
+        assert_eq!(
+            redact_url("jdbc:mysql://u:s3cret@h/db"),
+            "jdbc:mysql://u:***@h/db"
+        );
+        let facts = check_url("jdbc:postgresql://h/db?user=u&password=s3cret").unwrap();
+        assert!(facts.has_password);
+        assert_eq!(facts.dialect, Dialect::Postgres);
+        assert_eq!(
+            crate::dialect_of("jdbc:mariadb://h/db"),
+            Some(Dialect::MySql)
+        );
     }
 }

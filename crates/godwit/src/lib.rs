@@ -100,6 +100,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use dburl::{check_url, redact_url, UrlFacts, UrlProblem};
+pub use dburl::{is_jdbc_url, jdbc_to_url, native_url, with_user};
 pub use discover::{discover, discover_cached, discover_with, FileProblem, MigrationSet};
 use driver::Driver;
 pub use driver::{dialect_of, ConnectOptions, ConnectRetry, Dialect, HistoryTable, Session};
@@ -201,7 +202,12 @@ impl Database {
     }
 
     /// Connects with explicit options.
+    ///
+    /// A JDBC URL (`jdbc:postgresql://…`, `jdbc:mysql://…`, `jdbc:mariadb://…`,
+    /// `jdbc:sqlite:…`) is accepted too, converted by [`jdbc_to_url`].
     pub async fn connect_with(url: &str, options: &ConnectOptions) -> Result<Database, Error> {
+        let native = dburl::native_url(url).map_err(|p| Error::Config(p.to_string()))?;
+        let url = native.as_ref();
         if let Err(p) = dburl::check_url(url) {
             return Err(Error::Config(p.to_string()));
         }

@@ -954,3 +954,59 @@ async fn auto_migrate_continues_a_flyway_history() {
     assert_eq!(rows, 2);
     c.close().await.unwrap();
 }
+
+/// The JDBC form of a test database's URL: `jdbc:sqlite:<path>`, or the server URL with the user
+/// (and any password) as JDBC parameters.
+fn jdbc_form(url: &str) -> String {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return format!("jdbc:sqlite:{path}");
+    }
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, hostpath) = rest.rsplit_once('@').unwrap_or(("", rest));
+    let sub = if scheme.starts_with("postgres") {
+        "postgresql"
+    } else {
+        "mariadb"
+    };
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let mut jdbc = format!("jdbc:{sub}://{hostpath}?user={user}");
+    if !password.is_empty() {
+        jdbc.push_str(&format!("&password={password}"));
+    }
+    jdbc
+}
+
+/// A JDBC URL, as Flyway projects write them, connects as godwit's own form does, on every
+/// database; a JDBC parameter without a counterpart is refused by name, never showing the
+/// password (docs/flyway.md, JDBC URLs).
+#[tokio::test]
+async fn jdbc_urls_connect_on_every_database() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in [Kind::Sqlite, Kind::Postgres, Kind::MySql] {
+        let test_db = match kind {
+            Kind::Sqlite => TestDb::existing(kind, sqlite_url(&dir), "app"),
+            _ => TestDb::on_server(kind),
+        };
+        let jdbc = jdbc_form(&test_db.url);
+        let mut db = Database::connect(&jdbc)
+            .await
+            .unwrap_or_else(|e| panic!("{jdbc}: {e}"));
+        let report = Migrator::embedded(&EMBEDDED)
+            .unwrap()
+            .migrate(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(report.migrations, 2, "{kind:?}");
+        db.close().await.unwrap();
+    }
+    let Err(err) = Database::connect(
+        "jdbc:postgresql://127.0.0.1/x?user=u&password=Secr3tPw&prepareThreshold=0",
+    )
+    .await
+    else {
+        panic!("a JDBC parameter without a counterpart was accepted");
+    };
+    let text = err.to_string();
+    assert!(text.contains("`prepareThreshold`"), "{text}");
+    assert!(!text.contains("Secr3tPw"), "{text}");
+}

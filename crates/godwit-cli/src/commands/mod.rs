@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod clean;
 pub mod completions;
 pub mod current;
+pub mod flyway;
 pub mod info;
 pub mod init;
 pub mod lint;

@@ -99,6 +99,10 @@ pub struct ConfigArgs {
         value_parser = parse_placeholder_arg
     )]
     pub placeholders: Vec<(String, String)>,
+
+    /// `godwit flyway`'s settings (`-url=…`), parsed by that command, not by clap.
+    #[arg(skip)]
+    pub flyway: Option<super::FlywayCommandLine>,
 }
 
 impl fmt::Debug for ConfigArgs {
@@ -120,6 +124,16 @@ impl fmt::Debug for ConfigArgs {
             .field("connect_retries", &self.connect_retries)
             .field("connect_retries_interval", &self.connect_retries_interval)
             .field("placeholders", &self.placeholders)
+            // Values may hold a password: the names only.
+            .field(
+                "flyway",
+                &self.flyway.as_ref().map(|f| {
+                    f.settings
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                }),
+            )
             .finish()
     }
 }

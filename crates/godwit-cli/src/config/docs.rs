@@ -198,10 +198,15 @@ GODWIT_PLACEHOLDERS_OWNER=admin godwit migrate --placeholder retention_days=90
 
 ## Coming from Flyway
 
+- godwit also reads Flyway's own configuration: `flyway.conf`, `flyway.toml`, `FLYWAY_*`
+  variables, JDBC URLs, and Flyway's command line through `godwit flyway`, below godwit's own
+  files and variables, with Flyway's defaults (the table `flyway_schema_history`, the location
+  `sql`); see [flyway.md](flyway.md). What follows is about writing `godwit.toml` instead.
 - Keys are snake_case at the top level (`out_of_order`, not `flyway.outOfOrder` or a `[flyway]`
   table); the error for a Flyway-style key names the godwit key.
-- The user is part of `url`; the password may be too, or comes from `password` /
-  `password_file` (`GODWIT_PASSWORD` / `GODWIT_PASSWORD_FILE`).
+- The user is part of `url`, or comes from `user` (`GODWIT_USER`); the password may be part of
+  `url` too, or comes from `password` / `password_file` (`GODWIT_PASSWORD` /
+  `GODWIT_PASSWORD_FILE`).
 - `filesystem:` locations are accepted; `classpath:` locations are refused with the directory to
   name instead.
 - `table = "flyway_schema_history"` carries on with a database that Flyway has been migrating.

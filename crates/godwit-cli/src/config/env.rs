@@ -17,18 +17,33 @@ pub(super) struct Env {
 }
 
 impl Env {
-    /// Captures the process environment's `GODWIT_*` variables and `DATABASE_URL`.
+    /// Captures the process environment: the `GODWIT_*` variables and `DATABASE_URL`, and, for
+    /// Flyway's configuration, `FLYWAY_*`, `HOME` and the variables its files refer to
+    /// (`${env.NAME}`), which may be any.
     ///
     /// A value that is not valid UTF-8 is kept with its invalid bytes replaced.
     pub(super) fn from_process() -> Self {
         let vars = std::env::vars_os()
             .filter_map(|(name, value)| {
                 let name = name.into_string().ok()?;
-                let relevant = name.starts_with("GODWIT_") || name == "DATABASE_URL";
-                relevant.then(|| (name, value.to_string_lossy().into_owned()))
+                Some((name, value.to_string_lossy().into_owned()))
             })
             .collect();
         Env { vars }
+    }
+
+    /// The value of any variable, as set (an empty value included), for `${env.NAME}` in
+    /// Flyway's files.
+    pub(super) fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The `FLYWAY_*` variables that are set (not empty), in name order.
+    pub(super) fn flyway_vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars
+            .iter()
+            .filter(|(var, value)| var.starts_with("FLYWAY_") && !value.trim().is_empty())
+            .map(|(var, value)| (var.as_str(), value.as_str()))
     }
 
     /// Builds an environment from name/value pairs, for tests.

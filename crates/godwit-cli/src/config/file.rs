@@ -8,7 +8,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::errors::{invalid, ConfigError, Origin, Problem};
-use super::keys::{key, normalise_key, suggest_key, valid_keys, Key, Slot};
+use super::keys::{key, suggest_key, valid_keys, Key, Slot};
 use super::urls::resolve_sqlite_url;
 use super::values::{
     check_lock_timeout, check_placeholder_name, check_positive, check_statement_limit, check_table,
@@ -253,10 +253,6 @@ fn unknown_key(path: &Path, line: usize, written: &str, value: &toml::Value) -> 
             "godwit's keys go at the top level of the file: move `{}` out of [{written}]",
             nested.key
         )
-    } else if matches!(normalise_key(written).as_str(), "user" | "username") {
-        "the user goes in the url, e.g. url = \"postgres://user@host/db\"; the password can be \
-         set with `password` or `password_file`"
-            .to_owned()
     } else {
         format!("valid keys are {}", valid_keys())
     };

@@ -204,6 +204,20 @@ keys! {
         slot: Slot::PasswordFile,
     },
     {
+        key: "user",
+        env: &["GODWIT_USER"],
+        flag: None,
+        default: "none: the user in `url`, if any",
+        default_toml: None,
+        summary: "The database user, kept apart from the URL (Flyway's `user`).",
+        details: "Put into the URL's user name when godwit connects. A URL that names another \
+                  user (before the host, or in a JDBC URL's `user=`) is refused (exit 2), as is a \
+                  user for SQLite, which has none. Where the URL names the same user, nothing \
+                  changes.",
+        example: "user = \"deploy\"",
+        slot: Slot::OptText(|s| &mut s.cli.user),
+    },
+    {
         key: "locations",
         env: &["GODWIT_LOCATIONS"],
         flag: Some("--locations"),
@@ -868,6 +882,7 @@ pub(super) fn suggest_key(written: &str) -> Option<&'static str> {
         ("location", "locations"),
         ("placeholder", "placeholders"),
         ("history_table", "table"),
+        ("username", "user"),
         ("schema_history_table", "table"),
         // The setting that was there first; `connect_timeout` came later.
         ("timeout", "lock_timeout"),

@@ -52,6 +52,8 @@ pub(super) fn load(
     user_config_dir: Option<&Path>,
 ) -> Result<Settings, ConfigError> {
     let mut settings = Settings::default();
+    let flyway = super::flyway::gather(args, env, cwd)?;
+    flyway.apply_below(&mut settings)?;
     let files: Vec<(PathBuf, bool)> = implicit_files(exe_dir, user_config_dir)
         .into_iter()
         .map(|path| (path, false))
@@ -63,12 +65,14 @@ pub(super) fn load(
         }
     }
     apply_env(&mut settings, env)?;
+    flyway.apply_command_line(&mut settings)?;
     apply_flags(&mut settings, args)?;
     Ok(settings)
 }
 
-/// Stores a value read from an environment variable.
-fn set_from_env(settings: &mut Settings, key: &Key, value: &str) -> Result<(), Problem> {
+/// Stores a value read from an environment variable (or from one of Flyway's sources, which are
+/// text too).
+pub(super) fn set_from_env(settings: &mut Settings, key: &Key, value: &str) -> Result<(), Problem> {
     match key.slot {
         Slot::Password => {
             // Used as given: spaces may be part of a password.

@@ -20,6 +20,8 @@
 //! - `file`: one TOML file as a layer, keys with their lines;
 //! - `values`: reading one value;
 //! - `urls`: SQLite files relative to the configuration file that names them;
+//! - `flyway`: Flyway's files, `FLYWAY_*` and `godwit flyway`'s arguments, mapped onto these
+//!   settings (docs/flyway.md);
 //! - `errors`: [`ConfigError`], and where a bad value came from;
 //! - `docs` (tests only): `docs/configuration.md`, generated from `keys`.
 
@@ -30,6 +32,7 @@ mod docs;
 mod env;
 mod errors;
 mod file;
+mod flyway;
 mod keys;
 mod layers;
 #[cfg(test)]
@@ -44,6 +47,7 @@ use std::time::Duration;
 
 pub use args::ConfigArgs;
 pub use errors::ConfigError;
+pub use flyway::{wants_json as flyway_wants_json, FlywayCommandLine};
 pub use layers::load_from_process;
 
 /// Every key of `godwit.toml`, in documentation order (tests).
@@ -94,6 +98,8 @@ pub struct CliSettings {
     pub url: Option<String>,
     /// The database password, when it is not in the URL. Never printed.
     pub password: Option<String>,
+    /// The database user, when it is not in the URL (Flyway's `user`).
+    pub user: Option<String>,
     /// A file holding the database password (its trailing newline dropped); relative paths in a
     /// file are relative to that file's directory. Set by a layer, it replaces a `password` set
     /// by a lower layer, and the other way round.
@@ -128,6 +134,7 @@ impl Default for CliSettings {
         CliSettings {
             url: None,
             password: None,
+            user: None,
             password_file: None,
             locations: vec![PathBuf::from("migrations")],
             clean_disabled: true,
@@ -160,6 +167,7 @@ impl fmt::Debug for CliSettings {
         f.debug_struct("CliSettings")
             .field("url", &self.redacted_url())
             .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("user", &self.user)
             .field("password_file", &self.password_file)
             .field("locations", &self.locations)
             .field("clean_disabled", &self.clean_disabled)

@@ -406,6 +406,15 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            key: "user",
+            env: Some("GODWIT_USER"),
+            flag: false,
+            token: |layer, _| format!("user{layer}"),
+            toml: |t| format!("user = \"{t}\""),
+            flag_args: |_| Vec::new(),
+            get: |s| s.cli.user.clone().unwrap_or_default(),
+        },
+        Case {
             key: "installed_by",
             env: Some("GODWIT_INSTALLED_BY"),
             flag: false,
@@ -978,7 +987,7 @@ fn unknown_key_suggestions() {
     let err = err_of(load_file("frobnicate = 1\n"));
     let hint = err.hint().unwrap();
     assert!(
-        hint.starts_with("valid keys are `url`, `password`, `password_file`, `locations`"),
+        hint.starts_with("valid keys are `url`, `password`, `password_file`, `user`, `locations`"),
         "{hint}"
     );
     assert!(hint.contains("`placeholders`"), "{hint}");
@@ -989,8 +998,11 @@ fn unknown_key_suggestions() {
         "{err}"
     );
 
-    let err = err_of(load_file("user = \"app\"\n"));
-    assert!(err.hint().unwrap().contains("goes in the url"), "{err}");
+    let err = err_of(load_file("username = \"app\"\n"));
+    assert!(
+        err.hint().unwrap().contains("did you mean `user`?"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod faults;
 mod fidelity;
 mod files;
 mod first_minutes;
+mod flyway;
 mod flyway_history;
 mod flyway_settings;
 #[cfg(unix)]

@@ -399,6 +399,42 @@ fn flyway_history_shown(kind: Kind, json: bool) {
     snapshot(&p, json, "flyway_migrate", &["migrate"]);
 }
 
+/// A Flyway project (flyway.conf, the `sql` directory) run through `godwit flyway`, and a Flyway
+/// setting godwit refuses, under `godwit flyway` (exit 1) and plain godwit (exit 2).
+fn flyway(kind: Kind) {
+    for json in [false, true] {
+        flyway_shown(kind, json);
+    }
+}
+
+fn flyway_shown(kind: Kind, json: bool) {
+    let p = Project::new(kind);
+    p.file(
+        "flyway.conf",
+        "flyway.locations=filesystem:sql\nflyway.placeholders.owner=app\n",
+    )
+    .file(
+        "sql/V1__create_person.sql",
+        "CREATE TABLE person (id INT PRIMARY KEY, owner VARCHAR(20));\n",
+    )
+    .file(
+        "sql/V2__add_person.sql",
+        "INSERT INTO person VALUES (1, '${owner}');\n",
+    );
+    snapshot(
+        &p,
+        json,
+        "flyway_command_migrate",
+        &["flyway", "migrate", "info"],
+    );
+    p.file(
+        "flyway.conf",
+        "flyway.locations=filesystem:sql\nflyway.tablespace=fast\n",
+    );
+    snapshot(&p, json, "flyway_command_unsupported", &["flyway", "info"]);
+    snapshot(&p, json, "flyway_unsupported_plain", &["info"]);
+}
+
 on_every_database!(
     lifecycle,
     failed_migration,
@@ -406,7 +442,8 @@ on_every_database!(
     refused_before_connecting,
     connection,
     rollback,
-    flyway_history
+    flyway_history,
+    flyway
 );
 
 /// `new` writes the next file (the same on every database).

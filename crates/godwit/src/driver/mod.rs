@@ -592,6 +592,11 @@ pub(crate) fn lock_hash(key: &str) -> u64 {
 
 /// The dialect a URL names, without connecting.
 pub fn dialect_of(url: &str) -> Option<Dialect> {
+    // A JDBC URL's database is its sub-protocol: `jdbc:postgresql:…`.
+    let url = match crate::dburl::is_jdbc_url(url) {
+        true => &url[5..],
+        false => url,
+    };
     let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
     match scheme.as_str() {
         "postgres" | "postgresql" => Some(Dialect::Postgres),
