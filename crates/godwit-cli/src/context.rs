@@ -273,8 +273,8 @@ pub fn callbacks_of(settings: &Settings) -> godwit::MigrationSet {
 /// is Flyway's (docs/design.md §2.8).
 pub fn with_notices(observer: Option<godwit::Observer>) -> godwit::Observer {
     Arc::new(move |event: &godwit::Event| {
-        if let godwit::Event::FoundFlywayHistory { table, instead_of } = event {
-            crate::output::found_flyway_history(table, instead_of);
+        if let godwit::Event::FoundHistory { table, instead_of } = event {
+            crate::output::found_history(table, instead_of);
         }
         if let Some(o) = &observer {
             o(event);

@@ -188,7 +188,7 @@ impl Progress {
         match event {
             godwit::Event::NoStatements { .. } => {}
             // Printed for every command by `context::open`'s observer.
-            godwit::Event::FoundFlywayHistory { .. } => {}
+            godwit::Event::FoundHistory { .. } => {}
             godwit::Event::WaitingForLock => {
                 eprintln!("{DIM}Waiting for another godwit process to release the migration lock...{DIM:#}")
             }
@@ -289,12 +289,17 @@ impl Progress {
 /// the same.
 /// The one line saying that the history table is Flyway's (docs/design.md §2.8): godwit's own
 /// does not exist and `table` was not set. Not with `-q`.
-pub fn found_flyway_history(table: &str, instead_of: &str) {
+pub fn found_history(table: &str, instead_of: &str) {
     if quiet() || stdout_closed() {
         return;
     }
+    let whose = if table.ends_with("flyway_schema_history") {
+        "Flyway's"
+    } else {
+        "godwit's"
+    };
     eprintln!(
-        "{DIM}Using Flyway's history table {table}: {instead_of} does not exist (set `table` to choose){DIM:#}"
+        "{DIM}Using {whose} history table {table}: {instead_of} does not exist (set `table` to choose){DIM:#}"
     );
 }
 

@@ -171,11 +171,13 @@ pub enum Event {
         /// How many steps will run.
         steps: usize,
     },
-    /// The history table is left at its default, which does not exist, and Flyway's
-    /// `flyway_schema_history` does: godwit uses that one (docs/design.md §2.8). Reported once
-    /// per command, before anything else.
-    FoundFlywayHistory {
-        /// The Flyway table used, as `schema.name` where a schema is configured.
+    /// The history table is left at its default, which does not exist, and the other
+    /// well-known one does in the same schema: Flyway's `flyway_schema_history` instead of
+    /// godwit's default, or `godwit_schema_history` instead of the default of a project
+    /// configured through Flyway's files. godwit uses the one that exists (docs/design.md
+    /// §2.8). Reported once per command, before anything else.
+    FoundHistory {
+        /// The table used, as `schema.name` where a schema is configured.
         table: String,
         /// The default table, which does not exist.
         instead_of: String,
@@ -853,13 +855,22 @@ impl Executor<'_> {
     /// The history table a command works on (docs/design.md §2.8): the configured one, or,
     /// when it is left at its default and does not exist, a Flyway history table beside it
     /// (`flyway_schema_history` in the same schema), which is then used instead of creating a
-    /// second history table. Says so through [`Event::FoundFlywayHistory`].
+    /// second history table; and the other way round, godwit's own table when the default is
+    /// Flyway's (a project configured through Flyway's files) and only godwit's exists. Says
+    /// so through [`Event::FoundHistory`].
     pub(crate) async fn find_history_table(
         &self,
         db: &mut dyn Driver,
     ) -> Result<HistoryTable, Error> {
         let table = self.table()?;
-        if !self.config.find_flyway_history || self.config.table != DEFAULT_HISTORY_TABLE {
+        // The other well-known table: Flyway's beside godwit's default, and godwit's beside
+        // Flyway's (the default a project configured through Flyway's files gets, §2.8.5).
+        let other = match self.config.table.as_str() {
+            DEFAULT_HISTORY_TABLE => FLYWAY_HISTORY_TABLE,
+            FLYWAY_HISTORY_TABLE => DEFAULT_HISTORY_TABLE,
+            _ => return Ok(table),
+        };
+        if !self.config.find_flyway_history {
             return Ok(table);
         }
         if db
@@ -869,23 +880,23 @@ impl Executor<'_> {
         {
             return Ok(table);
         }
-        let flyway = HistoryTable {
+        let found = HistoryTable {
             schema: table.schema.clone(),
-            name: FLYWAY_HISTORY_TABLE.into(),
+            name: other.into(),
         };
         if !db
-            .history_exists(&flyway)
+            .history_exists(&found)
             .await
             .map_err(Error::from_driver)?
         {
             return Ok(table);
         }
-        tracing::info!(table = %flyway, "using Flyway's history table");
-        self.emit(Event::FoundFlywayHistory {
-            table: flyway.to_string(),
+        tracing::info!(table = %found, "using the history table that exists");
+        self.emit(Event::FoundHistory {
+            table: found.to_string(),
             instead_of: table.to_string(),
         });
-        Ok(flyway)
+        Ok(found)
     }
 
     /// The history table (see [`Executor::find_history_table`]), once the `afterConnect`

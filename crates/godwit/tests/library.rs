@@ -929,7 +929,7 @@ async fn auto_migrate_continues_a_flyway_history() {
         ("V2__b.sql", "CREATE TABLE b (id INT);\n"),
     ]))
     .with_observer(Arc::new(move |e: &godwit::Event| {
-        if let godwit::Event::FoundFlywayHistory { table, .. } = e {
+        if let godwit::Event::FoundHistory { table, .. } = e {
             assert_eq!(table, "flyway_schema_history");
             seen.fetch_add(1, Ordering::SeqCst);
         }

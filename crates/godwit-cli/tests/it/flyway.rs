@@ -12,6 +12,7 @@ on_every_database!(
     flyway_variables_alone_run_a_project,
     godwit_flyway_exits_with_flyways_codes,
     flyway_naming_placeholders_and_callbacks_apply,
+    a_flyway_file_added_later_keeps_godwits_history,
 );
 
 /// The test database's URL in JDBC form, with the user as a separate setting (Flyway's
@@ -443,4 +444,50 @@ fn unsupported_settings_are_refused_with_their_message() {
     godwit_flyway_env(&p, &["flyway", "check"], &[("FLYWAY_URL", &url)])
         .code(1)
         .stderr_has("`check` is a Flyway command godwit does not have");
+}
+
+/// A project godwit has been migrating, to which a `flyway.conf` is added later (with
+/// `baselineOnMigrate`, the dangerous case): Flyway's default table does not exist, godwit's
+/// does, so godwit carries on in its own table and says so; it neither refuses the database nor
+/// baselines a second history table (docs/design.md §2.8.5).
+fn a_flyway_file_added_later_keeps_godwits_history(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration(
+        "V1__create_person.sql",
+        "CREATE TABLE person (id INT PRIMARY KEY, name VARCHAR(100));\n",
+    )
+    .migration("V2__add_ada.sql", "INSERT INTO person VALUES (1, 'Ada');\n");
+    p.godwit(&["migrate"]).success();
+    p.file(
+        "flyway.conf",
+        "flyway.locations=filesystem:migrations\nflyway.baselineOnMigrate=true\n",
+    );
+    p.godwit(&["info"]).success().stderr_has(
+        "Using godwit's history table godwit_schema_history: flyway_schema_history does not exist (set `table` to choose)",
+    );
+    p.migration(
+        "V3__add_grace.sql",
+        "INSERT INTO person VALUES (2, 'Grace');\n",
+    );
+    p.godwit(&["migrate"])
+        .success()
+        .stderr_has("Using godwit's history table godwit_schema_history");
+    assert_eq!(names(&p), ["Ada", "Grace"]);
+    let tables = p.db.tables();
+    assert!(
+        !tables.iter().any(|t| t.contains("flyway_schema_history")),
+        "no second history table: {tables:?}"
+    );
+    assert_eq!(p.db.history("godwit_schema_history").len(), 3);
+    // Set explicitly, Flyway's table is the one used: the database is not godwit's to baseline
+    // silently, but the user asked for it.
+    p.file(
+        "flyway.conf",
+        "flyway.locations=filesystem:migrations\nflyway.table=flyway_schema_history\n",
+    );
+    let run = p.godwit(&["info"]);
+    assert!(
+        !run.stderr.contains("Using godwit's history table"),
+        "{run}"
+    );
 }
