@@ -1825,6 +1825,13 @@ impl Executor<'_> {
         }
         let started = Instant::now();
         let dialect = db.dialect();
+        // `migrate`'s validation runs the validate callbacks as Flyway's does (§5.9.7), the
+        // `beforeValidate` ones before the history is read, so that what they change is seen.
+        let validates = matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate;
+        if validates {
+            self.run_callbacks(db, table, CallbackEvent::BeforeValidate, dry_run)
+                .await?;
+        }
         let existing = self.read_history(db, table).await?;
         let exists = existing.is_some();
         let (side_exists, stored) = if exists {
@@ -1854,11 +1861,16 @@ impl Executor<'_> {
         if matches!(kind, RunKind::Migrate) {
             catalog.check_floor(&options)?;
         }
-        if matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate {
+        if validates {
             let problems = catalog.validate(&options);
             if !problems.is_empty() {
+                let _ = self
+                    .run_callbacks(db, table, CallbackEvent::AfterValidateError, dry_run)
+                    .await;
                 return Err(Error::Validation(problems));
             }
+            self.run_callbacks(db, table, CallbackEvent::AfterValidate, dry_run)
+                .await?;
         }
         let plan = match &kind {
             RunKind::Migrate => catalog.plan_migrate(&options)?,

@@ -378,6 +378,7 @@ fn callbacks_run_at_every_flyway_event(kind: Kind) {
         "afterInfo",
         "beforeValidate",
         "afterValidate",
+        "afterValidateError",
         "beforeUndo",
         "beforeEachUndo",
         "afterEachUndo",
@@ -412,6 +413,9 @@ fn callbacks_run_at_every_flyway_event(kind: Kind) {
         0,
         &[
             "afterConnect",
+            // `migrate`'s own validation, as Flyway's (§5.9.7).
+            "beforeValidate",
+            "afterValidate",
             "beforeMigrate",
             "beforeEachMigrate",
             "afterEachMigrate",
@@ -453,6 +457,8 @@ fn callbacks_run_at_every_flyway_event(kind: Kind) {
         1,
         &[
             "afterConnect",
+            "beforeValidate",
+            "afterValidate",
             "beforeMigrate",
             // V2, undone above, applies again; then V3 fails.
             "beforeEachMigrate",
@@ -461,6 +467,13 @@ fn callbacks_run_at_every_flyway_event(kind: Kind) {
             "afterEachMigrateError",
             "afterMigrateError",
         ],
+    );
+    // A changed applied file: `migrate`'s validation fails, after its error callbacks.
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT, changed INT);\n");
+    check(
+        &["migrate"],
+        1,
+        &["afterConnect", "beforeValidate", "afterValidateError"],
     );
     // `clean` drops the log with everything else; `afterClean` starts a new one.
     p.godwit(&["clean", "--yes"]).success();
