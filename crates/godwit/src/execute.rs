@@ -241,6 +241,28 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Called with every [`Event`] of a run; see [`crate::Migrator::with_observer`].
 pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
+/// A check of the migrations a run is about to apply (see [`crate::Migrator::with_pre_run_check`]):
+/// given the plan's versioned, baseline, repeatable and data migrations, in order, it returns an
+/// error to stop the run before anything is written.
+pub type PreRunCheck = Arc<dyn Fn(&[Arc<Migration>]) -> Result<(), Error> + Send + Sync>;
+
+/// The migrations of an upward plan that a pre-run check sees: no callbacks, no undo scripts.
+fn checked_migrations(plan: &Plan) -> Vec<Arc<Migration>> {
+    if plan.direction != crate::plan::Direction::Up {
+        return Vec::new();
+    }
+    plan.steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.action,
+                Action::Apply | Action::ApplyBaseline | Action::Repeat | Action::Data
+            )
+        })
+        .map(|s| Arc::clone(&s.migration))
+        .collect()
+}
+
 /// One step that ran.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -316,6 +338,21 @@ pub(crate) struct Executor<'a> {
     pub config: &'a Config,
     pub observer: Option<Observer>,
     pub interrupt: Option<Interrupt>,
+    pub pre_run: Option<PreRunCheck>,
+}
+
+impl Executor<'_> {
+    /// Runs the pre-run check, if any, on the plan's migrations (none pending: not called).
+    fn pre_run_check(&self, plan: &Plan) -> Result<(), Error> {
+        let Some(check) = &self.pre_run else {
+            return Ok(());
+        };
+        let migrations = checked_migrations(plan);
+        if migrations.is_empty() {
+            return Ok(());
+        }
+        check(&migrations)
+    }
 }
 
 /// The one sequence of every command that writes: take the migration lock (`interruptible`:
@@ -1287,6 +1324,7 @@ impl Executor<'_> {
         if let Ok(plan) = plan {
             let base = self.placeholders(db.session(), &table);
             self.check_plan(&plan, &base, db.dialect()).await?;
+            self.pre_run_check(&plan)?;
         }
         Ok(problems)
     }
@@ -1879,6 +1917,9 @@ impl Executor<'_> {
         drop(catalog);
         let base = self.placeholders(db.session(), table);
         let Checked { modes, texts } = self.check_plan(&plan, &base, dialect).await?;
+        if matches!(kind, RunKind::Migrate) {
+            self.pre_run_check(&plan)?;
+        }
         let sidecars = self.sidecars(&plan, &texts).await?;
 
         if !exists {

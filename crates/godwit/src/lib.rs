@@ -105,7 +105,7 @@ pub use discover::{discover, discover_cached, discover_with, FileProblem, Migrat
 use driver::Driver;
 pub use driver::{dialect_of, ConnectOptions, ConnectRetry, Dialect, HistoryTable, Session};
 pub use error::{Category, Error, FailureCause, MigrationFailure};
-pub use execute::{Config, Event, Info, Observer, Report, StepReport, HEARTBEAT};
+pub use execute::{Config, Event, Info, Observer, PreRunCheck, Report, StepReport, HEARTBEAT};
 pub use interrupt::Interrupt;
 pub use model::{
     checksum_str, CallbackEvent, HistoryRow, HistoryType, Label, Migration, MigrationKind, Source,
@@ -326,6 +326,7 @@ pub struct Migrator {
     observer: Option<Observer>,
     interrupt: Option<Interrupt>,
     status: Option<MigrationStatus>,
+    pre_run: Option<PreRunCheck>,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -347,6 +348,7 @@ impl Migrator {
             observer: None,
             interrupt: None,
             status: None,
+            pre_run: None,
         }
     }
 
@@ -413,6 +415,16 @@ impl Migrator {
         self
     }
 
+    /// Calls `check` with the migrations a `migrate` (or its dry run) is about to apply, in
+    /// order, once they are planned and their files checked, under the lock and before anything
+    /// is written; an error it returns stops the run and is the run's error. `validate` calls it
+    /// on the migrations `migrate` would apply, once files and history agree. Not called when
+    /// nothing is pending. The CLI lints pending files this way (`docs/lint.md`).
+    pub fn with_pre_run_check(mut self, check: PreRunCheck) -> Migrator {
+        self.pre_run = Some(check);
+        self
+    }
+
     /// Calls `observer` with progress events while a run goes on.
     pub fn with_observer(mut self, observer: Observer) -> Migrator {
         self.observer = Some(observer);
@@ -471,6 +483,7 @@ impl Migrator {
                 }
             },
             interrupt: self.interrupt.clone(),
+            pre_run: self.pre_run.clone(),
         }
     }
 

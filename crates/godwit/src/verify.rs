@@ -222,6 +222,7 @@ impl Executor<'_> {
                 config: &config,
                 observer: self.observer.clone(),
                 interrupt: self.interrupt.clone(),
+                pre_run: None,
             };
             let before = snapshot(db, &self.config.schemas, &exclude).await?;
             executor.run(db, RunKind::Migrate, None).await?;

@@ -1010,3 +1010,63 @@ async fn jdbc_urls_connect_on_every_database() {
     assert!(text.contains("`prepareThreshold`"), "{text}");
     assert!(!text.contains("Secr3tPw"), "{text}");
 }
+
+/// A pre-run check sees the migrations the run would apply (not the applied ones, not the
+/// callbacks), is not called when nothing is pending, and its error stops the run before
+/// anything is written (docs/library.md, "Checking a run before it writes").
+#[tokio::test]
+async fn a_pre_run_check_sees_the_plan_and_can_stop_it() {
+    if std::env::var_os(godwit::AUTO_MIGRATE_VAR).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let files = [
+        ("V1__a.sql", "CREATE TABLE a (id INT);\n"),
+        ("beforeMigrate.sql", "SELECT 1;\n"),
+    ];
+    let mut db = Database::connect(&url).await.unwrap();
+    Migrator::new(text_set(&files))
+        .migrate(&mut db)
+        .await
+        .unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (seen2, calls2) = (Arc::clone(&seen), Arc::clone(&calls));
+    let mut more = files.to_vec();
+    more.extend([
+        ("V2__b.sql", "CREATE TABLE b (id INT);\n"),
+        (
+            "R__v.sql",
+            "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS x;\n",
+        ),
+    ]);
+    let check: godwit::PreRunCheck = Arc::new(move |migrations| {
+        calls2.fetch_add(1, Ordering::SeqCst);
+        *seen2.lock().unwrap() = migrations.iter().map(|m| m.script.clone()).collect();
+        Err(Error::Refused {
+            message: "not today".into(),
+            hint: "later".into(),
+        })
+    });
+    let migrator = Migrator::new(text_set(&more)).with_pre_run_check(check);
+    let err = migrator
+        .migrate(&mut db)
+        .await
+        .expect_err("the check stops it");
+    assert!(err.to_string().contains("not today"), "{err}");
+    assert_eq!(*seen.lock().unwrap(), ["V2__b.sql", "R__v.sql"]);
+    let info = migrator.info(&mut db).await.unwrap();
+    assert_eq!(
+        info.current_version.as_deref(),
+        Some("1"),
+        "nothing written"
+    );
+    // Nothing pending: not called.
+    let before = calls.load(Ordering::SeqCst);
+    let done = Migrator::new(text_set(&files))
+        .with_pre_run_check(Arc::new(|_| panic!("called with nothing pending")));
+    done.migrate(&mut db).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), before);
+    db.close().await.unwrap();
+}

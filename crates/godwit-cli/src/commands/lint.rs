@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anstream::eprintln;
 use godwit::{Database, Migration, MigrationKind, Migrator, State};
@@ -423,64 +423,82 @@ fn print_some<'a>(findings: impl Iterator<Item = &'a godwit_lint::Finding>, befo
     }
 }
 
-/// Before `migrate` or `validate` runs: lints the files it would run, as the `lint` setting
-/// says. Returns the exit status to stop with, when `lint = "error"` and a finding at level
-/// error remains (nothing has run); `outcome` says what that means for the command.
-pub async fn gate(
+/// What the lint before a run decided: the exit status it stopped the command with, once it
+/// has (it printed why).
+pub type Stopped = Arc<OnceLock<ExitStatus>>;
+
+/// Before `migrate` or `validate` runs: the check that lints the files it would run, as the
+/// `lint` setting says, given to the library ([`Migrator::with_pre_run_check`]) so that it sees
+/// exactly the run's plan, under its lock, with no reading of the history of its own (and is
+/// not called when nothing is pending). When `lint = "error"` and a finding at level error
+/// remains, it prints the findings, records the exit status in `Stopped` and stops the run
+/// before anything is written; `outcome` says what that means for the command. `None` when
+/// the lint is off.
+pub fn pre_run_check(
     settings: &Settings,
     migrator: &Migrator,
-    db: &mut Database,
-    out: &Output,
-    outcome: &str,
-) -> Result<Option<ExitStatus>, CliError> {
+    db: &Database,
+    json: bool,
+    outcome: &'static str,
+) -> Option<(godwit::PreRunCheck, Stopped)> {
     if settings.cli.lint == Level::Off {
-        return Ok(None);
+        return None;
     }
-    let files = pending(migrator, db).await?;
-    if files.is_empty() {
-        return Ok(None);
-    }
+    let settings = settings.clone();
+    let dialect = db.dialect();
     let version = ServerVersion::parse(&db.session().server_version);
-    let stop = settings.cli.lint == Level::Error;
-    let (report, linted) = match lint(
-        settings,
-        db.dialect(),
-        version,
-        &files,
-        &undo_versions(migrator),
-    ) {
-        Ok(Linted { report, skipped }) => {
-            skipped_note(out, &skipped);
-            (report, files.len() - skipped.len())
-        }
-        Err(errors) if stop => return Ok(Some(file_errors(out, &errors))),
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{WARNING}warning{WARNING:#}: cannot lint {e}; {}", e.hint);
+    let undo = undo_versions(migrator);
+    let stopped: Stopped = Arc::new(OnceLock::new());
+    let stop_with = Arc::clone(&stopped);
+    let check = move |files: &[Arc<Migration>]| -> Result<(), godwit::Error> {
+        let out = Output { json };
+        let refused = |message: String, hint: &str| godwit::Error::Refused {
+            message,
+            hint: hint.to_owned(),
+        };
+        let stop = settings.cli.lint == Level::Error;
+        let (report, linted) = match lint(&settings, dialect, version, files, &undo) {
+            Ok(Linted { report, skipped }) => {
+                skipped_note(&out, &skipped);
+                (report, files.len() - skipped.len())
             }
-            return Ok(None);
+            Err(errors) if stop => {
+                let _ = stop_with.set(file_errors(&out, &errors));
+                return Err(refused(
+                    format!("the lint cannot read a file: {outcome}"),
+                    "fix the file as the error says",
+                ));
+            }
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("{WARNING}warning{WARNING:#}: cannot lint {e}; {}", e.hint);
+                }
+                return Ok(());
+            }
+        };
+        let stops = stop && report.has_errors();
+        if !crate::output::quiet() || stops {
+            print_gate_findings(&report, stops);
         }
+        if !stops {
+            return Ok(());
+        }
+        let message = format!("{}: {outcome} (lint = \"error\")", summary(&report, linted));
+        let hint = "make each change safely as the findings say, accept one with `-- godwit:lint-allow <rule> <reason>` in its file, or lower the rule's level in [lint_rules]";
+        eprintln!("{ERROR}error{ERROR:#}: {message}");
+        eprintln!("{HINT}hint{HINT:#}: {hint}");
+        if out.json {
+            out.json_value(&serde_json::json!({
+                "error": {
+                    "category": "failed",
+                    "message": message,
+                    "hint": hint,
+                    "details": { "findings": report.findings, "allowed": report.allowed },
+                }
+            }));
+        }
+        let _ = stop_with.set(ExitStatus::Failed);
+        Err(refused(message, hint))
     };
-    let stops = stop && report.has_errors();
-    if !crate::output::quiet() || stops {
-        print_gate_findings(&report, stops);
-    }
-    if !stops {
-        return Ok(None);
-    }
-    let message = format!("{}: {outcome} (lint = \"error\")", summary(&report, linted));
-    let hint = "make each change safely as the findings say, accept one with `-- godwit:lint-allow <rule> <reason>` in its file, or lower the rule's level in [lint_rules]";
-    eprintln!("{ERROR}error{ERROR:#}: {message}");
-    eprintln!("{HINT}hint{HINT:#}: {hint}");
-    if out.json {
-        out.json_value(&serde_json::json!({
-            "error": {
-                "category": "failed",
-                "message": message,
-                "hint": hint,
-                "details": { "findings": report.findings, "allowed": report.allowed },
-            }
-        }));
-    }
-    Ok(Some(ExitStatus::Failed))
+    Some((Arc::new(check), stopped))
 }

@@ -33,18 +33,26 @@ pub async fn run(settings: &Settings, args: &Args, out: &Output) -> Result<ExitS
         settings.cli.redacted_url().unwrap_or_default(),
         db.session().server_version,
     ));
-    if let Some(stop) =
-        crate::commands::lint::gate(settings, &migrator, &mut db, out, "nothing was run").await?
-    {
-        let _ = db.close().await;
-        return Ok(stop);
-    }
+    let (migrator, stopped) = match crate::commands::lint::pre_run_check(
+        settings,
+        &migrator,
+        &db,
+        out.json,
+        "no migration was run",
+    ) {
+        Some((check, stopped)) => (migrator.with_pre_run_check(check), Some(stopped)),
+        None => (migrator, None),
+    };
     let mut sql = DryRunSql::new(args.dry_run, out.json);
     let report = match sql.writer() {
         Some(w) => migrator.migrate_dry_run(&mut db, w).await,
         None => migrator.migrate(&mut db).await,
     };
     let _ = db.close().await;
+    // The lint stopped the run before anything was written; it said why.
+    if let Some(status) = stopped.as_ref().and_then(|s| s.get()) {
+        return Ok(*status);
+    }
     let report = report?;
     if out.json {
         out.json_value(&sql.into_json(&report));

@@ -13,26 +13,23 @@ pub async fn run(settings: &Settings, out: &Output) -> Result<ExitStatus, CliErr
         }
     });
     let (migrator, mut db) = context::open(settings, Some(warn), false).await?;
-    let problems = migrator.validate(&mut db).await;
     // The files `migrate` would run are linted too, once files and history agree.
-    let stop = match &problems {
-        Ok(p) if p.is_empty() => {
-            crate::commands::lint::gate(
-                settings,
-                &migrator,
-                &mut db,
-                out,
-                "the files `migrate` would run do not pass the lint",
-            )
-            .await
-        }
-        _ => Ok(None),
+    let (migrator, stopped) = match crate::commands::lint::pre_run_check(
+        settings,
+        &migrator,
+        &db,
+        out.json,
+        "the files `migrate` would run do not pass the lint",
+    ) {
+        Some((check, stopped)) => (migrator.with_pre_run_check(check), Some(stopped)),
+        None => (migrator, None),
     };
+    let problems = migrator.validate(&mut db).await;
     let _ = db.close().await;
-    let problems = problems?;
-    if let Some(stop) = stop? {
-        return Ok(stop);
+    if let Some(status) = stopped.as_ref().and_then(|s| s.get()) {
+        return Ok(*status);
     }
+    let problems = problems?;
     if out.json {
         out.json_value(&serde_json::json!({
             "valid": problems.is_empty(),

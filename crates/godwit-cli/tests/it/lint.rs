@@ -389,3 +389,41 @@ fn migrate_prints_ten_findings_and_counts_the_rest() {
         "{all}"
     );
 }
+
+/// The lint before a run sees the run's own plan: it runs no callback of its own (it used to
+/// read the pending files through `info`, which ran `beforeInfo`, `afterInfo` and a second
+/// `afterConnect`).
+fn the_lint_runs_no_callbacks_of_its_own(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration(
+        "afterConnect.sql",
+        "INSERT INTO seen VALUES ('afterConnect');\n",
+    )
+    .migration(
+        "beforeInfo.sql",
+        "INSERT INTO seen VALUES ('beforeInfo');\n",
+    )
+    .migration("afterInfo.sql", "INSERT INTO seen VALUES ('afterInfo');\n");
+    p.db.exec("CREATE TABLE seen (event VARCHAR(40))");
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT PRIMARY KEY);\n");
+    // The `seen` table makes the database non-empty: baseline it below V1.
+    p.godwit_env(
+        &["migrate"],
+        &[
+            ("GODWIT_LINT", "warn"),
+            ("GODWIT_BASELINE_ON_MIGRATE", "true"),
+            ("GODWIT_BASELINE_VERSION", "0"),
+        ],
+    )
+    .success()
+    .stderr_has("warning[missing-undo]");
+    p.godwit_env(&["validate"], &[("GODWIT_LINT", "warn")])
+        .success();
+    assert_eq!(
+        p.db.query("SELECT event FROM seen"),
+        [Some("afterConnect".into()), Some("afterConnect".into())],
+        "one afterConnect for each command, nothing else"
+    );
+}
+
+on_every_database!(the_lint_runs_no_callbacks_of_its_own);
