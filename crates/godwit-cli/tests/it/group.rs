@@ -1,0 +1,170 @@
+//! Flyway's `group` (issue 14, docs/design.md §5.8.8): every pending migration of a run in one
+//! transaction, history rows included, committed once at the end; a failure or an interrupt
+//! rolls the whole group back. PostgreSQL and SQLite only: MySQL/MariaDB commit DDL by
+//! themselves, so `group = true` is refused there, and so is a file that must run outside a
+//! transaction.
+
+use godwit_test_support::on_every_database;
+use godwit_test_support::{Kind, Project};
+
+on_every_database!(
+    a_group_applies_every_pending_migration,
+    a_failure_rolls_the_whole_group_back,
+    a_file_outside_a_transaction_is_refused_in_a_group,
+    godwit_flyway_takes_group,
+);
+
+const GROUP: &[(&str, &str)] = &[("GODWIT_GROUP", "true")];
+
+/// MySQL/MariaDB: refused before anything runs, with what to do; nothing written.
+fn refused_on_mysql(p: &Project, args: &[&str]) {
+    p.godwit_env(args, GROUP)
+        .code(2)
+        .stderr_has("`group = true` cannot be kept on MySQL/MariaDB")
+        .stderr_has("remove the setting");
+    assert!(p.db.tables().is_empty(), "{:?}", p.db.tables());
+}
+
+/// Versioned, repeatable and callbacks, all applied and recorded; "Applied" only once the
+/// group committed.
+fn a_group_applies_every_pending_migration(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n")
+        .migration(
+            "V2__fill.sql",
+            "INSERT INTO a VALUES (1);\nINSERT INTO a VALUES (2);\n",
+        )
+        .migration(
+            "R__view.sql",
+            "DROP VIEW IF EXISTS va;\nCREATE VIEW va AS SELECT id FROM a;\n",
+        )
+        .migration(
+            "beforeEachMigrate.sql",
+            "CREATE TABLE IF NOT EXISTS cb (id INT);\nINSERT INTO cb VALUES (1);\n",
+        );
+    if kind == Kind::MySql {
+        return refused_on_mysql(&p, &["migrate"]);
+    }
+    p.godwit_env(&["migrate"], GROUP)
+        .success()
+        .stderr_has("Applied V1")
+        .stderr_has("Applied V2")
+        .stderr_has("Successfully applied 3 migrations");
+    assert_eq!(
+        p.db.history("godwit_schema_history"),
+        ["1|a|SQL|true", "2|fill|SQL|true", "|view|SQL|true"]
+    );
+    assert_eq!(p.db.query("SELECT COUNT(*) FROM va"), [Some("2".into())]);
+    // beforeEachMigrate ran once per migration, inside the group.
+    assert_eq!(p.db.query("SELECT COUNT(*) FROM cb"), [Some("3".into())]);
+    // Nothing pending: nothing to do.
+    p.godwit_env(&["migrate"], GROUP).success();
+}
+
+/// A failing migration: nothing of the run remains (not the migrations before it, not their
+/// history rows, not what the callbacks did); what an earlier run applied stays.
+fn a_failure_rolls_the_whole_group_back(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n");
+    if kind == Kind::MySql {
+        return refused_on_mysql(&p, &["migrate"]);
+    }
+    p.godwit(&["migrate"]).success();
+    p.migration(
+        "V2__b.sql",
+        "CREATE TABLE b (id INT);\nINSERT INTO a VALUES (1);\n",
+    )
+    .migration("V3__c.sql", "CREATE TABLE c (id INT);\n")
+    .migration(
+        "V4__bad.sql",
+        "CREATE TABLE d (id INT);\nINSERT INTO no_such_table VALUES (1);\n",
+    )
+    .migration(
+        "beforeEachMigrate.sql",
+        "CREATE TABLE IF NOT EXISTS cb (id INT);\n",
+    );
+    let run = p.godwit_env(&["migrate"], GROUP);
+    run.code(1)
+        .stderr_has("migration V4 failed")
+        .stderr_has("V4__bad.sql:2")
+        .stderr_has("the group (`group = true`) was rolled back as a whole")
+        .stderr_has("beforeEachMigrate, V2, beforeEachMigrate, V3, beforeEachMigrate");
+    assert!(!run.stderr.contains("Applied V2"), "{}", run.stderr);
+    let mut tables = p.db.tables();
+    tables.sort();
+    assert_eq!(tables, ["a", "godwit_schema_history"], "{tables:?}");
+    assert_eq!(p.db.query("SELECT COUNT(*) FROM a"), [Some("0".into())]);
+    assert_eq!(p.db.history("godwit_schema_history"), ["1|a|SQL|true"]);
+    // Fixed, the whole group goes in.
+    p.migration("V4__bad.sql", "CREATE TABLE d (id INT);\n");
+    p.godwit_env(&["migrate"], GROUP).success();
+    assert_eq!(p.db.history("godwit_schema_history").len(), 4);
+}
+
+/// A file that must run outside a transaction cannot be in the group: refused with its file
+/// and line before anything runs.
+fn a_file_outside_a_transaction_is_refused_in_a_group(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n")
+        .migration(
+            "V2__b.sql",
+            "-- godwit:no-transaction\nCREATE TABLE b (id INT);\n",
+        );
+    if kind == Kind::MySql {
+        return refused_on_mysql(&p, &["migrate"]);
+    }
+    p.godwit_env(&["migrate"], GROUP)
+        .code(2)
+        .stderr_has("V2__b.sql:1")
+        .stderr_has("`group = true` runs every migration of the run in one transaction")
+        .stderr_has("remove `group = true`");
+    assert!(p.db.tables().is_empty(), "{:?}", p.db.tables());
+    // `executeInTransaction=false` in the file's `.conf` is refused the same way.
+    p.file("migrations/V2__b.sql", "CREATE TABLE b (id INT);\n")
+        .migration("V2__b.sql.conf", "executeInTransaction=false\n");
+    p.godwit_env(&["migrate"], GROUP)
+        .code(2)
+        .stderr_has("executeInTransaction=false");
+    assert!(p.db.tables().is_empty(), "{:?}", p.db.tables());
+    // Without the group, it runs.
+    p.godwit(&["migrate"]).success();
+}
+
+/// `godwit flyway -group=true migrate`, as a Flyway deploy script writes it.
+fn godwit_flyway_takes_group(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n")
+        .migration("V2__bad.sql", "INSERT INTO no_such_table VALUES (1);\n");
+    if kind == Kind::MySql {
+        p.godwit(&[
+            "flyway",
+            "-locations=filesystem:migrations",
+            "-group=true",
+            "migrate",
+        ])
+        .stderr_has("`group = true` cannot be kept on MySQL/MariaDB");
+        assert!(p.db.tables().is_empty(), "{:?}", p.db.tables());
+        return;
+    }
+    p.godwit(&[
+        "flyway",
+        "-locations=filesystem:migrations",
+        "-group=true",
+        "migrate",
+    ])
+    .stderr_has("rolled back as a whole");
+    assert!(
+        !p.db.tables().contains(&"a".to_string()),
+        "{:?}",
+        p.db.tables()
+    );
+    p.migration("V2__bad.sql", "INSERT INTO a VALUES (1);\n");
+    p.godwit(&[
+        "flyway",
+        "-locations=filesystem:migrations",
+        "-group=true",
+        "migrate",
+    ])
+    .success();
+    assert_eq!(p.db.query("SELECT COUNT(*) FROM a"), [Some("1".into())]);
+}
