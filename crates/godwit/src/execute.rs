@@ -85,8 +85,9 @@ pub struct Config {
     pub naming: Naming,
     /// States that validation lets pass, Flyway's `ignoreMigrationPatterns` (§4.6).
     pub ignore_migration_patterns: Vec<IgnorePattern>,
-    /// Flyway's `group` (every pending migration in one transaction): not supported, so
-    /// `true` makes `migrate` and `undo` refuse to run (§5.8.8) rather than ignore it.
+    /// Flyway's `group`: every step of a `migrate` or `undo` run in one transaction, committed
+    /// once at the end and rolled back as a whole on failure (PostgreSQL, SQLite); refused on
+    /// MySQL/MariaDB and with a file that must run outside a transaction (§5.8.8).
     pub group: bool,
     /// Record pending migrations as applied without running them (§5.8).
     pub skip_executing_migrations: bool,
