@@ -5,7 +5,7 @@
 //! transaction.
 
 use godwit_test_support::on_every_database;
-use godwit_test_support::{Kind, Project};
+use godwit_test_support::{Kind, Project, Running};
 
 on_every_database!(
     a_group_applies_every_pending_migration,
@@ -167,4 +167,34 @@ fn godwit_flyway_takes_group(kind: Kind) {
     ])
     .success();
     assert_eq!(p.db.query("SELECT COUNT(*) FROM a"), [Some("1".into())]);
+}
+
+/// SIGINT while the group's second migration sleeps on PostgreSQL: the statement is cancelled,
+/// the whole group (the first migration included) rolled back, exit 130, the lock free.
+#[test]
+fn sigint_rolls_the_whole_group_back_on_postgres() {
+    let p = Project::new(Kind::Postgres);
+    p.migration("V1__a.sql", "CREATE TABLE a (i INT);\n")
+        .migration(
+            "V2__slow.sql",
+            "INSERT INTO a VALUES (1);\nSELECT pg_sleep(60);\n",
+        );
+    let mut cmd = p.command(&["migrate"]);
+    cmd.env("GODWIT_GROUP", "true");
+    let mut child = Running::start(cmd);
+    p.db.wait_for_statement("SELECT pg_sleep(60)");
+    child.signal("INT");
+    let run = child.finish();
+    run.code(130)
+        .stderr_has("Interrupted (SIGINT)")
+        .stderr_has("rolled back as a whole")
+        .stderr_has("nothing of them remains: V1");
+    assert!(!run.stderr.contains("Applied V1"), "{}", run.stderr);
+    assert_eq!(p.db.tables(), ["godwit_schema_history"]);
+    assert!(p.db.history("godwit_schema_history").is_empty());
+    let next = p.godwit_env(
+        &["migrate", "--dry-run"],
+        &[("GODWIT_LOCK_TIMEOUT", "5s"), ("GODWIT_GROUP", "true")],
+    );
+    next.success();
 }
