@@ -12,6 +12,7 @@ on_every_database!(
     a_failure_rolls_the_whole_group_back,
     a_file_outside_a_transaction_is_refused_in_a_group,
     godwit_flyway_takes_group,
+    going_down_is_one_group_too,
 );
 
 const GROUP: &[(&str, &str)] = &[("GODWIT_GROUP", "true")];
@@ -197,4 +198,37 @@ fn sigint_rolls_the_whole_group_back_on_postgres() {
         &[("GODWIT_LOCK_TIMEOUT", "5s"), ("GODWIT_GROUP", "true")],
     );
     next.success();
+}
+
+/// Going down (`migrate --target`): the undo scripts are one group as well; a failing one
+/// leaves every version applied, the undo of the newer one rolled back with it.
+fn going_down_is_one_group_too(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n")
+        .migration("V2__b.sql", "CREATE TABLE b (id INT);\n")
+        .migration("U2__b.sql", "INSERT INTO no_such_table VALUES (1);\n")
+        .migration("V3__c.sql", "CREATE TABLE c (id INT);\n")
+        .migration("U3__c.sql", "DROP TABLE c;\n");
+    p.godwit(&["migrate"]).success();
+    if kind == Kind::MySql {
+        p.godwit_env(&["migrate", "--target", "1"], GROUP)
+            .code(2)
+            .stderr_has("`group = true` cannot be kept on MySQL/MariaDB");
+        assert_eq!(p.godwit(&["current"]).stdout, "3\n");
+        return;
+    }
+    p.godwit_env(&["migrate", "--target", "1"], GROUP)
+        .code(1)
+        .stderr_has("U2__b.sql:1")
+        .stderr_has("nothing of them remains: U3");
+    assert!(
+        p.db.tables().contains(&"c".to_string()),
+        "{:?}",
+        p.db.tables()
+    );
+    assert_eq!(p.godwit(&["current"]).stdout, "3\n");
+    // Fixed, both go in one transaction.
+    p.migration("U2__b.sql", "DROP TABLE b;\n");
+    p.godwit_env(&["migrate", "--target", "1"], GROUP).success();
+    assert_eq!(p.godwit(&["current"]).stdout, "1\n");
 }
