@@ -486,6 +486,7 @@ impl Output {
                 // The steps applied before the failure were printed as they were committed;
                 // the partial report is in the JSON.
                 self.unconfirmed(&f.report);
+                self.group_rolled_back(&f.report);
                 let what = match f.cause {
                     godwit::FailureCause::ConnectionLost => "lost the connection to the database",
                     godwit::FailureCause::CertificationConflict => "lost a certification conflict",
@@ -564,11 +565,29 @@ impl Output {
         );
     }
 
+    /// With `group`: the steps that ran in the run's one transaction and were rolled back
+    /// with it (docs/design.md §5.8.8).
+    fn group_rolled_back(&self, report: &godwit::Report) {
+        if report.rolled_back.is_empty() {
+            return;
+        }
+        let labels: Vec<&str> = report
+            .rolled_back
+            .iter()
+            .map(|s| s.migration.as_str())
+            .collect();
+        eprintln!(
+            "{ERROR}note{ERROR:#}: the group (`group = true`) was rolled back as a whole; these steps ran in it and nothing of them remains: {}",
+            labels.join(", ")
+        );
+    }
+
     /// The one line that says what state an interrupted run left the database in.
     pub fn interrupted(&self, err: &godwit::Error, signal: &str) {
         let Some(report) = err.report() else {
             return;
         };
+        self.group_rolled_back(report);
         let version = report.final_version.as_deref().unwrap_or("none");
         let applied = match report.migrations {
             0 => String::new(),

@@ -264,6 +264,31 @@ impl TestDb {
         })
     }
 
+    /// Waits (at most a minute, else panics) until another session of this server database
+    /// runs a statement that starts with `prefix` (PostgreSQL, MySQL/MariaDB).
+    #[track_caller]
+    pub fn wait_for_statement(&self, prefix: &str) {
+        let query = match self.kind {
+            Kind::Postgres => format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%{prefix}%'"
+            ),
+            Kind::MySql => format!(
+                "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() \
+                 AND ID <> CONNECTION_ID() AND INFO LIKE '{prefix}%'"
+            ),
+            Kind::Sqlite => panic!("SQLite has no other sessions to watch"),
+        };
+        let started = std::time::Instant::now();
+        while self.query(&query) != vec![Some("1".to_string())] {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the statement `{prefix}` never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// A command for the database's own command-line client connected to this database:
     /// `sqlite3 -bail`, `psql -X -q -v ON_ERROR_STOP=1`, or `mariadb` over TCP.
     #[must_use]

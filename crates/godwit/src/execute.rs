@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,8 +85,9 @@ pub struct Config {
     pub naming: Naming,
     /// States that validation lets pass, Flyway's `ignoreMigrationPatterns` (§4.6).
     pub ignore_migration_patterns: Vec<IgnorePattern>,
-    /// Flyway's `group` (every pending migration in one transaction): not supported, so
-    /// `true` makes `migrate` and `undo` refuse to run (§5.8.8) rather than ignore it.
+    /// Flyway's `group`: every step of a `migrate` or `undo` run in one transaction, committed
+    /// once at the end and rolled back as a whole on failure (PostgreSQL, SQLite); refused on
+    /// MySQL/MariaDB and with a file that must run outside a transaction (§5.8.8).
     pub group: bool,
     /// Record pending migrations as applied without running them (§5.8).
     pub skip_executing_migrations: bool,
@@ -299,6 +301,10 @@ pub struct Report {
     /// commit or flush failed) before godwit could make them durable. `godwit info` tells.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unconfirmed: Vec<StepReport>,
+    /// With `group` (docs/design.md §5.8.8): steps that ran in the run's one transaction and
+    /// were rolled back with it when the run failed or was interrupted; nothing of them remains.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rolled_back: Vec<StepReport>,
     /// The database's version before the run.
     pub initial_version: Option<String>,
     /// The database's version after the run.
@@ -378,6 +384,9 @@ struct StepContext<'a> {
     table: &'a HistoryTable,
     /// Sent before every history write: see [`dialect::restore_session`].
     restore: Option<&'a str>,
+    /// `group` (§5.8.8): set while the run's one transaction is open; steps open it when it is
+    /// not, and leave it open when they finish. `None` without `group`.
+    group: Option<&'a AtomicBool>,
     installed_by: &'a str,
     dry_run: bool,
     cancel: Option<&'a CancelHandle>,
@@ -460,8 +469,8 @@ enum Statements {
 
 /// What the directives on a file's first lines say.
 struct Directives {
-    /// `-- godwit:no-transaction`.
-    no_transaction: bool,
+    /// The line of `-- godwit:no-transaction`.
+    no_transaction: Option<u32>,
     /// The line of `-- godwit:template`.
     template: Option<u32>,
     /// The statement limits, the configuration's overridden by the file's.
@@ -486,6 +495,9 @@ struct FileChecks {
     mixed: bool,
     /// The configuration's statement limits, which a file's directives override.
     limits: StatementLimits,
+    /// `group`: every step runs in the run's one transaction, so a file that must run
+    /// outside a transaction is refused (§5.8.8).
+    group: bool,
 }
 
 impl FileChecks {
@@ -565,13 +577,13 @@ impl FileChecks {
         head: &str,
         problem: impl Fn(u32, String, String) -> FileProblem,
     ) -> Result<Directives, Vec<FileProblem>> {
-        let mut no_transaction = false;
+        let mut no_transaction = None;
         let mut template = None;
         let mut limits = self.limits;
         let mut problems = Vec::new();
         for d in godwit_sql::leading_directives(head) {
             let slot = if d.name.eq_ignore_ascii_case("no-transaction") && d.value.is_none() {
-                no_transaction = true;
+                no_transaction = Some(d.line);
                 continue;
             } else if d.name.eq_ignore_ascii_case(TEMPLATE_DIRECTIVE) && d.value.is_none() {
                 template = Some(d.line);
@@ -610,6 +622,29 @@ impl FileChecks {
         }
     }
 
+    /// With `group`, refuses a file that must run outside a transaction: the group is one
+    /// transaction, which such a file would have to end (§5.8.8).
+    fn outside_group(
+        &self,
+        m: &Migration,
+        line: Option<u32>,
+        why: &str,
+    ) -> Result<(), Vec<FileProblem>> {
+        if !self.group {
+            return Ok(());
+        }
+        Err(vec![FileProblem {
+            paths: vec![m.display_path.clone()],
+            line,
+            message: format!(
+                "{why}, but `group = true` runs every migration of the run in one transaction"
+            ),
+            hint: Some(
+                "run this migration on its own first (`godwit migrate --target` its version, without `group`), or remove `group = true`".into(),
+            ),
+        }])
+    }
+
     fn check_file_mode(
         &self,
         m: &Migration,
@@ -619,12 +654,11 @@ impl FileChecks {
     ) -> Result<(TxMode, Option<StatementLimits>, Statements), Vec<FileProblem>> {
         if let Source::Rust(code) = &m.source {
             // Code, not text: nothing to split or check before it runs.
-            let mode = if code.transactional() {
-                TxMode::Transaction
-            } else {
-                TxMode::NoTransaction
-            };
-            return Ok((mode, None, Statements::Some));
+            if code.transactional() {
+                return Ok((TxMode::Transaction, None, Statements::Some));
+            }
+            self.outside_group(m, None, "its code runs outside a transaction")?;
+            return Ok((TxMode::NoTransaction, None, Statements::Some));
         }
         let problem = |line: Option<u32>, message: String, hint: Option<String>| FileProblem {
             paths: vec![m.display_path.clone()],
@@ -746,8 +780,30 @@ impl FileChecks {
         };
         // `-- godwit:no-transaction`, or `executeInTransaction=false` in the file's `.conf`
         // (docs/design.md §1.10).
-        if directive || m.execute_in_transaction == Some(false) {
+        if let Some(line) = directive {
+            self.outside_group(
+                m,
+                Some(line),
+                "`-- godwit:no-transaction` runs it outside a transaction",
+            )?;
             return Ok((TxMode::NoTransaction, limits, statements));
+        }
+        if m.execute_in_transaction == Some(false) {
+            self.outside_group(
+                m,
+                None,
+                "`executeInTransaction=false` in its `.conf` file runs it outside a transaction",
+            )?;
+            return Ok((TxMode::NoTransaction, limits, statements));
+        }
+        if let Some((line, sql)) = &first_non_tx {
+            if first_tx.is_none() || self.mixed {
+                self.outside_group(
+                    m,
+                    Some(*line),
+                    &format!("`{sql}` cannot run inside a transaction"),
+                )?;
+            }
         }
         let with = |mode: TxMode| (mode, limits, statements);
         match (first_non_tx, first_tx) {
@@ -1174,10 +1230,11 @@ impl Executor<'_> {
             direction: crate::plan::Direction::Up,
         };
         let base = self.placeholders(db.session(), table);
-        let Checked { modes, texts } = self.check_plan(&plan, &base, db.dialect()).await?;
+        let Checked { modes, texts } = self.check_plan(&plan, &base, db.dialect(), false).await?;
         let ctx = StepContext {
             table,
             restore: None,
+            group: None,
             installed_by: "",
             dry_run,
             cancel: None,
@@ -1323,7 +1380,8 @@ impl Executor<'_> {
         // A plan that cannot be made is `migrate`'s to report; only files are checked here.
         if let Ok(plan) = plan {
             let base = self.placeholders(db.session(), &table);
-            self.check_plan(&plan, &base, db.dialect()).await?;
+            self.check_plan(&plan, &base, db.dialect(), self.config.group)
+                .await?;
             self.pre_run_check(&plan)?;
         }
         Ok(problems)
@@ -1856,13 +1914,13 @@ impl Executor<'_> {
         kind: RunKind,
         dry_run: bool,
     ) -> Result<Report, Error> {
-        if self.config.group {
-            return Err(Error::Config(
-                "`group` (Flyway's `group`) is not supported: godwit applies each migration in a transaction of its own, so that a failure keeps the ones before it; remove the setting (docs/design.md §5.8)".into(),
-            ));
-        }
         let started = Instant::now();
         let dialect = db.dialect();
+        if self.config.group && dialect == Dialect::MySql {
+            return Err(Error::Config(
+                "`group = true` cannot be kept on MySQL/MariaDB: their DDL (CREATE, ALTER, DROP…) commits by itself, so a failure could not roll back the migrations before it in the group; remove the setting, and each migration runs in a transaction of its own (docs/design.md §5.8.8)".into(),
+            ));
+        }
         // `migrate`'s validation runs the validate callbacks as Flyway's does (§5.9.7), the
         // `beforeValidate` ones before the history is read, so that what they change is seen.
         let validates = matches!(kind, RunKind::Migrate) && self.config.validate_on_migrate;
@@ -1916,7 +1974,9 @@ impl Executor<'_> {
         };
         drop(catalog);
         let base = self.placeholders(db.session(), table);
-        let Checked { modes, texts } = self.check_plan(&plan, &base, dialect).await?;
+        let Checked { modes, texts } = self
+            .check_plan(&plan, &base, dialect, self.config.group)
+            .await?;
         if matches!(kind, RunKind::Migrate) {
             self.pre_run_check(&plan)?;
         }
@@ -1972,9 +2032,12 @@ impl Executor<'_> {
             .unwrap_or(0)
             .saturating_add(1);
         let cancel = db.cancel_handle();
+        let group_open = AtomicBool::new(false);
+        let group = self.config.group.then_some(&group_open);
         let ctx = StepContext {
             table,
             restore: restore.as_deref(),
+            group,
             installed_by: &installed_by,
             dry_run,
             cancel: cancel.as_ref(),
@@ -2078,7 +2141,7 @@ impl Executor<'_> {
                         next_rank = next_rank.saturating_add(1);
                     }
                     uncommitted.push(step_report);
-                    if db.committed() {
+                    if group.is_none() && db.committed() {
                         self.confirm(&mut uncommitted, &mut report);
                     }
                 }
@@ -2086,6 +2149,20 @@ impl Executor<'_> {
                     outcome = Err(Stop::Failed(failure));
                     break;
                 }
+            }
+        }
+        // A group (§5.8.8) that stops early is rolled back as a whole: nothing of the run's steps
+        // remains (a failed step rolled it back already; an interrupt between two steps does
+        // here). What ran in it is reported as rolled back, never as applied.
+        if let (Some(open), Err(stop)) = (group, &outcome) {
+            let lost = matches!(stop, Stop::Failed(f) if f.cause == FailureCause::ConnectionLost);
+            if !lost {
+                if open.swap(false, Ordering::Relaxed) {
+                    let _ = db.rollback().await;
+                }
+                report.rolled_back.append(&mut uncommitted);
+                report.migrations = 0;
+                applied_rows.clear();
             }
         }
         let failed = match outcome {
@@ -2112,14 +2189,24 @@ impl Executor<'_> {
                 Some(Stop::Failed(failure))
             }
         };
-        // Report as applied only what is durable: flush (PostgreSQL) or commit (SQLite) first.
+        // Report as applied only what is durable: commit the group (§5.8.8), then flush
+        // (PostgreSQL) or commit (SQLite).
         let synced = match &failed {
             Some(Stop::Failed(f)) if f.cause == FailureCause::ConnectionLost => Err(DriverError {
                 kind: DriverErrorKind::Connection,
                 message: f.message.clone(),
                 code: None,
             }),
-            _ => db.sync().await,
+            _ => match group {
+                Some(open) if open.swap(false, Ordering::Relaxed) => match db.commit().await {
+                    Ok(()) => db.sync().await,
+                    Err(e) => {
+                        let _ = db.rollback().await;
+                        Err(e)
+                    }
+                },
+                _ => db.sync().await,
+            },
         };
         report.duration_ms = started.elapsed().as_millis() as u64;
         match synced {
@@ -2162,6 +2249,7 @@ impl Executor<'_> {
         dry_run: bool,
     ) -> bool {
         !dry_run
+            && !self.config.group
             && mode == TxMode::Transaction
             && attempt < self.config.statement_lock_retries
             && failure.rolled_back
@@ -2299,9 +2387,11 @@ impl Executor<'_> {
         plan: &Plan,
         base: &Placeholders,
         dialect: Dialect,
+        group: bool,
     ) -> Result<Checked, Error> {
         let checks = FileChecks {
             mixed: self.config.mixed,
+            group,
             limits: StatementLimits {
                 lock_timeout: self.config.statement_lock_timeout,
                 timeout: self.config.statement_timeout,
@@ -2366,7 +2456,7 @@ impl Executor<'_> {
             dialect,
             mariadb,
             limits,
-            mode == TxMode::Transaction,
+            mode == TxMode::Transaction && ctx.group.is_none(),
             busy_ms,
         );
         let result = self.run_step_with(db, run, &sql.set, ctx).await;
@@ -2413,10 +2503,34 @@ impl Executor<'_> {
         db.note(&format!("{label}: {} ({})", m.description, m.display_path));
         let started = Instant::now();
         let transactional = mode == TxMode::Transaction;
-        if transactional {
+        // In a group (§5.8.8), only the first step opens the transaction; the others run on in it.
+        let in_group = ctx.group.is_some_and(|open| open.load(Ordering::Relaxed));
+        if in_group {
+            for sql in set {
+                if let Err(e) = db.execute(sql).await {
+                    let cause = self.cause_of(&e);
+                    if cause != FailureCause::ConnectionLost {
+                        let _ = db.rollback().await;
+                        close_group(ctx);
+                    }
+                    let rolled_back = cause != FailureCause::ConnectionLost;
+                    return Err(step_failure(
+                        step,
+                        None,
+                        excerpt(sql),
+                        e,
+                        rolled_back,
+                        cause,
+                    ));
+                }
+            }
+        } else if transactional {
             db.begin_with(set).await.map_err(|e| {
                 step_failure(step, None, "BEGIN".into(), e, true, FailureCause::Statement)
             })?;
+            if let Some(open) = ctx.group {
+                open.store(true, Ordering::Relaxed);
+            }
         } else {
             db.enter_no_transaction().await.map_err(|e| {
                 step_failure(step, None, String::new(), e, true, FailureCause::Statement)
@@ -2517,6 +2631,7 @@ impl Executor<'_> {
             let transactional_ddl = db.transactional_ddl();
             if transactional {
                 let _ = db.rollback().await;
+                close_group(ctx);
             } else {
                 let _ = db.leave_no_transaction().await;
             }
@@ -2584,6 +2699,9 @@ impl Executor<'_> {
         message.extend(ctx.restore);
         message.extend(writes.iter().map(String::as_str));
         let written = match (message.is_empty(), transactional) {
+            // In a group the writes join the group's transaction, committed once at its end.
+            (true, true) if ctx.group.is_some() => Ok(()),
+            (false, true) if ctx.group.is_some() => db.execute(&message.join("\n;\n")).await,
             (true, true) => db.commit().await,
             (true, false) => Ok(()),
             (false, true) => db.execute_and_commit(&message.join("\n;\n")).await,
@@ -2594,6 +2712,7 @@ impl Executor<'_> {
             let lost = cause == FailureCause::ConnectionLost;
             if transactional && !lost {
                 let _ = db.rollback().await;
+                close_group(ctx);
             }
             let mut rolled_back = transactional && !lost;
             if rolled_back && running_row {
@@ -2649,6 +2768,13 @@ impl Executor<'_> {
             DriverErrorKind::Conflict => FailureCause::CertificationConflict,
             _ => FailureCause::Statement,
         }
+    }
+}
+
+/// Marks the group's transaction (§5.8.8) as ended: rolled back, or committed at the run's end.
+fn close_group(ctx: &StepContext<'_>) {
+    if let Some(open) = ctx.group {
+        open.store(false, Ordering::Relaxed);
     }
 }
 

@@ -690,11 +690,15 @@ keys! {
         flag: None,
         default: "`false`",
         default_toml: Some("false"),
-        summary: "Flyway's `group`: every pending migration in one transaction. Not supported: \
-                  `true` is refused.",
-        details: "godwit applies each migration in a transaction of its own, so that a \
-                  failure keeps the migrations before it; `migrate` and `undo` refuse \
-                  `group = true` (exit 2) rather than ignore it. See docs/design.md §5.8.",
+        summary: "Flyway's `group`: every pending migration of a run in one transaction, \
+                  committed once at the end (PostgreSQL, SQLite).",
+        details: "With `true`, `migrate` and `undo` run all their steps (callbacks included) \
+                  and history rows in one transaction: a failure or an interrupt rolls the \
+                  whole run back, and nothing is reported as applied before the commit. \
+                  Refused (exit 2) on MySQL/MariaDB, whose DDL commits by itself, and when a \
+                  pending file must run outside a transaction (`-- godwit:no-transaction`, \
+                  `executeInTransaction=false`, `CREATE INDEX CONCURRENTLY`…). \
+                  `statement_lock_retries` does not apply in a group. See docs/design.md §5.8.8.",
         example: "group = true",
         slot: Slot::Bool(|s| &mut s.config.group),
     },

@@ -1,7 +1,7 @@
 //! Flyway's settings that have godwit counterparts (issue 14, docs/design.md §1.9, §4.6, §5.8,
 //! §15.6): file naming, ignore patterns, cherry-picking, placeholder syntax, recording without
-//! running, schemas, `init_sql`, the baseline's description, skipping callbacks, and `group`,
-//! which is refused.
+//! running, schemas, `init_sql`, the baseline's description and skipping callbacks (`group` has
+//! its own module, `group.rs`).
 
 use godwit_test_support::on_every_database;
 use godwit_test_support::{Kind, Project};
@@ -16,7 +16,6 @@ on_every_database!(
     init_sql_runs_on_the_connection_first,
     baseline_description_names_the_marker,
     skip_default_callbacks_leaves_callbacks_alone,
-    group_is_refused_before_anything_runs,
     script_config_runs_a_file_outside_a_transaction,
     script_config_reads_another_encoding,
     script_config_turns_placeholders_off_and_refuses_unknown_keys,
@@ -268,16 +267,6 @@ fn skip_default_callbacks_leaves_callbacks_alone(kind: Kind) {
     let tables = tables(&p);
     assert!(tables.contains(&"a".to_string()), "{tables:?}");
     assert!(!tables.contains(&"cb".to_string()), "{tables:?}");
-}
-
-/// `group = true` is refused, with nothing written.
-fn group_is_refused_before_anything_runs(kind: Kind) {
-    let p = Project::new(kind);
-    p.migration("V1__a.sql", "CREATE TABLE a (id INT);\n");
-    p.godwit_env(&["migrate"], &[("GODWIT_GROUP", "true")])
-        .code(2)
-        .stderr_has("`group`");
-    assert!(tables(&p).is_empty(), "{:?}", tables(&p));
 }
 
 /// `V1__a.sql.conf` with `executeInTransaction=false`: the file runs outside a transaction, so a

@@ -23,6 +23,7 @@ mod flyway_history;
 mod flyway_settings;
 #[cfg(unix)]
 mod galera;
+mod group;
 mod interrupted;
 #[cfg(target_os = "linux")]
 mod large;

@@ -504,3 +504,20 @@ fn lint_shown(kind: Kind, json: bool) {
 }
 
 on_every_database!(lint);
+
+/// `migrate --dry-run` with `group = true` (docs/design.md §5.8.8): one BEGIN before the first
+/// migration and one COMMIT after the last, history rows inside; refused on MySQL/MariaDB.
+fn group_dry_run(kind: Kind) {
+    let p = Project::new(kind);
+    p.migration("V1__create_a.sql", "CREATE TABLE a (id INT);\n")
+        .migration("V2__fill_a.sql", "INSERT INTO a VALUES (1);\n");
+    snapshot_env(
+        &p,
+        false,
+        "group_migrate_dry_run",
+        &["migrate", "--dry-run"],
+        &[("GODWIT_GROUP", "true")],
+    );
+}
+
+on_every_database!(group_dry_run);

@@ -121,24 +121,10 @@ fn sigint_cancels(kind: Kind, sleep: &str) {
     );
     let mut child = Running::start(p.command(&["migrate"]));
     // Wait until V2's sleep runs on the server (its own session, in this test's database).
-    let running = match kind {
-        Kind::Postgres => {
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%pg_sleep(60)%'"
-        }
-        _ => {
-            "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() \
-             AND ID <> CONNECTION_ID() AND INFO LIKE 'SELECT SLEEP(60)%'"
-        }
-    };
-    let started = Instant::now();
-    while p.db.query(running) != vec![Some("1".to_string())] {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "V2's statement never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    p.db.wait_for_statement(match kind {
+        Kind::Postgres => "SELECT pg_sleep(60)",
+        _ => "SELECT SLEEP(60)",
+    });
     let stopped = Instant::now();
     child.signal("INT");
     let run = child.finish();
