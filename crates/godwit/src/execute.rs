@@ -1387,6 +1387,38 @@ impl Executor<'_> {
         Ok(problems)
     }
 
+    /// What `migrate` would apply now, read-only (see [`crate::Migrator::pending`]).
+    pub async fn pending(&self, db: &mut dyn Driver) -> Result<Vec<Arc<Migration>>, Error> {
+        let table = self.find_history_table(db).await?;
+        let existing = self.read_history(db, &table).await?;
+        let exists = existing.is_some();
+        let (_, stored) = if exists {
+            self.read_stored(db, &table).await?
+        } else {
+            (false, Vec::new())
+        };
+        let mut history = existing.unwrap_or_default();
+        if !exists
+            && self.config.baseline_on_migrate
+            && db
+                .has_objects(&self.config.schemas, &table)
+                .await
+                .map_err(Error::from_driver)?
+        {
+            history.push(baseline_row(
+                &self.config.baseline_version,
+                &self.config.baseline_description,
+                "",
+            ));
+        }
+        let set = self.prepared_set(db.session(), &table, false)?;
+        let catalog = Catalog::new(&set, &history).with_stored(&stored);
+        Ok(catalog
+            .plan_migrate(&self.options())
+            .map(|plan| checked_migrations(&plan))
+            .unwrap_or_default())
+    }
+
     pub async fn current(&self, db: &mut dyn Driver) -> Result<Option<Version>, Error> {
         let table = self.history_table(db).await?;
         let history = self.read_history(db, &table).await?.unwrap_or_default();

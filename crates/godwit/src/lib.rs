@@ -676,4 +676,14 @@ impl Migrator {
         guard.finish();
         result
     }
+
+    /// The migrations `migrate` would apply now (versioned, baseline, repeatable and data, in
+    /// order: what [`Migrator::with_pre_run_check`] would be given), read-only: no lock, no
+    /// callback, nothing written. Empty when the plan cannot be made (`migrate` says why).
+    pub async fn pending(&self, db: &mut Database) -> Result<Vec<Arc<Migration>>, Error> {
+        let guard = db.start_run()?;
+        let result = self.executor().pending(db.driver.as_mut()).await;
+        guard.finish();
+        result
+    }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use anstream::eprintln;
-use godwit::{Database, Migration, MigrationKind, Migrator, State};
+use godwit::{Database, Migration, MigrationKind, Migrator};
 use godwit_lint::{Level, Report, ServerVersion};
 
 use crate::config::Settings;
@@ -239,27 +239,10 @@ fn undo_versions(migrator: &Migrator) -> BTreeSet<String> {
 }
 
 /// The files the next `migrate` would run: pending versioned, baseline and outdated repeatable
-/// migrations, and the data migrations (which run on every migrate).
+/// migrations, and the data migrations (which run on every migrate). Read-only: no lock, no
+/// callback (`info` would run its own).
 async fn pending(migrator: &Migrator, db: &mut Database) -> Result<Vec<Arc<Migration>>, CliError> {
-    let info = migrator.info(db).await?;
-    let out_of_order = migrator.config().out_of_order;
-    let wanted: Vec<(MigrationKind, String)> = info
-        .migrations
-        .iter()
-        .filter(|row| match row.state {
-            State::Pending | State::Outdated | State::Recurring | State::Waiting => true,
-            State::Ignored => out_of_order,
-            _ => false,
-        })
-        .map(|row| (row.kind, row.script.clone()))
-        .collect();
-    Ok(migrator
-        .migrations()
-        .iter()
-        .filter(|m| !matches!(m.source, godwit::Source::Rust(_)))
-        .filter(|m| wanted.iter().any(|(k, s)| *k == m.kind && *s == m.script))
-        .cloned()
-        .collect())
+    Ok(migrator.pending(db).await?)
 }
 
 /// The largest file the lint reads: it holds a file whole (squawk parses it whole), while

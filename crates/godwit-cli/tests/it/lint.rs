@@ -427,3 +427,22 @@ fn the_lint_runs_no_callbacks_of_its_own(kind: Kind) {
 }
 
 on_every_database!(the_lint_runs_no_callbacks_of_its_own);
+
+/// `godwit lint` finds the pending files read-only: it runs none of `info`'s callbacks.
+#[test]
+fn godwit_lint_runs_no_info_callbacks() {
+    let p = Project::new(Kind::Sqlite);
+    p.migration("V1__a.sql", "CREATE TABLE a (id INT PRIMARY KEY);\n")
+        .migration("U1__a.sql", "DROP TABLE a;\n");
+    p.godwit(&["migrate"]).success();
+    p.migration("beforeInfo.sql", "CREATE TABLE info_ran (id INT);\n")
+        .migration("V2__drop.sql", "DROP TABLE a;\n");
+    p.godwit_env(&["lint"], &[("GODWIT_LINT", "warn")])
+        .code(1)
+        .stderr_has("error[drop-table]")
+        .stderr_has("Linted 1 migration file");
+    assert!(
+        !p.db.tables().iter().any(|t| t.contains("info_ran")),
+        "beforeInfo did not run"
+    );
+}
