@@ -1026,6 +1026,44 @@ impl Executor<'_> {
         }
     }
 
+    /// The history (`None` without a history table) and, with it, the stored undo scripts.
+    async fn read_history_and_stored(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+    ) -> Result<(Option<Vec<HistoryRow>>, Vec<StoredUndo>), Error> {
+        let history = self.read_history(db, table).await?;
+        let stored = match &history {
+            Some(_) => self.read_stored(db, table).await?.1,
+            None => Vec::new(),
+        };
+        Ok((history, stored))
+    }
+
+    /// The baseline marker `migrate` would write first on a database it never managed (no
+    /// history table, objects present, `baseline_on_migrate`), for a look at what it would
+    /// plan; `None` where it would write none (or refuse, which is `migrate`'s to report).
+    async fn baseline_migrate_would_write(
+        &self,
+        db: &mut dyn Driver,
+        table: &HistoryTable,
+        history_exists: bool,
+    ) -> Result<Option<HistoryRow>, Error> {
+        let baseline = !history_exists
+            && self.config.baseline_on_migrate
+            && db
+                .has_objects(&self.config.schemas, table)
+                .await
+                .map_err(Error::from_driver)?;
+        Ok(baseline.then(|| {
+            baseline_row(
+                &self.config.baseline_version,
+                &self.config.baseline_description,
+                "",
+            )
+        }))
+    }
+
     /// What the undo side table stores (§21), and whether it exists; nothing when there is no
     /// history table.
     async fn read_stored(
@@ -1298,11 +1336,7 @@ impl Executor<'_> {
 
     async fn info_of(&self, db: &mut dyn Driver, table: &HistoryTable) -> Result<Info, Error> {
         let table = table.clone();
-        let history = self.read_history(db, &table).await?;
-        let (_, stored) = match &history {
-            Some(_) => self.read_stored(db, &table).await?,
-            None => (false, Vec::new()),
-        };
+        let (history, stored) = self.read_history_and_stored(db, &table).await?;
         let history = history.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, true)?;
         let catalog = Catalog::new(&set, &history).with_stored(&stored);
@@ -1343,13 +1377,8 @@ impl Executor<'_> {
         table: &HistoryTable,
     ) -> Result<Vec<Problem>, Error> {
         let table = table.clone();
-        let existing = self.read_history(db, &table).await?;
+        let (existing, stored) = self.read_history_and_stored(db, &table).await?;
         let exists = existing.is_some();
-        let (_, stored) = if exists {
-            self.read_stored(db, &table).await?
-        } else {
-            (false, Vec::new())
-        };
         let mut history = existing.unwrap_or_default();
         let set = self.prepared_set(db.session(), &table, false)?;
         let options = self.options();
@@ -1360,22 +1389,16 @@ impl Executor<'_> {
         }
         // What migrate would plan: from the baseline it would write on a database it never
         // managed, where it would write one.
-        let baseline = !exists
-            && self.config.baseline_on_migrate
-            && db
-                .has_objects(&self.config.schemas, &table)
-                .await
-                .map_err(Error::from_driver)?;
-        let plan = if baseline {
-            drop(catalog);
-            history.push(baseline_row(
-                &self.config.baseline_version,
-                &self.config.baseline_description,
-                "",
-            ));
-            Catalog::new(&set, &history).plan_migrate(&options)
-        } else {
-            catalog.plan_migrate(&options)
+        let plan = match self
+            .baseline_migrate_would_write(db, &table, exists)
+            .await?
+        {
+            Some(row) => {
+                drop(catalog);
+                history.push(row);
+                Catalog::new(&set, &history).plan_migrate(&options)
+            }
+            None => catalog.plan_migrate(&options),
         };
         // A plan that cannot be made is `migrate`'s to report; only files are checked here.
         if let Ok(plan) = plan {
@@ -1390,27 +1413,13 @@ impl Executor<'_> {
     /// What `migrate` would apply now, read-only (see [`crate::Migrator::pending`]).
     pub async fn pending(&self, db: &mut dyn Driver) -> Result<Vec<Arc<Migration>>, Error> {
         let table = self.find_history_table(db).await?;
-        let existing = self.read_history(db, &table).await?;
+        let (existing, stored) = self.read_history_and_stored(db, &table).await?;
         let exists = existing.is_some();
-        let (_, stored) = if exists {
-            self.read_stored(db, &table).await?
-        } else {
-            (false, Vec::new())
-        };
         let mut history = existing.unwrap_or_default();
-        if !exists
-            && self.config.baseline_on_migrate
-            && db
-                .has_objects(&self.config.schemas, &table)
-                .await
-                .map_err(Error::from_driver)?
-        {
-            history.push(baseline_row(
-                &self.config.baseline_version,
-                &self.config.baseline_description,
-                "",
-            ));
-        }
+        history.extend(
+            self.baseline_migrate_would_write(db, &table, exists)
+                .await?,
+        );
         let set = self.prepared_set(db.session(), &table, false)?;
         let catalog = Catalog::new(&set, &history).with_stored(&stored);
         Ok(catalog
